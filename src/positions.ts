@@ -1,0 +1,131 @@
+/**
+ * The positions file: where `detect --follow` stopped in each followed file, so a restart
+ * resumes exactly after the last consumed line.
+ *
+ * Format (JSON):
+ *   { "format": "logforest-positions", "version": 1,
+ *     "files": { "/abs/app.log": { "dev": "2049", "ino": "131", "fpLen": 256,
+ *                                  "fpHash": "<sha256 hex>", "offset": 8123, "lineNo": 97 } } }
+ * dev/ino are decimal strings (inodes can exceed 2^53); both null when no file was at the
+ * path at save time (the next run reads the file from its start when it appears).
+ * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+
+/** Format tag stored in, and required of, every positions file. */
+export const POSITIONS_FORMAT = "logforest-positions";
+/** Version of the positions format this code reads and writes. */
+export const POSITIONS_VERSION = 1;
+/** How many leading bytes of a file make its fingerprint. */
+export const FINGERPRINT_BYTES = 256;
+
+/** Where reading stopped in one followed path. */
+export interface FilePosition {
+  /** Device id of the file (decimal string), or null when the path had no file. */
+  dev: string | null;
+  /** Inode of the file (decimal string), or null when the path had no file. */
+  ino: string | null;
+  /** Number of leading bytes the fingerprint covers (0..256). */
+  fpLen: number;
+  /** SHA-256 hex of the first fpLen bytes. */
+  fpHash: string;
+  /** Byte offset just after the last consumed line. */
+  offset: number;
+  /** Number of lines consumed in this file (the lineNo of the last one). */
+  lineNo: number;
+}
+
+/** SHA-256 hex of `bytes`: the fingerprint of a file's first bytes. */
+export function fingerprint(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Read a positions file; an absent file gives an empty map, a damaged one throws naming it. */
+export function loadPositions(file: string): Map<string, FilePosition> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return new Map();
+    throw err;
+  }
+  const bad = (what: string): Error => new Error(`positions file ${file} is damaged: ${what}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw bad(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (!isObject(doc)) throw bad("top level is not a JSON object");
+  if (doc["format"] !== POSITIONS_FORMAT) {
+    throw bad(`format tag is ${JSON.stringify(doc["format"])}, expected "${POSITIONS_FORMAT}"`);
+  }
+  if (doc["version"] !== POSITIONS_VERSION) {
+    throw bad(`version is ${JSON.stringify(doc["version"])}, this build reads version ${POSITIONS_VERSION}`);
+  }
+  const files = doc["files"];
+  if (!isObject(files)) throw bad(`"files" is missing or not an object`);
+  const out = new Map<string, FilePosition>();
+  for (const [path, entry] of Object.entries(files)) {
+    out.set(path, parseEntry(entry, (what) => bad(`entry for ${path}: ${what}`)));
+  }
+  return out;
+}
+
+/** Write `positions` to `file` atomically: temp file, fsync, rename over the old one. */
+export function savePositions(file: string, positions: ReadonlyMap<string, FilePosition>): void {
+  const files: Record<string, FilePosition> = {};
+  for (const [path, pos] of positions) files[path] = pos;
+  const text = JSON.stringify({ format: POSITIONS_FORMAT, version: POSITIONS_VERSION, files }, null, 1) + "\n";
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition {
+  if (!isObject(entry)) throw bad("not an object");
+  const idField = (name: "dev" | "ino"): string | null => {
+    const v = entry[name];
+    if (v === null) return null;
+    if (typeof v !== "string" || !/^[0-9]+$/.test(v)) throw bad(`"${name}" must be a decimal string or null, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const intField = (name: string, max: number): number => {
+    const v = entry[name];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) {
+      throw bad(`"${name}" must be an integer in [0, ${max}], got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const dev = idField("dev");
+  const ino = idField("ino");
+  if ((dev === null) !== (ino === null)) throw bad(`"dev" and "ino" must both be null or both be set`);
+  const fpHash = entry["fpHash"];
+  if (typeof fpHash !== "string" || !/^[0-9a-f]{64}$/.test(fpHash)) {
+    throw bad(`"fpHash" must be 64 hex digits, got ${JSON.stringify(fpHash)}`);
+  }
+  return {
+    dev,
+    ino,
+    fpLen: intField("fpLen", FINGERPRINT_BYTES),
+    fpHash,
+    offset: intField("offset", Number.MAX_SAFE_INTEGER),
+    lineNo: intField("lineNo", Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** True when `err` is a Node system error with the given code. */
+export function isErrno(err: unknown, code: string): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
+}

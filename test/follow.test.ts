@@ -1,0 +1,363 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Follower, type FollowOptions, type FollowedLine } from "../src/follow.js";
+import { loadPositions } from "../src/positions.js";
+
+// Every test line carries its sequence number, so exactly-once and order are checked by equality.
+const seqLine = (i: number): string => `seq=${i} payload=${"x".repeat(i % 23)}`;
+const seqText = (from: number, to: number): string => {
+  let s = "";
+  for (let i = from; i < to; i++) s += seqLine(i) + "\n";
+  return s;
+};
+
+const dirs: string[] = [];
+const running: Follower[] = [];
+
+afterEach(async () => {
+  for (const f of running.splice(0)) await f.close().catch(() => undefined);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "logforest-follow-"));
+  dirs.push(d);
+  return d;
+}
+
+interface Run {
+  follower: Follower;
+  lines: FollowedLine[];
+}
+
+async function follow(files: string[], opts: FollowOptions): Promise<Run> {
+  const lines: FollowedLine[] = [];
+  const follower = new Follower(files, { pollMs: 20, ...opts }, (batch) => {
+    for (const l of batch) lines.push(l);
+  });
+  running.push(follower);
+  await follower.start();
+  return { follower, lines };
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lines `lines` are exactly seq from..to-1, in order, numbered firstLineNo, firstLineNo+1, ... */
+function expectSeq(lines: FollowedLine[], from: number, to: number, firstLineNo: number): void {
+  expect(lines.length).toBe(to - from);
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k];
+    if (l === undefined || l.text !== seqLine(from + k) || l.lineNo !== firstLineNo + k) {
+      expect.fail(`line ${k}: expected seq ${from + k} lineNo ${firstLineNo + k}, got ${JSON.stringify(l)}`);
+    }
+  }
+}
+
+/** Seeded PRNG (mulberry32) for the append sizes. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe("Follower: live appends", () => {
+  it("delivers 100,000 lines written in a burst exactly once, in order", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    for (let b = 0; b < 3; b++) appendFileSync(file, seqText(b * 20_000, (b + 1) * 20_000));
+    // The rest in many small appends cut at arbitrary bytes, so reads often end mid-line.
+    const rest = Buffer.from(seqText(60_000, 100_000));
+    const rand = rng(42);
+    for (let pos = 0, n = 0; pos < rest.length; n++) {
+      const len = 1 + Math.floor(rand() * 300);
+      appendFileSync(file, rest.subarray(pos, pos + len));
+      pos += len;
+      if (n % 50 === 0) await tick();
+    }
+    await waitFor(() => lines.length >= 100_000, "100,000 lines");
+    await follower.close();
+    expectSeq(lines, 0, 100_000, 1);
+    for (let k = 1; k < lines.length; k++) {
+      const prev = lines[k - 1];
+      const cur = lines[k];
+      if (prev === undefined || cur === undefined || cur.end !== prev.end + Buffer.byteLength(cur.text) + 1) {
+        expect.fail(`end offsets not contiguous at line ${k}`);
+      }
+    }
+    expect(lines[lines.length - 1]?.end).toBe(statSync(file).size);
+    expect(follower.stats.delivered).toBe(100_000);
+    expect(follower.stats.partialHeld).toBeGreaterThan(0);
+  });
+
+  it("holds a partial line (split inside a UTF-8 character) until its newline, then delivers it once", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    const whole = Buffer.from("seq=0 café ✓ done\n");
+    const cut = whole.indexOf(0xc3) + 1; // between the two bytes of "é"
+    appendFileSync(file, whole.subarray(0, cut));
+    await waitFor(() => follower.stats.partialHeld >= 1, "the partial line to be read");
+    expect(lines).toEqual([]);
+    appendFileSync(file, whole.subarray(cut));
+    appendFileSync(file, "windows line\r\n");
+    await waitFor(() => lines.length >= 2, "two lines");
+    await follower.close();
+    expect(lines.map((l) => [l.text, l.lineNo, l.end])).toEqual([
+      ["seq=0 café ✓ done", 1, whole.length],
+      ["windows line", 2, whole.length + 14],
+    ]);
+  });
+
+  it("decodes multi-byte UTF-8 whole when chunk boundaries fall inside characters", async () => {
+    const file = join(tempDir(), "app.log");
+    const texts: string[] = [];
+    for (let i = 0; i < 300; i++) texts.push(`${i} ünïcödé 😀 日本語 ${"ß".repeat(i % 40)}`);
+    writeFileSync(file, texts.join("\n") + "\n");
+    // 7-byte chunks cut every 4-byte emoji and 3-byte kanji somewhere; lines are longer than a chunk.
+    const { follower, lines } = await follow([file], { start: "beginning", chunkBytes: 7 });
+    await waitFor(() => lines.length >= 300, "300 lines");
+    await follower.close();
+    expect(lines.map((l) => l.text)).toEqual(texts);
+  });
+
+  it("waits for a file that does not exist yet and reads it from its start", async () => {
+    const file = join(tempDir(), "later.log");
+    const { follower, lines } = await follow([file], { start: "end" });
+    await new Promise((r) => setTimeout(r, 60));
+    appendFileSync(file, seqText(0, 50));
+    await waitFor(() => lines.length >= 50, "50 lines");
+    appendFileSync(file, seqText(50, 80));
+    await follower.close();
+    expectSeq(lines, 0, 80, 1);
+  });
+
+  it("start 'end' skips existing lines but keeps counting their line numbers", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, seqText(0, 10) + "seq=10 pay");
+    const { follower, lines } = await follow([file], { start: "end" });
+    appendFileSync(file, seqText(10, 20).slice("seq=10 pay".length));
+    await waitFor(() => lines.length >= 10, "10 lines");
+    await follower.close();
+    // The line being written at start is delivered whole, not from its middle.
+    expectSeq(lines, 10, 20, 11);
+  });
+});
+
+describe("Follower: rotation and truncation while running", () => {
+  it("finishes the old file across rename rotations, then reads each new file from its start", async () => {
+    const dir = tempDir();
+    const file = join(dir, "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    let seq = 0;
+    const expected: Array<[number, number]> = []; // [seq, lineNo]
+    let lineNo = 0;
+    const write = (path: string, n: number): void => {
+      appendFileSync(path, seqText(seq, seq + n));
+      for (let k = 0; k < n; k++) expected.push([seq + k, ++lineNo]);
+      seq += n;
+    };
+    for (let r = 1; r <= 3; r++) {
+      write(file, 400);
+      await waitFor(() => lines.length >= expected.length - 200, "part of the stream");
+      write(file, 300); // right before the rename
+      renameSync(file, `${file}.${r}`);
+      if (r === 2) {
+        // No new file yet: a writer still holding the old file appends; those lines must come too.
+        write(`${file}.${r}`, 100);
+        await waitFor(() => lines.length >= expected.length, "lines appended to the renamed file");
+      }
+      lineNo = 0;
+      write(file, 250); // right after: a new file at the path
+    }
+    await waitFor(() => lines.length >= expected.length, "every line");
+    await follower.close();
+    expect(lines.map((l) => [Number(l.text.split(" ")[0]?.slice(4)), l.lineNo])).toEqual(expected);
+    expect(lines.map((l) => l.text)).toEqual(expected.map(([s]) => seqLine(s)));
+    expect(follower.stats.rotations).toBe(3);
+  });
+
+  it("restarts from 0 after copytruncate", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    appendFileSync(file, seqText(0, 500));
+    await waitFor(() => lines.length >= 500, "500 lines");
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    await waitFor(() => follower.stats.truncations === 1, "the truncation to be seen");
+    appendFileSync(file, seqText(500, 800));
+    await waitFor(() => lines.length >= 800, "800 lines");
+    await follower.close();
+    expectSeq(lines.slice(0, 500), 0, 500, 1);
+    expectSeq(lines.slice(500), 500, 800, 1);
+  });
+
+  it("detects copytruncate rewritten past the old offset before it looked, by the first bytes", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    appendFileSync(file, seqText(0, 500));
+    await waitFor(() => lines.length >= 500, "500 lines");
+    const oldSize = statSync(file).size;
+    // All in one synchronous block: the follower cannot run between the truncate and the rewrite.
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(500, 1500));
+    expect(statSync(file).size).toBeGreaterThan(oldSize);
+    await waitFor(() => lines.length >= 1500, "1500 lines");
+    await follower.close();
+    expectSeq(lines.slice(0, 500), 0, 500, 1);
+    expectSeq(lines.slice(500), 500, 1500, 1);
+    expect(follower.stats.truncations).toBe(1);
+  });
+});
+
+describe("Follower: restart with a positions file", () => {
+  function setup(): { file: string; pos: string; dir: string } {
+    const dir = tempDir();
+    return { dir, file: join(dir, "app.log"), pos: join(dir, "positions.json") };
+  }
+
+  it("resumes exactly after a graceful close mid-stream, including lines appended while down", async () => {
+    const { file, pos } = setup();
+    writeFileSync(file, "");
+    const a = await follow([file], { start: "beginning", positions: pos });
+    appendFileSync(file, seqText(0, 20_000));
+    await waitFor(() => a.lines.length > 0, "the first lines");
+    const full = Buffer.from(seqText(20_000, 40_100));
+    const cut = full.indexOf("seq=40000") + 6; // stop inside line 40000
+    appendFileSync(file, full.subarray(0, cut));
+    await a.follower.close(); // delivers what is in the file now, but not the partial line
+    expectSeq(a.lines, 0, 40_000, 1);
+    const saved = loadPositions(pos).get(resolve(file));
+    expect(saved?.offset).toBe(a.lines[a.lines.length - 1]?.end);
+    expect(saved?.lineNo).toBe(40_000);
+
+    appendFileSync(file, full.subarray(cut)); // while no follower runs
+    const b = await follow([file], { start: "end", positions: pos });
+    appendFileSync(file, seqText(40_100, 40_200));
+    await waitFor(() => b.lines.length >= 200, "200 lines");
+    await b.follower.close();
+    expectSeq(b.lines, 40_000, 40_200, 40_001);
+    expect(b.follower.stats.rotations + b.follower.stats.truncations).toBe(0);
+  });
+
+  it("finishes the old file found beside the path when it was rotated while down", async () => {
+    const { file, pos } = setup();
+    writeFileSync(file, seqText(0, 100));
+    const a = await follow([file], { start: "beginning", positions: pos });
+    await waitFor(() => a.lines.length >= 100, "100 lines");
+    await a.follower.close();
+    appendFileSync(file, seqText(100, 150));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, seqText(150, 200));
+    const b = await follow([file], { start: "end", positions: pos });
+    await waitFor(() => b.lines.length >= 100, "100 lines");
+    await b.follower.close();
+    expectSeq(b.lines.slice(0, 50), 100, 150, 101);
+    expectSeq(b.lines.slice(50), 150, 200, 1);
+    expect(b.follower.stats.rotations).toBe(1);
+  });
+
+  it("reads the new file from its start when rotated while down and the old file is gone", async () => {
+    const { dir, file, pos } = setup();
+    writeFileSync(file, seqText(0, 100));
+    const a = await follow([file], { start: "beginning", positions: pos });
+    await waitFor(() => a.lines.length >= 100, "100 lines");
+    await a.follower.close();
+    appendFileSync(file, seqText(100, 150));
+    // Moved out of reach (a name not starting with "app.log"); kept so its inode is not reused.
+    renameSync(file, join(dir, "archived"));
+    writeFileSync(file, seqText(150, 200));
+    const b = await follow([file], { start: "end", positions: pos });
+    await waitFor(() => b.lines.length >= 50, "50 lines");
+    await b.follower.close();
+    expectSeq(b.lines, 150, 200, 1);
+    expect(b.follower.stats.rotations).toBe(1);
+  });
+
+  it("begins at 0 when the file was truncated while down (shorter, or rewritten past the offset)", async () => {
+    for (const newCount of [30, 400]) {
+      const { file, pos } = setup();
+      writeFileSync(file, seqText(0, 100));
+      const a = await follow([file], { start: "beginning", positions: pos });
+      await waitFor(() => a.lines.length >= 100, "100 lines");
+      await a.follower.close();
+      truncateSync(file, 0);
+      appendFileSync(file, seqText(100, 100 + newCount));
+      const b = await follow([file], { start: "end", positions: pos });
+      await waitFor(() => b.lines.length >= newCount, `${newCount} lines`);
+      await b.follower.close();
+      expectSeq(b.lines, 100, 100 + newCount, 1);
+      expect(b.follower.stats.truncations).toBe(1);
+    }
+  });
+
+  it("picks up a file that appeared while down from its start", async () => {
+    const { file, pos } = setup();
+    const a = await follow([file], { start: "end", positions: pos });
+    await a.follower.close();
+    writeFileSync(file, seqText(0, 40));
+    const b = await follow([file], { start: "end", positions: pos });
+    await waitFor(() => b.lines.length >= 40, "40 lines");
+    await b.follower.close();
+    expectSeq(b.lines, 0, 40, 1);
+  });
+
+  it("refuses a damaged positions file with a message naming it and the fault, leaving it untouched", async () => {
+    const { file, pos } = setup();
+    writeFileSync(file, seqText(0, 10));
+    const good = (over: Record<string, unknown>): string => JSON.stringify({
+      format: "logforest-positions", version: 1,
+      files: { [resolve(file)]: { dev: "1", ino: "2", fpLen: 0, fpHash: "0".repeat(64), offset: 0, lineNo: 0, ...over } },
+    });
+    const cases: Array<[string, RegExp]> = [
+      ["{not json", /not valid JSON/],
+      ["", /not valid JSON/],
+      [JSON.stringify({ format: "other", version: 1, files: {} }), /format tag is "other"/],
+      [JSON.stringify({ format: "logforest-positions", version: 9, files: {} }), /version is 9/],
+      [good({ offset: -5 }), /"offset" must be an integer in \[0, \d+\], got -5/],
+      [good({ ino: 7 }), /"ino" must be a decimal string or null, got 7/],
+    ];
+    for (const [text, fault] of cases) {
+      writeFileSync(pos, text);
+      const follower = new Follower([file], { positions: pos }, () => undefined);
+      const err = await follower.start().then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      const msg = err instanceof Error ? err.message : "";
+      expect(msg).toContain(`positions file ${pos} is damaged`);
+      expect(msg).toMatch(fault);
+      expect(readFileSync(pos, "utf8")).toBe(text);
+    }
+  });
+});
+
+describe("Follower: options", () => {
+  it("rejects bad options with a RangeError naming the option, the range and the value", () => {
+    const mk = (opts: FollowOptions, files: string[] = ["a.log"]): Follower => new Follower(files, opts, () => undefined);
+    expect(() => mk({ pollMs: -3 })).toThrow(new RangeError("pollMs must be a number in [1, 60000], got -3"));
+    expect(() => mk({ chunkBytes: 0.5 })).toThrow(/chunkBytes must be an integer in \[1, 67108864\], got 0.5/);
+    expect(() => mk({ start: "middle" as "end" })).toThrow(/start must be "end" or "beginning", got "middle"/);
+    expect(() => mk({}, [])).toThrow(/files must be a non-empty array/);
+    expect(() => mk({}, ["a.log", "./a.log"])).toThrow(/must not repeat a path/);
+  });
+});
