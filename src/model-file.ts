@@ -98,6 +98,7 @@ export interface DecodedModel {
 /** Decode and check a model file; throws ModelFileError saying what is wrong. */
 export function decodeModel(bytes: Uint8Array): DecodedModel {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("a model must be given as a Uint8Array of the file's bytes");
+  if (bytes.length === 0) throw new ModelFileError("truncated", "model file is truncated: it is empty (0 bytes)");
   const head = bytes.subarray(0, MAGIC.length);
   const magicOk = head.every((b, i) => b === MAGIC[i]);
   if (!magicOk) {

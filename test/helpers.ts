@@ -1,0 +1,39 @@
+/** Shared test data: seeded tables with known outliers. */
+import { Rng } from "../src/random.js";
+
+/** n inliers from two Gaussian clusters in d dimensions, then `outliers` rows far out. */
+export function clusteredTable(seed: number, n: number, d: number, outliers: number): { X: number[][]; isOutlier: boolean[] } {
+  const rng = new Rng(seed);
+  const X: number[][] = [];
+  const isOutlier: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const centre = i % 2 === 0 ? 2 : -2;
+    X.push(Array.from({ length: d }, () => centre + 0.3 * rng.normal()));
+    isOutlier.push(false);
+  }
+  for (let i = 0; i < outliers; i++) {
+    X.push(Array.from({ length: d }, () => (rng.next() < 0.5 ? -1 : 1) * (6 + 2 * rng.next())));
+    isOutlier.push(true);
+  }
+  return { X, isOutlier };
+}
+
+/** Uniform random rows in [0, scale)^d. */
+export function uniformTable(seed: number, n: number, d: number, scale = 1): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => scale * rng.next()));
+}
+
+/** Row-major copy of a number[][] table. */
+export function dense(X: number[][]): { data: Float64Array; rows: number; cols: number } {
+  const cols = X[0].length;
+  const data = new Float64Array(X.length * cols);
+  X.forEach((row, r) => data.set(row, r * cols));
+  return { data, rows: X.length, cols };
+}
+
+export function maxAbsDiff(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
