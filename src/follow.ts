@@ -158,6 +158,8 @@ export class Follower {
   private readonly headBuf = Buffer.alloc(FINGERPRINT_BYTES);
   private positions = new Map<string, FilePosition>();
   private state: State = "new";
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
   private poller: NodeJS.Timeout | null = null;
@@ -181,6 +183,15 @@ export class Follower {
   async start(): Promise<void> {
     if (this.state !== "new") throw new Error(`Follower.start() called twice`);
     this.state = "starting";
+    this.starting = this.openAll();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = null;
+    }
+  }
+
+  private async openAll(): Promise<void> {
     try {
       if (this.settings.positions !== null) this.positions = loadPositions(this.settings.positions);
       for (const f of this.files) await this.openAtStart(f);
@@ -190,6 +201,7 @@ export class Follower {
       this.state = "closed";
       throw err;
     }
+    if (this.state !== "starting") return; // closed while starting: close() finishes the job
     this.state = "running";
     for (const f of this.files) this.ensureNotifier(f);
     this.poller = setInterval(() => this.kick(), this.settings.pollMs);
@@ -197,13 +209,26 @@ export class Follower {
   }
 
   /** Deliver what the files hold up to their current end, save positions, stop watching. */
-  async close(): Promise<void> {
-    if (this.state === "closed" || this.state === "closing") return;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.state === "closed") return;
     if (this.state === "new") {
       this.state = "closed";
       return;
     }
+    const wasStarting = this.state === "starting";
     this.state = "closing";
+    if (wasStarting && this.starting !== null) {
+      try {
+        await this.starting;
+      } catch {
+        return; // start failed and already cleaned up; its caller got the error
+      }
+    }
     this.stopWatching();
     if (this.pumping !== null) await this.pumping;
     if (this.failure === null) {

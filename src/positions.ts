@@ -12,6 +12,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 
 /** Format tag stored in, and required of, every positions file. */
 export const POSITIONS_FORMAT = "logforest-positions";
@@ -87,6 +88,17 @@ export function savePositions(file: string, positions: ReadonlyMap<string, FileP
     closeSync(fd);
   }
   renameSync(tmp, file);
+  // Make the rename itself durable; some platforms cannot fsync a directory, which only risks a repeat.
+  try {
+    const dirFd = openSync(dirname(file), "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch {
+    // best effort
+  }
 }
 
 function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
 } from "node:fs";
@@ -14,6 +14,9 @@ const seqText = (from: number, to: number): string => {
   for (let i = from; i < to; i++) s += seqLine(i) + "\n";
   return s;
 };
+
+// waitFor gives each condition up to 10 s; the test timeout must not cut that short.
+vi.setConfig({ testTimeout: 30_000 });
 
 const dirs: string[] = [];
 const running: Follower[] = [];
@@ -107,6 +110,33 @@ describe("Follower: live appends", () => {
     expect(follower.stats.partialHeld).toBeGreaterThan(0);
   });
 
+  it("is woken by node-tail's change events alone when polling is effectively off", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning", pollMs: 60_000 });
+    for (let b = 0; b < 5; b++) {
+      appendFileSync(file, seqText(b * 100, (b + 1) * 100));
+      await waitFor(() => lines.length >= (b + 1) * 100, `${(b + 1) * 100} lines`);
+    }
+    await follower.close();
+    expectSeq(lines, 0, 500, 1);
+  });
+
+  it("follows several files, each in its own order with its own line numbers", async () => {
+    const dir = tempDir();
+    const files = [join(dir, "a.log"), join(dir, "b.log")];
+    for (const f of files) writeFileSync(f, "");
+    const { follower, lines } = await follow(files, { start: "beginning" });
+    for (let i = 0; i < 300; i++) appendFileSync(files[i % 2] ?? "", seqLine(i) + "\n");
+    await waitFor(() => lines.length >= 300, "300 lines");
+    await follower.close();
+    for (const [k, f] of files.entries()) {
+      const mine = lines.filter((l) => l.file === f);
+      expect(mine.map((l) => [l.text, l.lineNo])).toEqual(
+        Array.from({ length: 150 }, (_, j) => [seqLine(2 * j + k), j + 1]));
+    }
+  });
+
   it("holds a partial line (split inside a UTF-8 character) until its newline, then delivers it once", async () => {
     const file = join(tempDir(), "app.log");
     writeFileSync(file, "");
@@ -136,6 +166,19 @@ describe("Follower: live appends", () => {
     await waitFor(() => lines.length >= 300, "300 lines");
     await follower.close();
     expect(lines.map((l) => l.text)).toEqual(texts);
+  });
+
+  it("close() called while start() is still running delivers the file up to its end", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, seqText(0, 1000));
+    const lines: FollowedLine[] = [];
+    const follower = new Follower([file], { start: "beginning" }, (batch) => {
+      for (const l of batch) lines.push(l);
+    });
+    const started = follower.start();
+    await follower.close();
+    await started;
+    expectSeq(lines, 0, 1000, 1);
   });
 
   it("waits for a file that does not exist yet and reads it from its start", async () => {
@@ -193,6 +236,21 @@ describe("Follower: rotation and truncation while running", () => {
     expect(lines.map((l) => [Number(l.text.split(" ")[0]?.slice(4)), l.lineNo])).toEqual(expected);
     expect(lines.map((l) => l.text)).toEqual(expected.map(([s]) => seqLine(s)));
     expect(follower.stats.rotations).toBe(3);
+  });
+
+  it("delivers an unfinished last line of a rotated-away file as its final line", async () => {
+    const dir = tempDir();
+    const file = join(dir, "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    appendFileSync(file, seqText(0, 10) + seqLine(10));
+    await waitFor(() => lines.length >= 10 && follower.stats.partialHeld >= 1, "10 lines and the partial");
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, seqText(11, 20));
+    await waitFor(() => lines.length >= 20, "20 lines");
+    await follower.close();
+    expectSeq(lines.slice(0, 11), 0, 11, 1);
+    expectSeq(lines.slice(11), 11, 20, 1);
   });
 
   it("restarts from 0 after copytruncate", async () => {
@@ -259,6 +317,34 @@ describe("Follower: restart with a positions file", () => {
     await b.follower.close();
     expectSeq(b.lines, 40_000, 40_200, 40_001);
     expect(b.follower.stats.rotations + b.follower.stats.truncations).toBe(0);
+  });
+
+  it("saves positions while running, and a failing onLines consumes nothing of its batch", async () => {
+    const { file, pos } = setup();
+    writeFileSync(file, "");
+    const consumed: FollowedLine[] = [];
+    const errors: Error[] = [];
+    const a = new Follower([file], { start: "beginning", positions: pos, pollMs: 20, chunkBytes: 100, onError: (e) => errors.push(e) },
+      (batch) => {
+        if (batch.some((l) => l.text === seqLine(50))) throw new Error("sink down");
+        for (const l of batch) consumed.push(l);
+      });
+    running.push(a);
+    await a.start();
+    appendFileSync(file, seqText(0, 40));
+    const size = statSync(file).size;
+    await waitFor(() => loadPositions(pos).get(resolve(file))?.offset === size, "the position to be saved while running");
+    appendFileSync(file, seqText(40, 100));
+    await waitFor(() => errors.length === 1, "the onLines failure");
+    await expect(a.close()).rejects.toThrow("sink down");
+    const n = consumed.length;
+    expect(n).toBeGreaterThanOrEqual(40);
+    expect(n).toBeLessThanOrEqual(50);
+    expectSeq(consumed, 0, n, 1);
+    const b = await follow([file], { start: "end", positions: pos });
+    await waitFor(() => b.lines.length >= 100 - n, "the rest");
+    await b.follower.close();
+    expectSeq(b.lines, n, 100, n + 1);
   });
 
   it("finishes the old file found beside the path when it was rotated while down", async () => {
