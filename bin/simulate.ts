@@ -1,0 +1,95 @@
+/** `logforest simulate`: write realistic HTTP logs with labelled incidents (options only; work in src/). */
+import type { Argv, CommandModule } from "yargs";
+import { SIM_FORMATS, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/simulate.js";
+
+/** Parsed arguments of `simulate`. */
+export interface SimulateArgs {
+  count: number | undefined;
+  rate: number | undefined;
+  duration: number | undefined;
+  seed: number;
+  out: string | undefined;
+  truth: string | undefined;
+  incidents: string;
+  format: (typeof SIM_FORMATS)[number];
+  start: string | undefined;
+  realtime: boolean | undefined;
+}
+
+/** The yargs command module for `simulate`. */
+export const simulateCommand: CommandModule<object, SimulateArgs> = {
+  command: "simulate",
+  describe: "Generate realistic HTTP application logs with labelled incidents",
+  builder: (y: Argv<object>): Argv<SimulateArgs> =>
+    y
+      .option("count", {
+        type: "number",
+        default: undefined,
+        defaultDescription: `${SIMULATE_DEFAULTS.count} unless --rate/--duration`,
+        describe: "Number of lines, written as fast as possible with simulated timestamps",
+      })
+      .option("rate", {
+        type: "number",
+        default: undefined,
+        defaultDescription: `${SIMULATE_DEFAULTS.rate} with --duration`,
+        describe: "Lines per second (rate mode); paced in real time unless --no-realtime",
+      })
+      .option("duration", {
+        type: "number",
+        default: undefined,
+        defaultDescription: `${SIMULATE_DEFAULTS.duration} with --rate`,
+        describe: "Seconds to simulate (rate mode)",
+      })
+      .option("seed", { type: "number", default: SIMULATE_DEFAULTS.seed, describe: "Seed of every random choice" })
+      .option("out", {
+        type: "string",
+        default: undefined,
+        defaultDescription: "stdout",
+        describe: "Log file to APPEND to",
+      })
+      .option("truth", {
+        type: "string",
+        default: undefined,
+        describe: "Ground-truth file: one JSON line {line, kind, incident} per labelled log line (appended with --out)",
+      })
+      .option("incidents", {
+        type: "string",
+        default: SIMULATE_DEFAULTS.incidents,
+        describe: "default (every kind), none, or a comma list of latency_spike,error_burst,scanner,oversized,surge",
+      })
+      .option("format", {
+        type: "string",
+        choices: SIM_FORMATS,
+        default: SIMULATE_DEFAULTS.format,
+        describe: "json lines, combined (Apache/nginx + request time) or seed (plain level lines)",
+      })
+      .option("start", {
+        type: "string",
+        default: undefined,
+        defaultDescription: `${new Date(SIMULATE_DEFAULTS.start).toISOString()}, or now with --realtime`,
+        describe: "Time of the first line: ISO 8601 date or epoch milliseconds",
+      })
+      .option("realtime", {
+        type: "boolean",
+        default: undefined,
+        defaultDescription: "true in rate mode",
+        describe: "Pace lines in wall-clock time (rate mode only)",
+      }),
+  handler: async (argv) => {
+    const rateMode = argv.rate !== undefined || argv.duration !== undefined;
+    const summary = await writeSimulation({
+      count: argv.count,
+      rate: argv.rate,
+      duration: argv.duration,
+      seed: argv.seed,
+      out: argv.out,
+      truth: argv.truth,
+      incidents: argv.incidents,
+      format: argv.format,
+      start: argv.start,
+      realtime: argv.realtime ?? rateMode,
+    });
+    // With --out, stdout is free but stderr keeps the log stream clean either way.
+    if (argv.out !== undefined) process.stderr.write(formatSummary(summary));
+  },
+};
