@@ -1,0 +1,433 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  INCIDENT_KINDS,
+  dailyRateFactor,
+  simulate,
+  writeSimulation,
+  type IncidentKind,
+  type SimIncident,
+  type SimLine,
+  type SimulateOptions,
+} from "../src/simulate.js";
+
+interface JsonLine {
+  ts: string;
+  method: string;
+  route: string;
+  status: number;
+  latency_ms: number;
+  bytes: number;
+  ip: string;
+  user_agent: string;
+}
+
+const KEYS = ["ts", "method", "route", "status", "latency_ms", "bytes", "ip", "user_agent"];
+
+function collect(opts: SimulateOptions): { lines: SimLine[]; incidents: SimIncident[] } {
+  const gen = simulate(opts);
+  const lines: SimLine[] = [];
+  for (;;) {
+    const r = gen.next();
+    if (r.done === true) return { lines, incidents: r.value };
+    lines.push(r.value);
+  }
+}
+
+const parse = (text: string): JsonLine => JSON.parse(text) as JsonLine;
+
+/** "GET /api/orders/:id" for "GET /api/orders/1834?x=1": the test's own route grouping. */
+const templateOf = (l: JsonLine): string =>
+  `${l.method} ${(l.route.split("?")[0] ?? "").replace(/\/\d+(?=\/|$)/g, "/:id")}`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+}
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const g = m.get(k);
+    if (g === undefined) m.set(k, [x]);
+    else g.push(x);
+  }
+  return m;
+}
+
+let dir = "";
+let base: { lines: SimLine[]; incidents: SimIncident[] };
+let clean: { lines: SimLine[]; incidents: SimIncident[] };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "logforest-sim-"));
+  base = collect({ count: 20000 });
+  clean = collect({ count: 20000, incidents: "none" });
+});
+
+afterAll(async () => {
+  if (dir !== "") await rm(dir, { recursive: true, force: true });
+});
+
+describe("simulate: determinism and shape", () => {
+  it("gives the same output for the same seed and a different one for another seed", () => {
+    const a = collect({ count: 3000, seed: 5 }).lines.map((l) => l.text);
+    const b = collect({ count: 3000, seed: 5 }).lines.map((l) => l.text);
+    const c = collect({ count: 3000, seed: 6 }).lines.map((l) => l.text);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(a.filter((t, i) => t === c[i]).length).toBeLessThan(30);
+  });
+
+  it("writes valid JSON lines with exactly the 8 keys in order and sane types", () => {
+    let prev = -Infinity;
+    const bad: string[] = [];
+    for (const l of base.lines) {
+      const j = JSON.parse(l.text) as Record<string, unknown>;
+      const ok =
+        JSON.stringify(Object.keys(j)) === JSON.stringify(KEYS) &&
+        typeof j.ts === "string" &&
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(j.ts) &&
+        Date.parse(j.ts) === l.ts &&
+        l.ts >= prev &&
+        typeof j.method === "string" &&
+        ["GET", "POST", "HEAD"].includes(j.method) &&
+        typeof j.route === "string" &&
+        j.route.startsWith("/") &&
+        !/\s/.test(j.route) &&
+        Number.isInteger(j.status) &&
+        typeof j.status === "number" &&
+        j.status >= 100 &&
+        j.status <= 599 &&
+        typeof j.latency_ms === "number" &&
+        j.latency_ms > 0 &&
+        Math.abs(Math.round(j.latency_ms * 10) / 10 - j.latency_ms) < 1e-9 &&
+        Number.isInteger(j.bytes) &&
+        typeof j.bytes === "number" &&
+        j.bytes >= 0 &&
+        typeof j.ip === "string" &&
+        /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(j.ip) &&
+        j.ip.split(".").every((o) => Number(o) <= 255) &&
+        typeof j.user_agent === "string" &&
+        j.user_agent.length > 0;
+      if (!ok) bad.push(l.text);
+      prev = l.ts;
+    }
+    expect(bad).toEqual([]);
+    expect(base.lines.length).toBe(20000);
+  });
+
+  it("looks like a real service: many routes, mostly 2xx, ordered latencies, login 401s, a health checker", () => {
+    const rows = clean.lines.map((l) => parse(l.text));
+    const byRoute = groupBy(rows, templateOf);
+    expect(byRoute.size).toBeGreaterThanOrEqual(10);
+    expect(byRoute.size).toBeLessThanOrEqual(16);
+    const ok2xx = rows.filter((r) => r.status >= 200 && r.status < 300).length / rows.length;
+    expect(ok2xx).toBeGreaterThan(0.85);
+    expect(rows.some((r) => r.status >= 300 && r.status < 400)).toBe(true);
+    expect(rows.some((r) => r.status >= 400 && r.status < 500)).toBe(true);
+    const lat = (k: string): number => median((byRoute.get(k) ?? []).map((r) => r.latency_ms));
+    expect(lat("GET /health")).toBeLessThan(lat("GET /api/search"));
+    expect(lat("GET /api/search")).toBeLessThan(lat("POST /checkout"));
+    const rate401 = (k: string): number => {
+      const g = byRoute.get(k) ?? [];
+      return g.filter((r) => r.status === 401).length / g.length;
+    };
+    expect(rate401("POST /api/login")).toBeGreaterThan(2 * rate401("GET /api/users/me"));
+    const health = byRoute.get("GET /health") ?? [];
+    expect(health.length).toBeGreaterThan(10);
+    expect(new Set(health.map((r) => r.user_agent)).size).toBe(1);
+    expect(new Set(rows.map((r) => r.ip)).size).toBeGreaterThan(50);
+    // Ids in paths vary like real ids, not a single placeholder.
+    const productIds = new Set((byRoute.get("GET /api/products/:id") ?? []).map((r) => r.route));
+    expect(productIds.size).toBeGreaterThan(100);
+  });
+
+  it("follows a daily curve: quiet at night, busy in the day", () => {
+    let sum = 0;
+    for (let m = 0; m < 1440; m++) sum += dailyRateFactor(Date.UTC(2026, 0, 1, 0, m));
+    expect(sum / 1440).toBeCloseTo(1, 9);
+    expect(dailyRateFactor(Date.UTC(2026, 0, 1, 3))).toBeLessThan(0.5 * dailyRateFactor(Date.UTC(2026, 0, 1, 12)));
+    const span = (start: string): number => {
+      const { lines } = collect({ count: 5000, start, incidents: "none" });
+      return (lines[lines.length - 1]?.ts ?? NaN) - (lines[0]?.ts ?? NaN);
+    };
+    expect(span("2026-11-24T03:00:00Z")).toBeGreaterThan(2 * span("2026-11-24T12:00:00Z"));
+  });
+
+  it("in rate mode covers exactly the duration at about the rate", () => {
+    const start = Date.UTC(2026, 10, 24, 12);
+    const { lines } = collect({ rate: 20, duration: 300, start, incidents: "none" });
+    expect(lines.every((l) => l.ts >= start && l.ts < start + 300000)).toBe(true);
+    expect(lines.length).toBeGreaterThan(3000);
+    expect(lines.length).toBeLessThan(12000);
+  });
+});
+
+describe("simulate: incidents", () => {
+  it("labels nothing with incidents none", () => {
+    expect(clean.lines.filter((l) => l.kind !== null || l.incident !== null)).toEqual([]);
+    expect(clean.incidents).toEqual([]);
+  });
+
+  it("has every kind in a default run of 20,000 lines, with consecutive ids and one kind per id", () => {
+    const labelled = base.lines.filter((l) => l.incident !== null);
+    expect(new Set(labelled.map((l) => l.kind))).toEqual(new Set(INCIDENT_KINDS));
+    const ids = [...new Set(labelled.map((l) => l.incident))].sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    for (const [, g] of groupBy(labelled, (l) => String(l.incident))) {
+      expect(new Set(g.map((l) => l.kind)).size).toBe(1);
+    }
+    expect(base.incidents.map((i) => i.id)).toEqual(ids);
+    expect(base.incidents.map((i) => i.lines)).toEqual(ids.map((id) => labelled.filter((l) => l.incident === id).length));
+  });
+
+  it("keeps incidents bounded in time and not overlapping", () => {
+    const spans = [...groupBy(base.lines.filter((l) => l.incident !== null), (l) => String(l.incident)).values()].map(
+      (g) => ({ first: g[0]?.ts ?? NaN, last: g[g.length - 1]?.ts ?? NaN, id: g[0]?.incident ?? 0 }),
+    );
+    spans.sort((a, b) => a.id - b.id);
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i];
+      if (s === undefined) continue;
+      expect(s.last - s.first).toBeLessThanOrEqual(90000);
+      const next = spans[i + 1];
+      if (next !== undefined) expect(next.first).toBeGreaterThan(s.last);
+    }
+    for (const inc of base.incidents) expect(inc.end - inc.start).toBeLessThanOrEqual(90000);
+  });
+
+  it("keeps normal traffic going around incidents: without injected lines it is the clean run, some altered", () => {
+    // scanner and surge add requests; the other kinds change responses to requests that happen anyway.
+    const kept = base.lines.filter((l) => l.kind !== "scanner" && l.kind !== "surge");
+    expect(kept.length).toBeLessThan(20000);
+    let altered = 0;
+    const mismatched: number[] = [];
+    kept.forEach((l, i) => {
+      const c = clean.lines[i];
+      if (c === undefined) return;
+      if (l.incident === null) {
+        if (l.text !== c.text) mismatched.push(i);
+        return;
+      }
+      altered++;
+      const [a, b] = [parse(l.text), parse(c.text)];
+      // The same request (time, client, route), answered differently.
+      if (l.text === c.text || a.ts !== b.ts || a.ip !== b.ip || a.route !== b.route) mismatched.push(i);
+    });
+    expect(mismatched).toEqual([]);
+    expect(altered).toBeGreaterThan(0);
+  });
+
+  it("injects only the kinds asked for", () => {
+    const only = collect({ count: 20000, incidents: ["scanner"] }).lines.filter((l) => l.kind !== null);
+    expect(new Set(only.map((l) => l.kind))).toEqual(new Set<IncidentKind>(["scanner"]));
+    const two = collect({ count: 20000, incidents: "surge,error_burst" }).lines.filter((l) => l.kind !== null);
+    expect(new Set(two.map((l) => l.kind))).toEqual(new Set<IncidentKind>(["surge", "error_burst"]));
+  });
+});
+
+describe("writeSimulation: files and truth", () => {
+  it("appends to --out, numbers truth lines in the file, and the truth lines show each incident", async () => {
+    const out = join(dir, "app.log");
+    const truthPath = join(dir, "truth.jsonl");
+    await writeFile(out, "existing 1\nexisting 2\nexisting 3\n");
+    const summary = await writeSimulation({ count: 20000, out, truth: truthPath });
+    expect(summary.firstLine).toBe(4);
+    expect(summary.lines).toBe(20000);
+    expect(summary.complete).toBe(true);
+
+    const file = (await readFile(out, "utf8")).split("\n");
+    expect(file.pop()).toBe("");
+    expect(file.length).toBe(20003);
+    expect(file.slice(0, 3)).toEqual(["existing 1", "existing 2", "existing 3"]);
+    expect(file.slice(3)).toEqual(base.lines.map((l) => l.text));
+
+    const truth = (await readFile(truthPath, "utf8"))
+      .trim()
+      .split("\n")
+      .map((t) => JSON.parse(t) as { line: number; kind: IncidentKind; incident: number });
+    expect(Object.keys(truth[0] ?? {})).toEqual(["line", "kind", "incident"]);
+    const expected = base.lines.flatMap((l, i) =>
+      l.incident === null ? [] : [{ line: i + 4, kind: l.kind, incident: l.incident }],
+    );
+    expect(truth).toEqual(expected);
+    expect(summary.labelled).toBe(truth.length);
+
+    // Judge each incident from the file alone, against the file's own unlabelled lines.
+    const labelledNos = new Set(truth.map((t) => t.line));
+    const cleanRows = file.slice(3).flatMap((t, i) => (labelledNos.has(i + 4) ? [] : [parse(t)]));
+    const cleanByRoute = groupBy(cleanRows, templateOf);
+    const cleanIps = new Set(cleanRows.map((r) => r.ip));
+    const rowsOf = new Map<number, JsonLine[]>();
+    const kindOf = new Map<number, IncidentKind>();
+    for (const t of truth) {
+      const row = parse(file[t.line - 1] ?? "");
+      rowsOf.set(t.incident, [...(rowsOf.get(t.incident) ?? []), row]);
+      kindOf.set(t.incident, t.kind);
+    }
+    const seenKinds = new Set<IncidentKind>();
+    for (const [id, rows] of rowsOf) {
+      const kind = kindOf.get(id);
+      if (kind === undefined) continue;
+      seenKinds.add(kind);
+      const routes = new Set(rows.map(templateOf));
+      const cleanOf = (route: string): JsonLine[] => cleanByRoute.get(route) ?? [];
+      if (kind === "scanner") {
+        expect(new Set(rows.map((r) => r.ip)).size).toBe(1);
+        expect(cleanIps.has(rows[0]?.ip ?? "")).toBe(false);
+        expect(new Set(rows.map((r) => r.user_agent)).size).toBe(1);
+        for (const r of routes) expect(cleanByRoute.has(r)).toBe(false);
+        expect(rows.filter((r) => r.status === 404).length / rows.length).toBeGreaterThan(0.75);
+      } else {
+        // Every other kind hits one route of the normal service.
+        expect(routes.size).toBe(1);
+        const route = [...routes][0] ?? "";
+        expect(cleanOf(route).length).toBeGreaterThan(20);
+        if (kind === "latency_spike") {
+          const normal = median(cleanOf(route).map((r) => r.latency_ms));
+          expect(median(rows.map((r) => r.latency_ms))).toBeGreaterThan(3 * normal);
+        } else if (kind === "error_burst") {
+          expect(rows.every((r) => [500, 502, 503].includes(r.status))).toBe(true);
+        } else if (kind === "oversized") {
+          const normal = median(cleanOf(route).filter((r) => r.status < 300).map((r) => r.bytes));
+          expect(Math.min(...rows.map((r) => r.bytes))).toBeGreaterThan(10 * normal);
+        } else {
+          // surge: extra requests from many new addresses, well above the route's own rate meanwhile.
+          const ips = new Set(rows.map((r) => r.ip));
+          expect(ips.size).toBeGreaterThanOrEqual(10);
+          expect([...ips].some((ip) => cleanIps.has(ip))).toBe(false);
+          const from = Math.min(...rows.map((r) => Date.parse(r.ts)));
+          const to = Math.max(...rows.map((r) => Date.parse(r.ts)));
+          const during = cleanOf(route).filter((r) => Date.parse(r.ts) >= from && Date.parse(r.ts) <= to);
+          expect(rows.length).toBeGreaterThan(2 * during.length);
+        }
+      }
+    }
+    expect(seenKinds).toEqual(new Set(INCIDENT_KINDS));
+  });
+
+  it("counts existing lines on a second append, including a last line without a newline", async () => {
+    const out = join(dir, "twice.log");
+    const truthPath = join(dir, "twice.truth");
+    await writeFile(out, "first\nunterminated");
+    const a = await writeSimulation({ count: 500, seed: 3, out, truth: truthPath, incidents: ["scanner"] });
+    const b = await writeSimulation({ count: 700, seed: 4, out, truth: truthPath, incidents: ["scanner"] });
+    expect(a.firstLine).toBe(3);
+    expect(b.firstLine).toBe(3 + 500);
+    const file = (await readFile(out, "utf8")).split("\n");
+    expect(file.pop()).toBe("");
+    expect(file.length).toBe(2 + 500 + 700);
+    expect(file.slice(0, 2)).toEqual(["first", "unterminated"]);
+    const truth = (await readFile(truthPath, "utf8"))
+      .trim()
+      .split("\n")
+      .map((t) => JSON.parse(t) as { line: number; kind: string });
+    expect(truth.length).toBe(a.labelled + b.labelled);
+    expect(b.labelled).toBeGreaterThan(0);
+    expect(truth.slice(a.labelled).every((t) => t.line >= b.firstLine)).toBe(true);
+    // Every truth line points at a scanner request (an unknown route answered 4xx).
+    for (const t of truth) {
+      const row = parse(file[t.line - 1] ?? "");
+      expect(t.kind).toBe("scanner");
+      expect(row.status).toBeGreaterThanOrEqual(400);
+      expect(row.status).toBeLessThan(500);
+    }
+  });
+
+  it("stamps realtime lines with wall-clock time", async () => {
+    const out = join(dir, "live.log");
+    const before = Date.now();
+    const s = await writeSimulation({ rate: 100, duration: 0.4, realtime: true, out, incidents: "none" });
+    const after = Date.now();
+    const ts = (await readFile(out, "utf8"))
+      .trim()
+      .split("\n")
+      .map((t) => Date.parse(parse(t).ts));
+    expect(ts.length).toBe(s.lines);
+    expect(ts.length).toBeGreaterThan(0);
+    expect(ts.every((t) => t >= before && t <= after)).toBe(true);
+  });
+});
+
+describe("simulate: formats", () => {
+  const json = collect({ count: 3000, seed: 9 }).lines.map((l) => parse(l.text));
+
+  it("writes the combined format with a trailing request time, field for field like the JSON", () => {
+    const re =
+      /^(\d{1,3}(?:\.\d{1,3}){3}) - - \[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d) \+0000\] "([A-Z]+) (\S+) HTTP\/1\.1" (\d{3}) (\d+) "-" "([^"]+)" (\d+\.\d{3})$/;
+    const lines = collect({ count: 3000, seed: 9, format: "combined" }).lines;
+    lines.forEach((l, i) => {
+      const m = re.exec(l.text);
+      const j = json[i];
+      expect(m).not.toBeNull();
+      if (m === null || j === undefined) return;
+      expect([m[1], m[6], m[7], Number(m[8]), Number(m[9]), m[10]]).toEqual([
+        j.ip, j.method, j.route, j.status, j.bytes, j.user_agent,
+      ]);
+      expect(Math.abs(Number(m[11]) - j.latency_ms / 1000)).toBeLessThanOrEqual(0.0005 + 1e-9);
+      expect(`${m[4]}-${m[3]}-${m[2]}T${m[5]}`).toBe(
+        `${j.ts.slice(0, 4)}-${new Date(j.ts).toUTCString().slice(8, 11)}-${j.ts.slice(8, 10)}T${j.ts.slice(11, 19)}`,
+      );
+    });
+  });
+
+  it("writes the seed format with a level that follows the status", () => {
+    const re = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (INFO|WARN|ERROR) ([A-Z]+) (\S+) (\d{3}) (\d+\.\d)ms$/;
+    const lines = collect({ count: 3000, seed: 9, format: "seed" }).lines;
+    lines.forEach((l, i) => {
+      const m = re.exec(l.text);
+      const j = json[i];
+      expect(m).not.toBeNull();
+      if (m === null || j === undefined) return;
+      const status = Number(m[5]);
+      expect(m[2]).toBe(status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO");
+      expect([m[1], m[3], m[4], status, Number(m[6])]).toEqual([
+        j.ts.replace("T", " ").replace("Z", ""), j.method, j.route, j.status, j.latency_ms,
+      ]);
+    });
+  });
+});
+
+describe("simulate: option errors", () => {
+  const cases: [SimulateOptions & { realtime?: boolean }, RegExp][] = [
+    [{ count: 0 }, /^count must be an integer in \[1, 1e9\], got 0$/],
+    [{ count: 1.5 }, /count .*got 1\.5/],
+    [{ rate: -3 }, /^rate must be a number in \(0, 1e6\], got -3$/],
+    [{ rate: Number.NaN }, /rate .*got NaN/],
+    [{ duration: 0 }, /^duration must be .*got 0$/],
+    [{ count: 10, rate: 5 }, /^count cannot be combined with rate\/duration/],
+    [{ seed: 0.5 }, /^seed must be a safe integer, got 0\.5$/],
+    [{ incidents: ["scanner", "meteor"] }, /^incidents must be .*got "meteor"$/],
+    [{ incidents: "bogus" }, /^incidents must be .*got "bogus"$/],
+    [{ start: "yesterday" }, /^start must be .*got "yesterday"$/],
+    [{ format: "xml" as "json" }, /^format must be one of json, combined, seed; got "xml"$/],
+  ];
+  it.each(cases)("rejects %o", (opts, message) => {
+    // Validation is eager: the error comes from the call, not the first next().
+    expect(() => simulate(opts)).toThrow(RangeError);
+    expect(() => simulate(opts)).toThrow(message);
+  });
+
+  it("rejects realtime outside rate mode, and bad options in writeSimulation before writing", async () => {
+    await expect(writeSimulation({ count: 10, realtime: true, out: join(dir, "never.log") })).rejects.toThrow(
+      /^realtime needs rate mode/,
+    );
+    await expect(writeSimulation({ rate: 0, out: join(dir, "never.log") })).rejects.toThrow(RangeError);
+    await expect(readFile(join(dir, "never.log"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("accepts epoch milliseconds and ISO dates for start", () => {
+    const ms = Date.UTC(2026, 0, 2, 3, 4, 5);
+    const a = collect({ count: 5, start: ms }).lines.map((l) => l.text);
+    const b = collect({ count: 5, start: "2026-01-02T03:04:05Z" }).lines.map((l) => l.text);
+    const c = collect({ count: 5, start: String(ms) }).lines.map((l) => l.text);
+    expect(a).toEqual(b);
+    expect(a).toEqual(c);
+    expect(parse(a[0] ?? "").ts.startsWith("2026-01-02T03:04:0")).toBe(true);
+  });
+});
