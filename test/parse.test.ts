@@ -519,6 +519,40 @@ describe("robustness", () => {
   });
 });
 
+describe("timestamp memo", () => {
+  // Parsers remember the last minute; a shared parser must answer exactly as a fresh one.
+  function sameAsFresh(format: FormatName, lines: readonly string[]): void {
+    const shared = createParser(format);
+    const a = emptyRecord();
+    for (const line of lines) {
+      const b = emptyRecord();
+      const ra = shared.parse(line, a);
+      const rb = createParser(format).parse(line, b);
+      expect(ra, line).toBe(rb);
+      if (ra === null) expect(a.ts, line).toBe(b.ts);
+    }
+  }
+
+  it("combined: same minute with other seconds, zones, a missing zone and bad seconds", () => {
+    const at = (t: string): string => `1.2.3.4 - - [${t}] "GET / HTTP/1.1" 200 1`;
+    const lines = ["17/May/2015:10:05:03 +0000", "17/May/2015:10:05:59 +0000", "17/May/2015:10:05:60 +0000",
+      "17/May/2015:10:05:61 +0000", "17/May/2015:10:05:0x +0000", "17/May/2015:10:05:07 +0200", "17/May/2015:10:05:07 -0200",
+      "17/May/2015:10:05:07", "17/May/2015:10:05:08", "17/May/2015:10:05:08 +0200", "17/May/2015:10:05:08 +02000",
+      "17/May/2015:10:06:00 +0000", "17/May/2015:10:05-08 +0000", "17/May/2015:10:05:09 +0000"].map(at);
+    sameAsFresh("combined", lines);
+    expect(ok("combined", lines[1] ?? "").ts).toBe(Date.UTC(2015, 4, 17, 10, 5, 59));
+  });
+
+  it("seed and json: same minute with other seconds, fractions, zones and separators", () => {
+    const stamps = ["2026-11-24 14:00:01.500", "2026-11-24 14:00:02", "2026-11-24 14:00", "2026-11-24 14:00:61",
+      "2026-11-24 14:00:03Z", "2026-11-24 14:00:03+05:30", "2026-11-24 14:00:03-01", "2026-11-24 14:00:3",
+      "2026-11-24T14:00:04.25Z", "2026-11-24 14:00:05,125", "2026-11-24 14:01:00", "2026-11-24 14:00:06", "2026-11-24",
+      "2026-11-24 14:00:07+99:00"];
+    sameAsFresh("seed", stamps.map((t) => `${t} INFO GET /a 200 1ms`));
+    sameAsFresh("json", stamps.map((t) => JSON.stringify({ ts: t, route: "/a" })));
+  });
+});
+
 describe("detectFormat", () => {
   const samples: Record<FormatName, string[]> = {
     json: [],

@@ -7,7 +7,7 @@
  */
 import type { LogRecord } from "../record.js";
 import type { LineParser } from "../parse.js";
-import { isSpace, methodToken, parseClfTime, routeOf, scaledDecimal, trimmedEnd, uintAt } from "./common.js";
+import { ClfClock, isSpace, methodToken, routeOf, scaledDecimal, trimmedEnd, uintAt } from "./common.js";
 
 /** Apache writes `"` and `\` inside quoted fields as `\"` and `\\`. */
 const ESCAPE = /\\(["\\])/g;
@@ -46,6 +46,7 @@ function unquote(s: string, i: number, end: number): string {
 /** Parses combined and common log format lines. */
 export class CombinedParser implements LineParser {
   readonly format = "combined" as const;
+  private readonly clock = new ClfClock();
 
   /** Fill `out` from one access-log line; null on success, else the failure reason. */
   parse(line: string, out: LogRecord): string | null {
@@ -60,7 +61,7 @@ export class CombinedParser implements LineParser {
     if (lb < 0 || lb >= end) return "no_timestamp";
     const rb = line.indexOf("]", lb);
     if (rb < 0 || rb >= end) return "bad_timestamp";
-    const ts = parseClfTime(line, lb + 1, rb);
+    const ts = this.clock.parse(line, lb + 1, rb);
     if (Number.isNaN(ts)) return "bad_timestamp";
 
     let p = rb + 1;

@@ -54,57 +54,54 @@ function epochMs(y: number, mo: number, d: number, h: number, mi: number, sec: n
   return daysFromCivil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offsetMin) * 60 + sec) * 1000 + ms;
 }
 
-/**
- * ISO-8601-like timestamp at `i`: `YYYY-MM-DD[(T|t| )HH:MM[:SS[(.|,)fff]][Z|±HH[:]MM|±HH]]`.
- * Returns epoch ms (no zone means UTC, so results never depend on the host's zone)
- * and leaves `cur.pos` just past the timestamp; NaN when malformed. With
- * `requireTime` a bare date is refused.
- */
-export function parseIsoAt(s: string, i: number, end: number, cur: Cursor, requireTime: boolean): number {
+/** Epoch ms (UTC) of the ISO date at `i`, or NaN; the caller checks what follows. */
+function isoDate(s: string, i: number, end: number): number {
   if (i + 10 > end || s.charCodeAt(i + 4) !== 45 || s.charCodeAt(i + 7) !== 45) return NaN;
   const y = digitsAt(s, i, 4);
   const mo = digitsAt(s, i + 5, 2);
   const d = digitsAt(s, i + 8, 2);
   if (y < 0 || mo < 0 || d < 0) return NaN;
-  let p = i + 10;
-  const sep = p < end ? s.charCodeAt(p) : 0;
-  // A date alone is only a timestamp if nothing time-like follows it.
-  if (sep !== 84 && sep !== 116 && sep !== 32) {
-    if (requireTime) return NaN;
-    cur.pos = p;
-    return epochMs(y, mo, d, 0, 0, 0, 0, 0);
-  }
-  if (p + 6 > end || s.charCodeAt(p + 3) !== 58) {
-    if (requireTime || sep !== 32) return NaN;
-    cur.pos = p;
-    return epochMs(y, mo, d, 0, 0, 0, 0, 0);
-  }
-  const h = digitsAt(s, p + 1, 2);
-  const mi = digitsAt(s, p + 4, 2);
-  if (h < 0 || mi < 0) return NaN;
-  p += 6;
-  let sec = 0;
+  return epochMs(y, mo, d, 0, 0, 0, 0, 0);
+}
+
+/** Epoch ms (UTC, no zone yet) of `YYYY-MM-DD(T|t| )HH:MM` at `i`: 16 characters, or NaN. */
+function isoMinute(s: string, i: number, end: number): number {
+  if (i + 16 > end || s.charCodeAt(i + 13) !== 58) return NaN;
+  const sep = s.charCodeAt(i + 10);
+  if (sep !== 84 && sep !== 116 && sep !== 32) return NaN;
+  const h = digitsAt(s, i + 11, 2);
+  const mi = digitsAt(s, i + 14, 2);
+  if (h < 0 || mi < 0 || h > 23 || mi > 59) return NaN;
+  return isoDate(s, i, end) + (h * 60 + mi) * 60_000;
+}
+
+/**
+ * What follows `HH:MM` at `p`: `[:SS[(.|,)fff]][Z|±HH[:]MM|±HH]`, as ms to add to the
+ * minute (seconds and fraction minus the zone offset); NaN when malformed.
+ * Leaves `cur.pos` just past it.
+ */
+function isoTail(s: string, p: number, end: number, cur: Cursor): number {
   let ms = 0;
   if (p < end && s.charCodeAt(p) === 58) {
-    sec = p + 3 <= end ? digitsAt(s, p + 1, 2) : -1;
-    if (sec < 0) return NaN;
+    const sec = p + 3 <= end ? digitsAt(s, p + 1, 2) : -1;
+    if (sec < 0 || sec > 60) return NaN;
+    ms = sec * 1000;
     p += 3;
     const f = p < end ? s.charCodeAt(p) : 0;
     if ((f === 46 || f === 44) && p + 1 < end && digit(s, p + 1) >= 0) {
       p++;
-      // Keep milliseconds; finer digits are truncated.
+      // Keep whole milliseconds; finer digits are truncated.
+      let frac = 0;
       let scale = 100;
-      while (p < end) {
+      for (; p < end; p++) {
         const dd = digit(s, p);
         if (dd < 0) break;
-        ms += dd * scale;
+        if (scale >= 1) frac += dd * scale;
         scale /= 10;
-        p++;
       }
-      ms = Math.floor(ms);
+      ms += frac;
     }
   }
-  let offsetMin = 0;
   const z = p < end ? s.charCodeAt(p) : 0;
   if (z === 90 || z === 122) {
     p++;
@@ -121,11 +118,48 @@ export function parseIsoAt(s: string, i: number, end: number, cur: Cursor, requi
     } else if (q !== p + 3) {
       return NaN;
     }
-    offsetMin = (oh * 60 + om) * (z === 45 ? -1 : 1);
+    ms -= (oh * 60 + om) * (z === 45 ? -60_000 : 60_000);
     p = q;
   }
   cur.pos = p;
-  return epochMs(y, mo, d, h, mi, sec, ms, offsetMin);
+  return ms;
+}
+
+/**
+ * ISO-8601-like timestamp at `i`: `YYYY-MM-DD[(T|t| )HH:MM[:SS[(.|,)fff]][Z|±HH[:]MM|±HH]]`.
+ * Returns epoch ms (no zone means UTC, so results never depend on the host's zone)
+ * and leaves `cur.pos` just past the timestamp; NaN when malformed. With
+ * `requireTime` a bare date is refused.
+ */
+export function parseIsoAt(s: string, i: number, end: number, cur: Cursor, requireTime: boolean): number {
+  const minute = isoMinute(s, i, end);
+  if (!Number.isNaN(minute)) return minute + isoTail(s, i + 16, end, cur);
+  // A date alone is a timestamp only if nothing time-like follows it.
+  if (requireTime) return NaN;
+  const sep = i + 10 < end ? s.charCodeAt(i + 10) : 0;
+  if (sep === 84 || sep === 116) return NaN;
+  cur.pos = i + 10;
+  return isoDate(s, i, end);
+}
+
+/**
+ * parseIsoAt with a one-minute memo: consecutive lines nearly always share the
+ * date, hour and minute, so a hit costs one native compare plus the seconds.
+ * Each parser owns one.
+ */
+export class IsoClock {
+  private minute = ""; // "2026-11-24 14:00"
+  private minuteMs = NaN;
+
+  /** Same contract as parseIsoAt. */
+  parse(s: string, i: number, end: number, cur: Cursor, requireTime: boolean): number {
+    if (this.minute !== "" && s.startsWith(this.minute, i)) return this.minuteMs + isoTail(s, i + 16, end, cur);
+    const minute = isoMinute(s, i, end);
+    if (Number.isNaN(minute)) return parseIsoAt(s, i, end, cur, requireTime);
+    this.minute = s.slice(i, i + 16);
+    this.minuteMs = minute;
+    return minute + isoTail(s, i + 16, end, cur);
+  }
 }
 
 /**
@@ -153,6 +187,34 @@ export function parseClfTime(s: string, i: number, end: number): number {
     offsetMin = (oh * 60 + om) * (sign === 45 ? -1 : 1);
   }
   return epochMs(y, mo, d, h, mi, sec, 0, offsetMin);
+}
+
+/**
+ * `%t` parsing with a one-minute memo: consecutive access-log lines nearly always
+ * share the date, hour, minute and zone, so a hit costs two native compares and
+ * two digits instead of a full parse. Each parser owns one.
+ */
+export class ClfClock {
+  private minute = ""; // "17/May/2015:10:05"
+  private zone = ""; // " +0000", or "" when the line has none
+  private minuteMs = NaN;
+
+  /** Same contract as parseClfTime. */
+  parse(s: string, i: number, end: number): number {
+    const n = end - i;
+    if ((n === 26 || n === 20) && this.minute !== "" && n - 20 === this.zone.length && s.startsWith(this.minute, i)
+      && s.charCodeAt(i + 17) === 58 && (n === 20 || s.startsWith(this.zone, i + 20))) {
+      const sec = digitsAt(s, i + 18, 2);
+      if (sec >= 0 && sec <= 60) return this.minuteMs + sec * 1000;
+    }
+    const ms = parseClfTime(s, i, end);
+    if (!Number.isNaN(ms)) {
+      this.minute = s.slice(i, i + 17);
+      this.zone = s.slice(i + 20, end);
+      this.minuteMs = ms - digitsAt(s, i + 18, 2) * 1000;
+    }
+    return ms;
+  }
 }
 
 /** Month number 1-12 of the English abbreviation at `i` ("May"), or 0. */

@@ -5,7 +5,7 @@
  */
 import { clearRecord, type LogRecord } from "../record.js";
 import type { FieldName, LineParser } from "../parse.js";
-import { latencyMs, parseClfTime, parseIsoAt, routeOf, type Cursor } from "./common.js";
+import { ClfClock, IsoClock, latencyMs, routeOf, type Cursor } from "./common.js";
 
 /** A compiled path: the keys to follow from the top-level object. */
 export type JsonPath = readonly string[];
@@ -120,6 +120,8 @@ export class JsonParser implements LineParser {
   private readonly ip: readonly JsonPath[];
   private readonly userAgent: readonly JsonPath[];
   private readonly cur: Cursor = { pos: 0 };
+  private readonly iso = new IsoClock();
+  private readonly clf = new ClfClock();
 
   /** `fields` must already be validated (see createParser). */
   constructor(fields: Partial<Record<FieldName, string>>) {
@@ -207,9 +209,9 @@ export class JsonParser implements LineParser {
       const num = Number(s);
       if (Number.isFinite(num)) return num < 1e11 ? num * 1000 : num;
     }
-    const iso = parseIsoAt(s, 0, n, this.cur, false);
+    const iso = this.iso.parse(s, 0, n, this.cur, false);
     if (!Number.isNaN(iso)) return this.cur.pos === n ? iso : NaN;
     // nginx's $time_local, as JSON log_format templates often carry it.
-    return parseClfTime(s, 0, n);
+    return this.clf.parse(s, 0, n);
   }
 }

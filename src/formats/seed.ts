@@ -10,7 +10,7 @@
  */
 import { clearRecord, type LogRecord } from "../record.js";
 import type { LineParser } from "../parse.js";
-import { isSpace, knownMethod, latencyMs, parseIsoAt, routeOf, trimmedEnd, uintAt, type Cursor } from "./common.js";
+import { IsoClock, isSpace, knownMethod, latencyMs, routeOf, trimmedEnd, uintAt, type Cursor } from "./common.js";
 
 const LATENCY_KEYS = ["latency", "latency_ms", "duration", "duration_ms", "elapsed", "elapsed_ms", "took", "response_time"];
 const STATUS_KEYS = ["status", "status_code"];
@@ -57,6 +57,7 @@ function isIpv4(s: string, i: number, end: number): boolean {
 export class SeedParser implements LineParser {
   readonly format = "seed" as const;
   private readonly cur: Cursor = { pos: 0 };
+  private readonly clock = new IsoClock();
 
   /** Fill `out` from one text line; null on success, else the failure reason. */
   parse(line: string, out: LogRecord): string | null {
@@ -67,7 +68,7 @@ export class SeedParser implements LineParser {
     if (p === end) return "empty";
     if (line.charCodeAt(p) === 91) p++;
 
-    const ts = parseIsoAt(line, p, end, this.cur, true);
+    const ts = this.clock.parse(line, p, end, this.cur, true);
     if (Number.isNaN(ts)) return uintAt(line, p, p + 4) >= 0 && line.charCodeAt(p + 4) === 45 ? "bad_timestamp" : "no_timestamp";
     p = this.cur.pos;
     if (p < end && line.charCodeAt(p) === 93) p++;
