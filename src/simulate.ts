@@ -842,6 +842,10 @@ function alter(chaos: Rng, inc: ActiveIncident, route: RouteSpec, f: Fields): bo
       f.latencyMs *= 1 + 0.2 * Math.log10(k);
       return true;
     }
+    case "surge":
+      // The route's regular requests during a surge cannot be told apart from the
+      // extra ones: every request to the surging route is part of the incident.
+      return true;
     default:
       return false;
   }

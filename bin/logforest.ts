@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/** The logforest CLI: one command per file in bin/, each calling into src/. */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { benchCommand } from "./bench.js";
+import { simulateCommand } from "./simulate.js";
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName("logforest")
+  .usage("$0 <command> [options]")
+  .command(simulateCommand)
+  .command(benchCommand)
+  .demandCommand(1, "name a command (see --help)")
+  .strict()
+  .help()
+  .alias("h", "help")
+  .version()
+  .fail((msg, err, y) => {
+    if (err) throw err;
+    console.error(`${y.help()}\n\nlogforest: ${msg}`);
+    process.exit(2);
+  });
+
+try {
+  await cli.parseAsync();
+} catch (e) {
+  // Our own errors name what is wrong; a stack trace would only hide that.
+  const err = e as Error;
+  console.error(`logforest: ${err.message}`);
+  process.exitCode = err instanceof RangeError || err instanceof TypeError ? 2 : 1;
+}

@@ -1,0 +1,312 @@
+/**
+ * The detector: line -> parsed record -> feature row (written straight into WASM
+ * memory) -> score -> severity -> rules -> alert. Lines go through in batches so
+ * the scorer runs once per batch; nothing per line is allocated except for
+ * alerts and skipped-line examples.
+ */
+import { FeatureExtractor, type FeatureName } from "./features.js";
+import type { BatchScorer, IsolationForest } from "./forest.js";
+import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
+import { emptyRecord, type LogRecord } from "./record.js";
+import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
+import { severityOf } from "./severity.js";
+import { pipelineOf, type PipelineMeta } from "./train.js";
+
+/** One alert, as written to the alerts stream (JSON lines). */
+export interface Alert {
+  /** 1-based line number in its file. */
+  line: number;
+  file: string;
+  /** The line's timestamp (ISO 8601), or null when it has none. */
+  ts: string | null;
+  /** Anomaly score s in (0, 1]. */
+  score: number;
+  /** Severity 0-100 (see src/severity.ts). */
+  severity: number;
+  /** Name of the rule condition that let it through. */
+  rule: string;
+  /** The parsed line. */
+  record: AlertRecord;
+}
+
+/** The parsed line inside an alert (snake_case, as in the simulator's schema). */
+export interface AlertRecord {
+  ts: string | null;
+  method: string;
+  route: string;
+  status: number | null;
+  latency_ms: number | null;
+  bytes: number | null;
+  ip: string;
+  user_agent: string;
+}
+
+/** A skipped line, kept as an example in the summary. */
+export interface SkippedExample {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+/** Counts of a detection run; `--json` prints this object. */
+export interface DetectSummary {
+  lines_read: number;
+  lines_scored: number;
+  alerts: number;
+  skipped: Record<string, number>;
+  skipped_examples: SkippedExample[];
+  suppressed: { warmup: number; cooldown: number };
+  alerts_by_rule: Record<string, number>;
+  alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
+  above_min_severity_without_rule: number;
+  formats: Record<string, FormatName>;
+}
+
+/** Options of a Detector. */
+export interface DetectorOptions {
+  /** Log format of every file, or "auto" (default): detected per file, else the model's. */
+  format?: FormatName | "auto";
+  /** JSON field mapping; default: the one the model was trained with. */
+  fields?: Partial<Record<FieldName, string>>;
+  rules?: Rules;
+}
+
+const EXAMPLES_PER_REASON = 3;
+
+/** Scores lines and raises alerts; one per detection run (it keeps the stream's windows). */
+export class Detector {
+  readonly pipeline: PipelineMeta;
+  readonly rules: Rules;
+  private readonly floor: number;
+  private readonly scorer: BatchScorer;
+  private readonly features: FeatureExtractor;
+  private readonly featureIndex: Record<string, number> = {};
+  private readonly parsers = new Map<string, LineParser>();
+  private readonly format: FormatName | "auto";
+  private readonly fields: Partial<Record<FieldName, string>>;
+  private readonly record: LogRecord = emptyRecord();
+  private readonly alertRecord: LogRecord = emptyRecord();
+  private readonly lastAlert = new Map<string, number>();
+  private firstSeconds = NaN;
+  private lastSeconds = 0;
+  // Per-row scratch for one batch, grown as needed.
+  private rowLine = new Int32Array(0);
+  private rowStatus = new Float64Array(0);
+  private rowLatency = new Float64Array(0);
+  private rowBytes = new Float64Array(0);
+  private rowRoute = new Int32Array(0);
+  private rowRouteCount = new Int32Array(0);
+  private rowSeconds = new Float64Array(0);
+  private rowIp: string[] = [];
+  private rowRouteText: string[] = [];
+  readonly stats: DetectSummary = {
+    lines_read: 0,
+    lines_scored: 0,
+    alerts: 0,
+    skipped: {},
+    skipped_examples: [],
+    suppressed: { warmup: 0, cooldown: 0 },
+    alerts_by_rule: {},
+    alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
+    above_min_severity_without_rule: 0,
+    formats: {},
+  };
+
+  constructor(
+    readonly forest: IsolationForest,
+    opts: DetectorOptions = {},
+  ) {
+    this.pipeline = pipelineOf(forest);
+    this.rules = opts.rules ?? DEFAULT_RULES;
+    this.floor = severityFloor(this.rules);
+    this.format = opts.format ?? "auto";
+    this.fields = opts.fields ?? this.pipeline.fields;
+    this.features = new FeatureExtractor(this.pipeline.spec);
+    this.pipeline.spec.features.forEach((f, i) => (this.featureIndex[f] = i));
+    this.scorer = forest.batchScorer();
+  }
+
+  /** The features the model reads, in column order. */
+  get featureNames(): FeatureName[] {
+    return this.pipeline.spec.features;
+  }
+
+  /**
+   * Score a batch of consecutive lines of `file`, the first being line `firstLine`
+   * (1-based), and call `emit` for each alert, in line order.
+   */
+  processBatch(file: string, lines: readonly string[], firstLine: number, emit: (a: Alert) => void): void {
+    const n = lines.length;
+    if (n === 0) return;
+    const parser = this.parserFor(file, lines);
+    this.grow(n);
+    const cols = this.scorer.cols;
+    const input = this.scorer.input(n);
+    const r = this.record;
+    const fx = this.features;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const reason = parser.parse(lines[i], r);
+      if (reason !== null) {
+        this.skip(file, firstLine + i, reason);
+        continue;
+      }
+      fx.extract(r, input, k * cols);
+      this.rowLine[k] = firstLine + i;
+      this.rowStatus[k] = r.status;
+      this.rowLatency[k] = r.latencyMs;
+      this.rowBytes[k] = r.bytes;
+      this.rowRoute[k] = fx.lastRoute;
+      this.rowRouteCount[k] = fx.lastRouteCount;
+      this.rowIp[k] = r.ip;
+      this.rowRouteText[k] = r.route;
+      const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
+      this.lastSeconds = Math.max(this.lastSeconds, seconds);
+      this.rowSeconds[k] = seconds;
+      k++;
+    }
+    this.stats.lines_read += n;
+    if (k === 0) return;
+    this.stats.lines_scored += k;
+    const scores = this.scorer.run(k);
+    const cal = this.pipeline.calibration;
+    const floor = this.floor;
+    for (let j = 0; j < k; j++) {
+      const severity = severityOf(cal, scores[j]);
+      if (severity < floor) continue;
+      const alertRule = this.judge(j, severity, input, cols);
+      if (alertRule === null) continue;
+      const lineNo = this.rowLine[j];
+      emit(this.makeAlert(file, lines[lineNo - firstLine], lineNo, parser, scores[j], severity, alertRule));
+    }
+  }
+
+  /** A summary of everything processed so far. */
+  summary(): DetectSummary {
+    return structuredClone(this.stats);
+  }
+
+  private parserFor(file: string, lines: readonly string[]): LineParser {
+    let p = this.parsers.get(file);
+    if (p) return p;
+    let format: FormatName;
+    if (this.format !== "auto") {
+      format = this.format;
+    } else {
+      const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
+      format = (sample.length >= 5 ? detectFormat(sample) : null) ?? this.pipeline.format;
+    }
+    p = createParser(format, { fields: this.fields });
+    this.parsers.set(file, p);
+    this.stats.formats[file] = format;
+    return p;
+  }
+
+  /** Warm-up, conditions and cooldown for scored row j: the rule name, or null when it does not alert. */
+  private judge(j: number, severity: number, input: Float64Array, cols: number): string | null {
+    const seconds = this.rowSeconds[j];
+    if (Number.isNaN(this.firstSeconds)) this.firstSeconds = seconds;
+    if (seconds - this.firstSeconds < this.rules.warmupSeconds) {
+      this.stats.suppressed.warmup++;
+      return null;
+    }
+    const min = this.rules.minSeverity;
+    const cond = this.rules.conditions.find((c) => severity >= (c.minSeverity ?? min) && this.holds(c, j, input, cols));
+    if (cond === undefined) {
+      this.stats.above_min_severity_without_rule++;
+      return null;
+    }
+    const group = cond.groupBy === "client" ? this.rowIp[j] : cond.groupBy === "none" ? "" : this.routeKey(j);
+    const key = `${cond.name}\u0000${group}`;
+    const last = this.lastAlert.get(key);
+    if (last !== undefined && seconds - last < this.rules.cooldownSeconds && seconds >= last) {
+      this.stats.suppressed.cooldown++;
+      return null;
+    }
+    this.lastAlert.set(key, seconds);
+    return cond.name;
+  }
+
+  private routeKey(j: number): string {
+    // Known routes by id; unknown ones by their own text.
+    return this.rowRoute[j] >= 0 ? `#${this.rowRoute[j]}` : this.rowRouteText[j];
+  }
+
+  private holds(c: Condition, j: number, input: Float64Array, cols: number): boolean {
+    const b = this.features.baseline(this.rowRoute[j]);
+    switch (c.type) {
+      case "any":
+        return true;
+      case "unknown_route":
+        return this.rowRoute[j] < 0;
+      case "status_at_least":
+        return this.rowStatus[j] >= (c.status ?? 500);
+      case "route_error_burst": {
+        const at = this.featureIndex.route_error_rate;
+        return this.rowStatus[j] >= 500 && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
+      }
+      case "latency_above_route_p99":
+        return this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99 && this.feature(input, cols, j, "route_latency_trend", c.trend);
+      case "bytes_above_route_p999":
+        return this.rowBytes[j] > (c.factor ?? 1) * b.bytesP999 && this.feature(input, cols, j, "route_bytes_trend", c.trend);
+      case "route_rate_above":
+        return this.rowRouteCount[j] >= (c.minRequests ?? 10) && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
+    }
+  }
+
+  /** Whether row j's feature `name` exceeds `above` (true when no bound; false when the model lacks the feature). */
+  private feature(input: Float64Array, cols: number, j: number, name: FeatureName, above: number | undefined): boolean {
+    if (above === undefined || above <= -10) return true;
+    const at = this.featureIndex[name];
+    return at !== undefined && input[j * cols + at] > above;
+  }
+
+  private makeAlert(
+    file: string, text: string, line: number, parser: LineParser, score: number, severity: number, rule: string,
+  ): Alert {
+    const r = this.alertRecord;
+    parser.parse(text, r);
+    this.stats.alerts++;
+    this.stats.alerts_by_rule[rule] = (this.stats.alerts_by_rule[rule] ?? 0) + 1;
+    this.stats.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : "50-74"]++;
+    const ts = Number.isFinite(r.ts) ? new Date(r.ts).toISOString() : null;
+    const orNull = (v: number) => (Number.isFinite(v) ? v : null);
+    return {
+      line,
+      file,
+      ts,
+      score: Math.round(score * 1e6) / 1e6,
+      severity,
+      rule,
+      record: {
+        ts,
+        method: r.method,
+        route: r.route,
+        status: orNull(r.status),
+        latency_ms: orNull(r.latencyMs),
+        bytes: orNull(r.bytes),
+        ip: r.ip,
+        user_agent: r.userAgent,
+      },
+    };
+  }
+
+  private skip(file: string, line: number, reason: string): void {
+    const s = this.stats;
+    s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
+    if (s.skipped[reason] <= EXAMPLES_PER_REASON) s.skipped_examples.push({ file, line, reason });
+  }
+
+  private grow(n: number): void {
+    if (this.rowLine.length >= n) return;
+    this.rowLine = new Int32Array(n);
+    this.rowStatus = new Float64Array(n);
+    this.rowLatency = new Float64Array(n);
+    this.rowBytes = new Float64Array(n);
+    this.rowRoute = new Int32Array(n);
+    this.rowRouteCount = new Int32Array(n);
+    this.rowSeconds = new Float64Array(n);
+    this.rowIp = new Array<string>(n).fill("");
+    this.rowRouteText = new Array<string>(n).fill("");
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Feature extraction: LogRecord -> one row of numbers, written straight into the
+ * buffer the scorer reads. What to extract (which features, the route vocabulary,
+ * each route's learned baseline) is a FeatureSpec learned at training and stored
+ * in the model, so detection extracts exactly what training did.
+ *
+ * Stream context comes from sliding windows over the records' own timestamps:
+ * per route (request rate, 5xx share) and per client address (request count,
+ * 4xx/5xx share). Memory is bounded: routes are the trained vocabulary plus one
+ * bucket for unknown routes; client addresses live in a fixed-size table that
+ * forgets the least recently seen one when full.
+ */
+import type { LogRecord } from "./record.js";
+
+/** Every feature logforest knows, in the order columns are laid out. */
+export const ALL_FEATURES = [
+  "latency_log", // ln(1 + latency ms)
+  "latency_vs_route", // robust z-score of ln(1 + latency) against the route's training baseline
+  "route_latency_trend", // moving average of latency_vs_route over the route's recent lines
+  "status_class", // 1..5 (2 = 2xx)
+  "server_error", // 1 when status >= 500
+  "route_error_rate", // share of 5xx on this route over the window
+  "bytes_log", // ln(1 + response bytes)
+  "bytes_vs_route", // robust z-score of ln(1 + bytes) against the route's baseline
+  "route_bytes_trend", // moving average of bytes_vs_route over the route's recent lines
+  "method_rarity", // -ln(share of training lines with this method)
+  "route_rarity", // -ln(share of training lines on this route); unknown routes rarest of all
+  "route_rate_ratio", // ln of how many times its training rate the route runs at, against the rest of the traffic
+  "client_requests", // ln(1 + requests from this client address over the window)
+  "client_error_rate", // share of 4xx/5xx answers to this client over the window
+] as const;
+
+/** Name of one feature. */
+export type FeatureName = (typeof ALL_FEATURES)[number];
+
+/** A route's baseline learned from training traffic. */
+export interface RouteBaseline {
+  /** Training lines on the route. */
+  count: number;
+  /** Median and robust spread (1.4826 MAD) of ln(1 + latency ms); NaN without latency. */
+  latencyMid: number;
+  latencySpread: number;
+  /** 99th percentile of latency in ms (the rules' "above the route's p99"). */
+  latencyP99: number;
+  /** Median and robust spread of ln(1 + bytes) over responses with a body. */
+  bytesMid: number;
+  bytesSpread: number;
+  /** 99.9th percentile of response bytes. */
+  bytesP999: number;
+  /** Share of all training lines that were on this route. */
+  share: number;
+  /** Share of 5xx answers on the route. */
+  errorRate: number;
+  /** Share of 4xx and 5xx answers on the route. */
+  failRate: number;
+}
+
+/** What detection needs to extract the same features as training; stored in the model. */
+export interface FeatureSpec {
+  version: 1;
+  /** The active features, in column order (latency ones only when training lines had latency). */
+  features: FeatureName[];
+  /** Width of the sliding windows in seconds. */
+  windowSeconds: number;
+  /** Known routes (normalized) and their baselines. */
+  routes: Record<string, RouteBaseline>;
+  /** Baseline for routes outside the vocabulary (all training lines pooled). */
+  overall: RouteBaseline;
+  /** -ln(share) of each method seen in training. */
+  methodRarity: Record<string, number>;
+  /** Rarity given to an unseen method or route: -ln(1 / (training lines + 1)). */
+  unseenRarity: number;
+  /** Training lines. */
+  lines: number;
+}
+
+const UUID_OR_HEX = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,})$/i;
+
+/** The route key features and baselines use: method and path template ("GET /api/orders/:id"). */
+export function routeKey(method: string, path: string): string {
+  return `${method} ${normalizeRoute(path)}`;
+}
+
+/**
+ * Route template: ids become ":id" so /api/orders/1834 and /api/orders/77 are one
+ * route. A segment is an id when it is a number, a UUID, a long hex string, or
+ * mixes digits and letters in a token of 16+ characters.
+ */
+export function normalizeRoute(path: string): string {
+  if (path === "") return "";
+  let out = "";
+  let start = 0;
+  let changed = false;
+  const segs: string[] = [];
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path.charCodeAt(i) === 47 /* / */) {
+      const seg = path.slice(start, i);
+      if (isIdSegment(seg)) {
+        segs.push(":id");
+        changed = true;
+      } else {
+        segs.push(seg);
+      }
+      start = i + 1;
+    }
+  }
+  if (!changed) return path;
+  out = segs.join("/");
+  return out;
+}
+
+function isIdSegment(seg: string): boolean {
+  if (seg.length === 0) return false;
+  let digits = 0;
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+  }
+  if (digits === seg.length) return true;
+  if (seg.length >= 12 && UUID_OR_HEX.test(seg)) return true;
+  return seg.length >= 16 && digits > 0 && /^[A-Za-z0-9_-]+$/.test(seg);
+}
+
+/** Window counts per key: `buckets` buckets of `bucketSeconds`, expired lazily when a key is touched. */
+class WindowCounts {
+  private readonly count: Int32Array;
+  private readonly flagged: Int32Array;
+  private readonly totalCount: Int32Array;
+  private readonly totalFlagged: Int32Array;
+  private readonly lastBucket: Float64Array;
+
+  constructor(
+    readonly keys: number,
+    private readonly buckets: number,
+    private readonly bucketSeconds: number,
+  ) {
+    this.count = new Int32Array(keys * buckets);
+    this.flagged = new Int32Array(keys * buckets);
+    this.totalCount = new Int32Array(keys);
+    this.totalFlagged = new Int32Array(keys);
+    this.lastBucket = new Float64Array(keys).fill(-Infinity);
+  }
+
+  /** Forget key k entirely (its slot is reused for another key). */
+  reset(k: number): void {
+    this.count.fill(0, k * this.buckets, (k + 1) * this.buckets);
+    this.flagged.fill(0, k * this.buckets, (k + 1) * this.buckets);
+    this.totalCount[k] = 0;
+    this.totalFlagged[k] = 0;
+    this.lastBucket[k] = -Infinity;
+  }
+
+  /** Count one event for key k at time `seconds`; `flag` marks it (an error). */
+  add(k: number, seconds: number, flag: boolean): void {
+    const b = this.advance(k, seconds);
+    const i = k * this.buckets + (b % this.buckets);
+    this.count[i]++;
+    this.totalCount[k]++;
+    if (flag) {
+      this.flagged[i]++;
+      this.totalFlagged[k]++;
+    }
+  }
+
+  /** Events for key k in the window ending at the last add. */
+  total(k: number): number {
+    return this.totalCount[k];
+  }
+
+  /** Flagged events for key k in the window. */
+  totalFlags(k: number): number {
+    return this.totalFlagged[k];
+  }
+
+  /** Move key k's window to the bucket of `seconds`, dropping buckets that fell out. */
+  private advance(k: number, seconds: number): number {
+    const b = Math.floor(seconds / this.bucketSeconds);
+    const last = this.lastBucket[k];
+    if (b <= last) return last; // same bucket, or a little out of order: count it in the newest
+    const steps = Math.min(b - last, this.buckets);
+    for (let s = 1; s <= steps; s++) {
+      const i = k * this.buckets + ((b - steps + s) % this.buckets);
+      this.totalCount[k] -= this.count[i];
+      this.totalFlagged[k] -= this.flagged[i];
+      this.count[i] = 0;
+      this.flagged[i] = 0;
+    }
+    this.lastBucket[k] = b;
+    return b;
+  }
+}
+
+/** Client addresses tracked at once; past this the least recently seen one is forgotten. */
+export const MAX_CLIENTS = 8192;
+const BUCKETS = 12;
+const PRIOR = 5;
+// Weight of the newest line in a route's moving averages: about the last 1 / TREND_ALPHA lines count.
+const TREND_ALPHA = 0.15;
+// z-scores are kept in [-Z_LOW, Z_HIGH]: incidents push latency and size up, and a
+// long lower tail (fast cache hits) would only waste the forest's random splits.
+const Z_LOW = 3;
+const Z_HIGH = 50;
+
+/** Stateful extractor: feed records in stream order, get feature rows. */
+export class FeatureExtractor {
+  readonly cols: number;
+  private readonly spec: FeatureSpec;
+  private readonly routeIndex = new Map<string, number>();
+  private readonly baselines: RouteBaseline[];
+  private readonly routeRarity: Float64Array;
+  private readonly routes: WindowCounts;
+  private readonly clients: WindowCounts;
+  private readonly clientSlot = new Map<string, number>();
+  private nextSlot = 0;
+  private readonly active: Uint8Array;
+  private readonly latencyTrend: Float64Array;
+  private readonly bytesTrend: Float64Array;
+  private lastSeconds = 0;
+  /** Route id of the last record: index into the vocabulary, or -1 for an unknown route. */
+  lastRoute = -1;
+  /** Requests on that route in the window, the last record included. */
+  lastRouteCount = 0;
+
+  constructor(spec: FeatureSpec) {
+    this.spec = spec;
+    this.cols = spec.features.length;
+    const names = Object.keys(spec.routes);
+    this.baselines = names.map((n) => spec.routes[n]);
+    names.forEach((n, i) => this.routeIndex.set(n, i));
+    this.routeRarity = new Float64Array(names.length + 1);
+    names.forEach((n, i) => (this.routeRarity[i] = -Math.log(spec.routes[n].count / spec.lines)));
+    this.routeRarity[names.length] = spec.unseenRarity;
+    const bucketSeconds = spec.windowSeconds / BUCKETS;
+    this.routes = new WindowCounts(names.length + 2, BUCKETS, bucketSeconds); // + unknown, + all traffic
+    this.latencyTrend = new Float64Array(names.length + 1);
+    this.bytesTrend = new Float64Array(names.length + 1);
+    this.clients = new WindowCounts(MAX_CLIENTS, BUCKETS, bucketSeconds);
+    this.active = new Uint8Array(ALL_FEATURES.length);
+    for (const f of spec.features) this.active[ALL_FEATURES.indexOf(f)] = 1;
+  }
+
+  /** Baseline of route id k (-1: the overall baseline). */
+  baseline(k: number): RouteBaseline {
+    return k >= 0 ? this.baselines[k] : this.spec.overall;
+  }
+
+  /** Route id of a normalized route, -1 when unknown. */
+  routeId(route: string): number {
+    return this.routeIndex.get(route) ?? -1;
+  }
+
+  /** Update the windows with r and write its features to out[offset ..]. */
+  extract(r: LogRecord, out: Float64Array, offset: number): void {
+    const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
+    if (seconds > this.lastSeconds) this.lastSeconds = seconds;
+    const routeId = this.routeId(routeKey(r.method, r.route));
+    this.lastRoute = routeId;
+    const rk = routeId >= 0 ? routeId : this.baselines.length;
+    const b = this.baseline(routeId);
+    const status = Number.isFinite(r.status) ? r.status : 0;
+    const serverError = status >= 500;
+    this.routes.add(rk, seconds, serverError);
+    const all = this.baselines.length + 1;
+    this.routes.add(all, seconds, serverError);
+    const ck = this.client(r.ip);
+    this.clients.add(ck, seconds, status >= 400);
+
+    const latencyLog = Math.log1p(Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0);
+    const bytesLog = Math.log1p(Number.isFinite(r.bytes) && r.bytes > 0 ? r.bytes : 0);
+    const routeCount = this.routes.total(rk);
+    this.lastRouteCount = routeCount;
+    const clientCount = this.clients.total(ck);
+    const latencyZ = robustZ(latencyLog, b.latencyMid, b.latencySpread);
+    // A response without a body (304, 204, HEAD) says nothing about its size.
+    const bytesZ = bytesLog > 0 ? robustZ(bytesLog, b.bytesMid, b.bytesSpread) : 0;
+    this.latencyTrend[rk] += TREND_ALPHA * (latencyZ - this.latencyTrend[rk]);
+    this.bytesTrend[rk] += TREND_ALPHA * (bytesZ - this.bytesTrend[rk]);
+    const a = this.active;
+    let o = offset;
+    if (a[0]) out[o++] = latencyLog;
+    if (a[1]) out[o++] = latencyZ;
+    if (a[2]) out[o++] = this.latencyTrend[rk];
+    if (a[3]) out[o++] = Math.floor(status / 100);
+    if (a[4]) out[o++] = serverError ? 1 : 0;
+    // Window shares are smoothed toward the training share (PRIOR pseudo-lines), so a
+    // window holding two requests does not read as a 50% error rate.
+    if (a[5]) out[o++] = (this.routes.totalFlags(rk) + PRIOR * b.errorRate) / (routeCount + PRIOR);
+    if (a[6]) out[o++] = bytesLog;
+    if (a[7]) out[o++] = bytesZ;
+    if (a[8]) out[o++] = this.bytesTrend[rk];
+    if (a[9]) out[o++] = this.spec.methodRarity[r.method] ?? this.spec.unseenRarity;
+    if (a[10]) out[o++] = this.routeRarity[rk];
+    // The route's requests against the rest of the window's traffic, over the same odds
+    // in training: a surge of xk on one route reads as k, while the daily rise and
+    // fall of all traffic cancels out.
+    if (a[11]) {
+      const others = this.routes.total(all) - routeCount;
+      out[o++] = Math.log((routeCount + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
+    }
+    if (a[12]) out[o++] = Math.log1p(clientCount);
+    if (a[13]) out[o++] = (this.clients.totalFlags(ck) + PRIOR * this.spec.overall.failRate) / (clientCount + PRIOR);
+  }
+
+  private client(ip: string): number {
+    const slot = this.clientSlot.get(ip);
+    if (slot !== undefined) return slot;
+    // Slots are handed out round-robin; a reused slot forgets its old address.
+    const k = this.nextSlot;
+    this.nextSlot = (this.nextSlot + 1) % MAX_CLIENTS;
+    if (this.clientSlot.size >= MAX_CLIENTS) {
+      for (const [oldIp, s] of this.clientSlot) {
+        if (s === k) {
+          this.clientSlot.delete(oldIp);
+          break;
+        }
+      }
+    }
+    this.clients.reset(k);
+    this.clientSlot.set(ip, k);
+    return k;
+  }
+}
+
+function robustZ(x: number, mid: number, spread: number): number {
+  if (!Number.isFinite(mid)) return 0;
+  return Math.max(-Z_LOW, Math.min(Z_HIGH, (x - mid) / spread));
+}

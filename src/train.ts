@@ -1,0 +1,344 @@
+/**
+ * Training on a log: parse every line, learn the feature spec (route vocabulary and
+ * baselines), replay the lines through the same FeatureExtractor detection uses,
+ * fit the forest, and calibrate severity on the training scores. Everything the
+ * detector needs travels inside the one model file (forest.metadata.pipeline).
+ */
+import { IsolationForest } from "./forest.js";
+import { ALL_FEATURES, FeatureExtractor, routeKey, type FeatureName, type FeatureSpec, type RouteBaseline } from "./features.js";
+import type { ForestOptions } from "./options.js";
+import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
+import { emptyRecord, type LogRecord } from "./record.js";
+import { calibrate, isCalibration, type Calibration } from "./severity.js";
+import { readLineBatches } from "./lines.js";
+
+/** Options of training. */
+export interface TrainOptions {
+  /** Log format, or "auto" (default) to detect it from the first lines. */
+  format?: FormatName | "auto";
+  /** JSON field mapping, e.g. { latency: "responseTime" }. */
+  fields?: Partial<Record<FieldName, string>>;
+  /** Width of the sliding windows in seconds, in [1, 3600]. Default 30. */
+  windowSeconds?: number;
+  /** Routes seen fewer times than this in training count as unknown. Default 3. */
+  minRouteCount?: number;
+  /** Features to use (default: all that the training lines support). */
+  features?: readonly FeatureName[];
+  /** Forest options (trees, sampleSize, seed, ...). */
+  forest?: ForestOptions;
+}
+
+export const TRAIN_DEFAULTS = { format: "auto" as const, windowSeconds: 30, minRouteCount: 3 };
+
+/** What detection reads back from a model trained on logs. */
+export interface PipelineMeta {
+  version: 1;
+  format: FormatName;
+  fields: Partial<Record<FieldName, string>>;
+  spec: FeatureSpec;
+  calibration: Calibration;
+}
+
+/** Counts from a training run. */
+export interface TrainSummary {
+  lines: number;
+  parsed: number;
+  skipped: Record<string, number>;
+  format: FormatName;
+  features: FeatureName[];
+  routes: number;
+  /** Score at severity 50 (p99 of the training scores) and 75 (p99.9). */
+  scoreP99: number;
+  scoreP999: number;
+  fitMs: number;
+  totalMs: number;
+}
+
+/** Parsed training lines, column by column. */
+class Columns {
+  n = 0;
+  ts: number[] = [];
+  status: number[] = [];
+  latency: number[] = [];
+  bytes: number[] = [];
+  method: string[] = [];
+  route: string[] = [];
+  ip: string[] = [];
+  userAgent: string[] = [];
+
+  push(r: LogRecord): void {
+    this.ts.push(r.ts);
+    this.status.push(r.status);
+    this.latency.push(r.latencyMs);
+    this.bytes.push(r.bytes);
+    this.method.push(r.method);
+    this.route.push(r.route);
+    this.ip.push(r.ip);
+    this.userAgent.push(r.userAgent);
+    this.n++;
+  }
+
+  fill(i: number, r: LogRecord): void {
+    r.ts = this.ts[i];
+    r.status = this.status[i];
+    r.latencyMs = this.latency[i];
+    r.bytes = this.bytes[i];
+    r.method = this.method[i];
+    r.route = this.route[i];
+    r.ip = this.ip[i];
+    r.userAgent = this.userAgent[i];
+  }
+}
+
+/** Incremental trainer: feed line batches, then finish(). */
+export class Trainer {
+  private readonly opts: Required<Omit<TrainOptions, "fields" | "forest" | "features">> & Pick<TrainOptions, "fields" | "forest" | "features">;
+  private parser: LineParser | null = null;
+  private pending: string[] = [];
+  private readonly cols = new Columns();
+  private readonly record = emptyRecord();
+  private lines = 0;
+  private readonly skipped: Record<string, number> = {};
+  private readonly started = performance.now();
+
+  constructor(options: TrainOptions = {}) {
+    const format = options.format ?? TRAIN_DEFAULTS.format;
+    if (!["auto", "json", "combined", "seed"].includes(format)) {
+      throw new RangeError(`format must be one of auto, json, combined, seed, got ${JSON.stringify(format)}`);
+    }
+    const windowSeconds = options.windowSeconds ?? TRAIN_DEFAULTS.windowSeconds;
+    if (!(Number.isFinite(windowSeconds) && windowSeconds >= 1 && windowSeconds <= 3600)) {
+      throw new RangeError(`windowSeconds must be a number in [1, 3600], got ${windowSeconds}`);
+    }
+    const minRouteCount = options.minRouteCount ?? TRAIN_DEFAULTS.minRouteCount;
+    if (!(Number.isInteger(minRouteCount) && minRouteCount >= 1)) {
+      throw new RangeError(`minRouteCount must be an integer >= 1, got ${minRouteCount}`);
+    }
+    if (options.features !== undefined) {
+      const bad = options.features.find((f) => !ALL_FEATURES.includes(f));
+      if (bad !== undefined || options.features.length === 0) {
+        throw new RangeError(`features must be a non-empty list of ${ALL_FEATURES.join(", ")}; got ${JSON.stringify(bad ?? [])}`);
+      }
+    }
+    this.opts = { format, windowSeconds, minRouteCount, fields: options.fields, forest: options.forest, features: options.features };
+  }
+
+  /** Add a batch of lines (in file order). */
+  add(lines: readonly string[]): void {
+    if (this.parser === null) {
+      // Hold lines until there are enough to recognise the format.
+      for (const l of lines) this.pending.push(l);
+      if (this.opts.format === "auto" && this.pending.filter((l) => l.trim() !== "").length < 50) return;
+      this.parser = this.makeParser(this.pending);
+      const held = this.pending;
+      this.pending = [];
+      this.parseAll(held);
+      return;
+    }
+    this.parseAll(lines);
+  }
+
+  /** Lines seen so far. */
+  get lineCount(): number {
+    return this.lines + this.pending.length;
+  }
+
+  /** Learn the spec, fit and calibrate. Throws when no line could be parsed. */
+  finish(): { forest: IsolationForest; summary: TrainSummary } {
+    if (this.parser === null) {
+      this.parser = this.makeParser(this.pending);
+      this.parseAll(this.pending);
+      this.pending = [];
+    }
+    const c = this.cols;
+    if (c.n === 0) {
+      throw new RangeError(`no line of the training input could be parsed as ${this.parser.format} (${describeSkipped(this.skipped)})`);
+    }
+    const spec = learnSpec(c, this.opts.windowSeconds, this.opts.minRouteCount, this.opts.features);
+    const X = new Float64Array(c.n * spec.features.length);
+    const fx = new FeatureExtractor(spec);
+    const r = emptyRecord();
+    for (let i = 0; i < c.n; i++) {
+      c.fill(i, r);
+      fx.extract(r, X, i * fx.cols);
+    }
+    const t0 = performance.now();
+    const forest = IsolationForest.fit({ data: X, rows: c.n, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
+    const fitMs = performance.now() - t0;
+    const calibration = calibrate(forest.score({ data: X, rows: c.n, cols: fx.cols }));
+    const meta: PipelineMeta = { version: 1, format: this.parser.format, fields: this.opts.fields ?? {}, spec, calibration };
+    forest.metadata = { pipeline: meta };
+    return {
+      forest,
+      summary: {
+        lines: this.lines,
+        parsed: c.n,
+        skipped: { ...this.skipped },
+        format: this.parser.format,
+        features: spec.features,
+        routes: Object.keys(spec.routes).length,
+        scoreP99: calibration.scores[2],
+        scoreP999: calibration.scores[3],
+        fitMs,
+        totalMs: performance.now() - this.started,
+      },
+    };
+  }
+
+  private makeParser(sample: readonly string[]): LineParser {
+    let format = this.opts.format;
+    if (format === "auto") {
+      const found = detectFormat(sample.filter((l) => l.trim() !== "").slice(0, 50));
+      if (found === null) {
+        throw new RangeError("could not recognise the log format from the first lines (tried json, combined, seed); pass --format");
+      }
+      format = found;
+    }
+    return createParser(format, { fields: this.opts.fields });
+  }
+
+  private parseAll(lines: readonly string[]): void {
+    const parser = this.parser as LineParser;
+    const r = this.record;
+    for (const line of lines) {
+      this.lines++;
+      const reason = parser.parse(line, r);
+      if (reason !== null) this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+      else this.cols.push(r);
+    }
+  }
+}
+
+/** Train on a file (or stream); `onProgress` gets the line count now and then. */
+export async function trainFromFile(
+  source: Parameters<typeof readLineBatches>[0],
+  options: TrainOptions = {},
+  onProgress?: (lines: number) => void,
+): Promise<{ forest: IsolationForest; summary: TrainSummary }> {
+  const trainer = new Trainer(options);
+  await readLineBatches(source, (batch) => {
+    trainer.add(batch);
+    onProgress?.(trainer.lineCount);
+  });
+  return trainer.finish();
+}
+
+/** Train on lines held in memory. */
+export function trainFromLines(lines: readonly string[], options: TrainOptions = {}): { forest: IsolationForest; summary: TrainSummary } {
+  const trainer = new Trainer(options);
+  trainer.add(lines);
+  return trainer.finish();
+}
+
+/** The pipeline metadata of a model, or a clear error when the model was not trained on logs. */
+export function pipelineOf(forest: IsolationForest): PipelineMeta {
+  const p = forest.metadata.pipeline as PipelineMeta | undefined;
+  if (typeof p !== "object" || p === null || p.version !== 1 || typeof p.spec !== "object" || !isCalibration(p.calibration)) {
+    throw new RangeError("this model was not trained on logs (no feature spec inside); train it with `logforest train`");
+  }
+  if (p.spec.features.length !== forest.cols) {
+    throw new RangeError(`model is inconsistent: its feature spec has ${p.spec.features.length} features but the forest has ${forest.cols} columns`);
+  }
+  return p;
+}
+
+export function describeSkipped(skipped: Record<string, number>): string {
+  const parts = Object.entries(skipped).map(([k, v]) => `${k}: ${v}`);
+  return parts.length ? `skipped ${parts.join(", ")}` : "nothing skipped";
+}
+
+// ---------------------------------------------------------------- learning the spec
+
+function sortedOf(values: number[]): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+function q(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = p * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Median and 1.4826 MAD (floored at `floor`) of the values. */
+function robust(values: number[], floor: number): [number, number] {
+  if (values.length === 0) return [NaN, floor];
+  const s = sortedOf(values);
+  const mid = q(s, 0.5);
+  const dev = sortedOf(values.map((v) => Math.abs(v - mid)));
+  return [mid, Math.max(floor, 1.4826 * q(dev, 0.5))];
+}
+
+function baselineOf(c: Columns, idx: number[]): RouteBaseline {
+  const lat: number[] = [];
+  const latLog: number[] = [];
+  const bytes: number[] = [];
+  const bytesLog: number[] = [];
+  let errors = 0;
+  let fails = 0;
+  for (const i of idx) {
+    const l = c.latency[i];
+    if (Number.isFinite(l)) {
+      lat.push(l);
+      latLog.push(Math.log1p(Math.max(0, l)));
+    }
+    const b = Number.isFinite(c.bytes[i]) ? Math.max(0, c.bytes[i]) : 0;
+    bytes.push(b);
+    if (b > 0) bytesLog.push(Math.log1p(b));
+    const st = c.status[i];
+    if (st >= 500) errors++;
+    if (st >= 400) fails++;
+  }
+  const [latencyMid, latencySpread] = robust(latLog, 0.1);
+  const [bytesMid, bytesSpread] = robust(bytesLog, 0.1);
+  return {
+    count: idx.length,
+    latencyMid,
+    latencySpread,
+    latencyP99: q(sortedOf(lat), 0.99),
+    bytesMid,
+    bytesSpread,
+    bytesP999: q(sortedOf(bytes), 0.999),
+    share: idx.length / c.n,
+    errorRate: errors / idx.length,
+    failRate: fails / idx.length,
+  };
+}
+
+/** The feature spec of a training set. */
+function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[]): FeatureSpec {
+  let withLatency = 0;
+  for (let i = 0; i < c.n; i++) if (Number.isFinite(c.latency[i])) withLatency++;
+
+  const byRoute = new Map<string, number[]>();
+  const methods = new Map<string, number>();
+  const all: number[] = [];
+  for (let i = 0; i < c.n; i++) {
+    const route = routeKey(c.method[i], c.route[i]);
+    let list = byRoute.get(route);
+    if (!list) byRoute.set(route, (list = []));
+    list.push(i);
+    methods.set(c.method[i], (methods.get(c.method[i]) ?? 0) + 1);
+    all.push(i);
+  }
+  const routes: Record<string, RouteBaseline> = {};
+  for (const [route, idx] of [...byRoute].sort((a, b) => b[1].length - a[1].length)) {
+    if (idx.length >= minRouteCount) routes[route] = baselineOf(c, idx);
+  }
+  const methodRarity: Record<string, number> = {};
+  for (const [m, n] of methods) methodRarity[m] = -Math.log(n / c.n);
+
+  const hasLatency = withLatency >= c.n / 2;
+  const features = ALL_FEATURES.filter((f) => (wanted ?? ALL_FEATURES).includes(f) && (hasLatency || !f.includes("latency")));
+  return {
+    version: 1,
+    features,
+    windowSeconds,
+    routes,
+    overall: baselineOf(c, all),
+    methodRarity,
+    unseenRarity: -Math.log(1 / (c.n + 1)),
+    lines: c.n,
+  };
+}
