@@ -117,6 +117,11 @@ export class IsolationForest {
     return new IsolationForest(trees, { ...meta, threshold });
   }
 
+  /** The compact trees (read-only; for explanations and tests, not a stable API). */
+  get compactTrees(): CompactTrees {
+    return this.t;
+  }
+
   /** Number of trees. */
   get trees(): number {
     return this.t.trees;
