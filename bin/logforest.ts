@@ -3,12 +3,20 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { benchCommand } from "./bench.js";
+import { demoCommand } from "./demo.js";
 import { simulateCommand } from "./simulate.js";
+import { trainCommand } from "./train.js";
+import { detectCommand } from "./detect.js";
+import { evaluateCommand } from "./evaluate.js";
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("logforest")
   .usage("$0 <command> [options]")
+  .command(demoCommand)
   .command(simulateCommand)
+  .command(trainCommand)
+  .command(detectCommand)
+  .command(evaluateCommand)
   .command(benchCommand)
   .demandCommand(1, "name a command (see --help)")
   .strict()

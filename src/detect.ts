@@ -27,6 +27,17 @@ export interface Alert {
   rule: string;
   /** The parsed line. */
   record: AlertRecord;
+  /** Why it is anomalous: the features that drove its isolation (when explanations are on). */
+  reasons?: AlertReason[];
+}
+
+/** One reason of an alert. */
+export interface AlertReason {
+  feature: string;
+  /** Share of the isolation credited to this feature (the shares of a line sum to 1). */
+  share: number;
+  /** A sentence for people, e.g. "latency_ms 8427, typical 120-310 on POST /checkout". */
+  text: string;
 }
 
 /** The parsed line inside an alert (snake_case, as in the simulator's schema). */
@@ -132,10 +143,11 @@ export class Detector {
   }
 
   /**
-   * Score a batch of consecutive lines of `file`, the first being line `firstLine`
-   * (1-based), and call `emit` for each alert, in line order.
+   * Score a batch of lines of `file` and call `emit` for each alert, in line order.
+   * `lineNo` is the 1-based number of the first line (the rest follow it), or each
+   * line's own number.
    */
-  processBatch(file: string, lines: readonly string[], firstLine: number, emit: (a: Alert) => void): void {
+  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: Alert) => void): void {
     const n = lines.length;
     if (n === 0) return;
     const parser = this.parserFor(file, lines);
@@ -148,11 +160,11 @@ export class Detector {
     for (let i = 0; i < n; i++) {
       const reason = parser.parse(lines[i], r);
       if (reason !== null) {
-        this.skip(file, firstLine + i, reason);
+        this.skip(file, typeof lineNo === "number" ? lineNo + i : lineNo[i], reason);
         continue;
       }
       fx.extract(r, input, k * cols);
-      this.rowLine[k] = firstLine + i;
+      this.rowLine[k] = i;
       this.rowStatus[k] = r.status;
       this.rowLatency[k] = r.latencyMs;
       this.rowBytes[k] = r.bytes;
@@ -176,8 +188,8 @@ export class Detector {
       if (severity < floor) continue;
       const alertRule = this.judge(j, severity, input, cols);
       if (alertRule === null) continue;
-      const lineNo = this.rowLine[j];
-      emit(this.makeAlert(file, lines[lineNo - firstLine], lineNo, parser, scores[j], severity, alertRule));
+      const i = this.rowLine[j];
+      emit(this.makeAlert(file, lines[i], typeof lineNo === "number" ? lineNo + i : lineNo[i], parser, scores[j], severity, alertRule));
     }
   }
 

@@ -1,0 +1,43 @@
+import type { CommandModule } from "yargs";
+import { DEMO_DEFAULTS, runDemo } from "../src/demo.js";
+
+interface DemoArgs {
+  seed: number;
+  "train-lines": number;
+  lines: number;
+  rate: number;
+  keep: boolean;
+  json: boolean;
+}
+
+export const demoCommand: CommandModule<object, DemoArgs> = {
+  command: "demo",
+  describe: "Simulate traffic, train, then watch a live log with incidents (about 20 s)",
+  builder: (y) =>
+    y
+      .option("seed", { type: "number", default: DEMO_DEFAULTS.seed, describe: "seed of the traffic and the forest" })
+      .option("train-lines", { type: "number", default: DEMO_DEFAULTS.trainLines, describe: "clean lines to train on" })
+      .option("lines", { type: "number", default: DEMO_DEFAULTS.liveLines, describe: "lines in the live stream" })
+      .option("rate", { type: "number", default: DEMO_DEFAULTS.rate, describe: "lines written to the live log per second" })
+      .option("keep", { type: "boolean", default: false, describe: "keep the temporary log, model and truth files" })
+      .option("json", { type: "boolean", default: false, describe: "alerts and the final summary as JSON lines" }),
+  handler: async (a) => {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    try {
+      await runDemo({
+        seed: a.seed,
+        trainLines: a["train-lines"],
+        liveLines: a.lines,
+        rate: a.rate,
+        keep: a.keep,
+        json: a.json,
+        color: process.stdout.isTTY === true,
+        signal: stop.signal,
+      });
+    } finally {
+      process.off("SIGINT", onSignal);
+    }
+  },
+};

@@ -1,0 +1,72 @@
+import type { CommandModule } from "yargs";
+import { formatSummary } from "../src/alert-format.js";
+import { loadRules } from "../src/rules.js";
+import { runDetect } from "../src/run-detect.js";
+import { fieldsOf } from "./options.js";
+
+interface DetectArgs {
+  model: string;
+  input?: string;
+  follow?: string[];
+  alerts?: string;
+  rules?: string;
+  positions?: string;
+  "from-start": boolean;
+  format: string;
+  field?: string[];
+  json: boolean;
+  duration?: number;
+}
+
+export const detectCommand: CommandModule<object, DetectArgs> = {
+  command: "detect",
+  describe: "Score log lines and raise alerts (a file, stdin, or files followed live)",
+  builder: (y) =>
+    y
+      .option("model", { type: "string", demandOption: true, describe: "model file written by `logforest train`" })
+      .option("input", { type: "string", describe: "score this whole file" })
+      .option("follow", { type: "string", array: true, describe: "follow these files as they grow (like tail -F)" })
+      .option("alerts", { type: "string", describe: "append alerts (JSON lines) to this file instead of stdout" })
+      .option("rules", { type: "string", describe: "rules file (JSON); see README" })
+      .option("positions", { type: "string", describe: "follow mode: file keeping each followed file's read position" })
+      .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
+      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed"], default: "auto", describe: "log format" })
+      .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
+      .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
+      .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
+      .conflicts("input", "follow")
+      .check((a) => {
+        if (a.duration !== undefined && !(a.duration > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${a.duration}`);
+        return true;
+      }),
+  handler: async (a) => {
+    if (!a.input && !a.follow && process.stdin.isTTY) {
+      throw new RangeError("no input: pass --input FILE, --follow FILE..., or pipe log lines into stdin");
+    }
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      const { summary, seconds } = await runDetect({
+        model: a.model,
+        input: a.input,
+        follow: a.follow,
+        alerts: a.alerts,
+        rules: a.rules ? loadRules(a.rules) : undefined,
+        positions: a.positions,
+        start: a["from-start"] ? "beginning" : "end",
+        format: a.format as "auto",
+        fields: fieldsOf(a.field),
+        pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
+        durationSeconds: a.duration,
+        signal: stop.signal,
+      });
+      if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
+      else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  },
+};

@@ -1,0 +1,65 @@
+import type { CommandModule } from "yargs";
+import { ALL_FEATURES, type FeatureName } from "../src/features.js";
+import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/train.js";
+import { fieldsOf } from "./options.js";
+
+interface TrainArgs {
+  input: string;
+  format: string;
+  model: string;
+  field?: string[];
+  trees: number;
+  "sample-size": number;
+  seed: number;
+  window: number;
+  features?: string[];
+  json: boolean;
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: "train",
+  describe: "Learn what normal looks like from a log file and save a model",
+  builder: (y) =>
+    y
+      .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic)" })
+      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed"], default: "auto", describe: "log format" })
+      .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })
+      .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
+      .option("trees", { type: "number", default: 100, describe: "trees in the forest" })
+      .option("sample-size", { type: "number", default: 256, describe: "rows drawn to grow each tree" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the forest" })
+      .option("window", { type: "number", default: TRAIN_DEFAULTS.windowSeconds, describe: "seconds in the sliding windows (rates, error shares)" })
+      .option("features", { type: "string", array: true, choices: [...ALL_FEATURES], describe: "use only these features" })
+      .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
+  handler: async (a) => {
+    const tty = process.stderr.isTTY && !a.json;
+    let last = 0;
+    const { forest, summary } = await trainFromFile(
+      a.input,
+      {
+        format: a.format as "auto",
+        fields: fieldsOf(a.field),
+        windowSeconds: a.window,
+        features: a.features as FeatureName[] | undefined,
+        forest: { trees: a.trees, sampleSize: a["sample-size"], seed: a.seed },
+      },
+      (lines) => {
+        if (tty && lines - last >= 100_000) {
+          last = lines;
+          process.stderr.write(`\rreading ${a.input}: ${lines.toLocaleString("en-US")} lines`);
+        }
+      },
+    );
+    if (tty && last > 0) process.stderr.write("\n");
+    forest.save(a.model);
+    if (a.json) {
+      console.log(JSON.stringify({ model: a.model, ...summary }));
+      return;
+    }
+    console.log(`trained on ${summary.parsed.toLocaleString("en-US")} of ${summary.lines.toLocaleString("en-US")} lines of ${a.input} (${summary.format}; ${describeSkipped(summary.skipped)})`);
+    console.log(`features (${summary.features.length}): ${summary.features.join(", ")}`);
+    console.log(`routes learned: ${summary.routes}; severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9)`);
+    console.log(`forest: ${forest.trees} trees x ${forest.sampleSize} rows, fit ${summary.fitMs.toFixed(1)} ms; total ${(summary.totalMs / 1000).toFixed(2)} s`);
+    console.log(`model written to ${a.model}`);
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * A detection run with its I/O: read a file, stdin or followed files, write alerts
+ * (JSON lines, or coloured text on a terminal), finish cleanly on end of input or
+ * SIGINT/SIGTERM, and return the summary.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import type { Readable, Writable } from "node:stream";
+import { formatAlert } from "./alert-format.js";
+import { Detector, type Alert, type DetectSummary } from "./detect.js";
+import { Follower, type FollowedLine } from "./follow.js";
+import { IsolationForest } from "./forest.js";
+import { readLineBatches } from "./lines.js";
+import type { FieldName, FormatName } from "./parse.js";
+import type { Rules } from "./rules.js";
+
+/** Options of runDetect. */
+export interface DetectRunOptions {
+  /** A model file path or a loaded model. */
+  model: string | IsolationForest;
+  /** Score this whole file. */
+  input?: string;
+  /** Follow these files as they grow. */
+  follow?: string[];
+  /** Read from this stream when neither input nor follow is given. */
+  stdin?: Readable;
+  /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
+  alerts?: string;
+  rules?: Rules;
+  /** Positions file for follow mode. */
+  positions?: string;
+  /** Follow mode, a file with no saved position: start at its end (default) or beginning. */
+  start?: "end" | "beginning";
+  format?: FormatName | "auto";
+  fields?: Partial<Record<FieldName, string>>;
+  /** Alerts as coloured text (a terminal) rather than JSON lines. */
+  pretty?: boolean;
+  /** Where alerts go (default process.stdout; null: nowhere, onAlert only). */
+  out?: Writable | null;
+  /** Follow mode: stop after this many seconds. */
+  durationSeconds?: number;
+  /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called with every alert as well (the dashboard listens here). */
+  onAlert?: (a: Alert) => void;
+  /** Called after every batch with the lines it held (the dashboard listens here). */
+  onBatch?: (file: string, lines: number) => void;
+}
+
+/** Summary of a run plus how long it took. */
+export interface DetectRunResult {
+  summary: DetectSummary;
+  seconds: number;
+}
+
+/** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
+export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
+  const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
+  const detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields });
+  const started = performance.now();
+  const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
+  const out = o.out === undefined ? process.stdout : o.out;
+  const emit = (a: Alert) => {
+    if (sink) sink.write(`${JSON.stringify(a)}\n`);
+    else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
+    o.onAlert?.(a);
+  };
+  try {
+    if (o.follow && o.follow.length > 0) {
+      await followFiles(detector, o, emit);
+    } else {
+      const source = o.input ?? o.stdin ?? process.stdin;
+      const name = o.input ?? "-";
+      await readLineBatches(source, (lines, first) => {
+        detector.processBatch(name, lines, first, emit);
+        o.onBatch?.(name, lines.length);
+      });
+    }
+  } finally {
+    if (sink) await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  return { summary: detector.summary(), seconds: (performance.now() - started) / 1000 };
+}
+
+async function followFiles(detector: Detector, o: DetectRunOptions, emit: (a: Alert) => void): Promise<void> {
+  const onLines = (batch: FollowedLine[]) => {
+    // A batch is one file's lines in order; split it where line numbers restart (rotation).
+    let from = 0;
+    for (let i = 1; i <= batch.length; i++) {
+      if (i === batch.length || batch[i].file !== batch[from].file || batch[i].lineNo !== batch[i - 1].lineNo + 1) {
+        const run = batch.slice(from, i);
+        detector.processBatch(run[0].file, run.map((l) => l.text), run[0].lineNo, emit);
+        o.onBatch?.(run[0].file, run.length);
+        from = i;
+      }
+    }
+  };
+  const follower = new Follower(o.follow ?? [], { positions: o.positions, start: o.start ?? "end" }, onLines);
+  await follower.start();
+  await new Promise<void>((resolve) => {
+    const timer = o.durationSeconds !== undefined ? setTimeout(resolve, o.durationSeconds * 1000) : null;
+    o.signal?.addEventListener("abort", () => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    });
+    if (o.signal?.aborted) resolve();
+  });
+  // close() reads what the files already hold, delivers it and saves the positions.
+  await follower.close();
+}
