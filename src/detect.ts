@@ -73,6 +73,24 @@ export interface DetectSummary {
   formats: Record<string, FormatName>;
 }
 
+/**
+ * Every scored line of one batch, column by column (for live charts). The arrays
+ * are views over the detector's scratch: valid only during the callback.
+ */
+export interface ScoredBatch {
+  file: string;
+  count: number;
+  /** Line time in epoch seconds (the last known time when a line has none). */
+  seconds: Float64Array;
+  /** Route id: index into routeNames, or -1 for a route outside the trained vocabulary. */
+  route: Int32Array;
+  latencyMs: Float64Array;
+  status: Float64Array;
+  scores: Float64Array;
+  /** The trained route vocabulary ("GET /api/orders/:id", ...). */
+  routeNames: readonly string[];
+}
+
 /** Options of a Detector. */
 export interface DetectorOptions {
   /** Log format of every file, or "auto" (default): detected per file, else the model's. */
@@ -80,6 +98,8 @@ export interface DetectorOptions {
   /** JSON field mapping; default: the one the model was trained with. */
   fields?: Partial<Record<FieldName, string>>;
   rules?: Rules;
+  /** Called after each batch is scored, with every scored line (see ScoredBatch). */
+  onScored?: (batch: ScoredBatch) => void;
 }
 
 const EXAMPLES_PER_REASON = 3;
@@ -89,6 +109,8 @@ export class Detector {
   readonly pipeline: PipelineMeta;
   readonly rules: Rules;
   private readonly floor: number;
+  private readonly onScored: ((batch: ScoredBatch) => void) | null;
+  private readonly routeNames: readonly string[];
   private readonly scorer: BatchScorer;
   private readonly features: FeatureExtractor;
   private readonly featureIndex: Record<string, number> = {};
@@ -135,6 +157,8 @@ export class Detector {
     this.features = new FeatureExtractor(this.pipeline.spec);
     this.pipeline.spec.features.forEach((f, i) => (this.featureIndex[f] = i));
     this.scorer = forest.batchScorer();
+    this.onScored = opts.onScored ?? null;
+    this.routeNames = Object.keys(this.pipeline.spec.routes);
   }
 
   /** The features the model reads, in column order. */
@@ -181,6 +205,18 @@ export class Detector {
     if (k === 0) return;
     this.stats.lines_scored += k;
     const scores = this.scorer.run(k);
+    if (this.onScored) {
+      this.onScored({
+        file,
+        count: k,
+        seconds: this.rowSeconds.subarray(0, k),
+        route: this.rowRoute.subarray(0, k),
+        latencyMs: this.rowLatency.subarray(0, k),
+        status: this.rowStatus.subarray(0, k),
+        scores,
+        routeNames: this.routeNames,
+      });
+    }
     const cal = this.pipeline.calibration;
     const floor = this.floor;
     for (let j = 0; j < k; j++) {

@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
-import { Detector, type Alert, type DetectSummary } from "./detect.js";
+import { Detector, type Alert, type DetectSummary, type ScoredBatch } from "./detect.js";
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "./forest.js";
 import { readLineBatches } from "./lines.js";
@@ -42,8 +42,12 @@ export interface DetectRunOptions {
   signal?: AbortSignal;
   /** Called with every alert as well (the dashboard listens here). */
   onAlert?: (a: Alert) => void;
-  /** Called after every batch with the lines it held (the dashboard listens here). */
+  /** Called after every batch with the lines it held. */
   onBatch?: (file: string, lines: number) => void;
+  /** Called after every batch with every scored line (the dashboard listens here). */
+  onScored?: (batch: ScoredBatch) => void;
+  /** Called once the detector exists (the dashboard reads its summary and model). */
+  onStart?: (detector: Detector) => void;
 }
 
 /** Summary of a run plus how long it took. */
@@ -55,7 +59,8 @@ export interface DetectRunResult {
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
-  const detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields });
+  const detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: o.onScored });
+  o.onStart?.(detector);
   const started = performance.now();
   const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
   const out = o.out === undefined ? process.stdout : o.out;
