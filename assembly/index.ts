@@ -504,3 +504,5 @@ export function firstNonFinite(x: usize, count: u32): i32 {
 export function heapBase(): usize {
   return __heap_base;
 }
+
+export { explainRows } from "./explain";

@@ -301,3 +301,16 @@ export class WasmScorer {
 export function wasmAveragePathLength(n: number): number {
   return new WasmInstance().k.averagePathLength(n);
 }
+
+/** Signature of the explanation kernel (pointers are byte offsets; see assembly/explain.ts). */
+export type ExplainRowsKernel = (
+  x: number, rows: number, cols: number, feature: number, thresh: number, right: number, starts: number, trees: number,
+  weight: number, scale: number, out: number,
+) => void;
+
+/** The explanation kernel (assembly/explain.ts) of `w`, typed; see src/explain.ts. */
+export function explainKernel(w: WasmInstance): ExplainRowsKernel {
+  const fn: unknown = (w.k as unknown as Record<string, unknown>).explainRows;
+  if (typeof fn !== "function") throw new Error('logforest.wasm has no explainRows export; run "npm run build:wasm"');
+  return fn as ExplainRowsKernel;
+}
