@@ -68,7 +68,7 @@ export const DEFAULT_RULES: Rules = Object.freeze({
     { name: "unknown_route", type: "unknown_route", groupBy: "client" },
     { name: "error_burst", type: "route_error_burst", share: 0.2 },
     { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2 },
-    { name: "oversized", type: "bytes_above_route_p999", factor: 1, trend: 2 },
+    { name: "oversized", type: "bytes_above_route_p999", factor: 1, trend: 2, minSeverity: 30 },
     { name: "surge", type: "route_rate_above", factor: 3, minRequests: 20, minSeverity: 30 },
   ],
 }) as Rules;

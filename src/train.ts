@@ -290,7 +290,10 @@ function baselineOf(c: Columns, idx: number[]): RouteBaseline {
     if (st >= 500) errors++;
     if (st >= 400) fails++;
   }
-  const [latencyMid, latencySpread] = robust(latLog, 0.1);
+  // Latency is often logged in whole milliseconds: on a 1-2 ms route half the lines
+  // share one value, the MAD collapses, and a 5 ms line would look extreme. The floor
+  // of 0.3 (a 35% change) keeps a x5 spike (ln 5 = 1.6) clearly out.
+  const [latencyMid, latencySpread] = robust(latLog, 0.3);
   const [bytesMid, bytesSpread] = robust(bytesLog, 0.1);
   return {
     count: idx.length,
