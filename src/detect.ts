@@ -6,6 +6,8 @@
  */
 import { FeatureExtractor, type FeatureName } from "./features.js";
 import type { BatchScorer, IsolationForest } from "./forest.js";
+import { explainShares } from "./explain.js";
+import { reasonsFor } from "./reasons.js";
 import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
@@ -100,6 +102,8 @@ export interface DetectorOptions {
   rules?: Rules;
   /** Called after each batch is scored, with every scored line (see ScoredBatch). */
   onScored?: (batch: ScoredBatch) => void;
+  /** Attach reasons (why the line is anomalous) to every alert. Default true. */
+  explain?: boolean;
 }
 
 const EXAMPLES_PER_REASON = 3;
@@ -110,6 +114,7 @@ export class Detector {
   readonly rules: Rules;
   private readonly floor: number;
   private readonly onScored: ((batch: ScoredBatch) => void) | null;
+  private readonly explain: boolean;
   private readonly routeNames: readonly string[];
   private readonly scorer: BatchScorer;
   private readonly features: FeatureExtractor;
@@ -158,6 +163,7 @@ export class Detector {
     this.pipeline.spec.features.forEach((f, i) => (this.featureIndex[f] = i));
     this.scorer = forest.batchScorer();
     this.onScored = opts.onScored ?? null;
+    this.explain = opts.explain ?? true;
     this.routeNames = Object.keys(this.pipeline.spec.routes);
   }
 
@@ -225,7 +231,9 @@ export class Detector {
       const alertRule = this.judge(j, severity, input, cols);
       if (alertRule === null) continue;
       const i = this.rowLine[j];
-      emit(this.makeAlert(file, lines[i], typeof lineNo === "number" ? lineNo + i : lineNo[i], parser, scores[j], severity, alertRule));
+      const alert = this.makeAlert(file, lines[i], typeof lineNo === "number" ? lineNo + i : lineNo[i], parser, scores[j], severity, alertRule);
+      if (this.explain) alert.reasons = this.reasons(input.subarray(j * cols, (j + 1) * cols), j);
+      emit(alert);
     }
   }
 
@@ -300,6 +308,23 @@ export class Detector {
       case "route_rate_above":
         return this.rowRouteCount[j] >= (c.minRequests ?? 10) && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
     }
+  }
+
+  /** Why row j (features in `row`) is anomalous; the alert record was just parsed into alertRecord. */
+  private reasons(row: Float64Array, j: number): AlertReason[] {
+    const shares = explainShares(this.forest, { data: row.slice(), rows: 1, cols: row.length });
+    const names = this.pipeline.spec.features;
+    const values: Partial<Record<FeatureName, number>> = {};
+    names.forEach((f, i) => (values[f] = row[i]));
+    const id = this.rowRoute[j];
+    return reasonsFor(names, shares, {
+      record: this.alertRecord,
+      route: id >= 0 ? this.routeNames[id] : this.rowRouteText[j],
+      known: id >= 0,
+      baseline: this.features.baseline(id),
+      values,
+      windowSeconds: this.pipeline.spec.windowSeconds,
+    });
   }
 
   /** Whether row j's feature `name` exceeds `above` (true when no bound; false when the model lacks the feature). */

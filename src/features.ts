@@ -294,8 +294,9 @@ export class FeatureExtractor {
     // in training: a surge of xk on one route reads as k, while the daily rise and
     // fall of all traffic cancels out.
     if (a[11]) {
+      // An unknown route has no training rate to compare with: neutral (route_rarity speaks for it).
       const others = this.routes.total(all) - routeCount;
-      out[o++] = Math.log((routeCount + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
+      out[o++] = routeId < 0 ? 0 : Math.log((routeCount + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
     }
     if (a[12]) out[o++] = Math.log1p(clientCount);
     if (a[13]) out[o++] = (this.clients.totalFlags(ck) + PRIOR * this.spec.overall.failRate) / (clientCount + PRIOR);
