@@ -9,6 +9,7 @@ interface DetectArgs {
   input?: string;
   follow?: string[];
   alerts?: string;
+  scores?: string;
   rules?: string;
   positions?: string;
   "from-start": boolean;
@@ -27,6 +28,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("input", { type: "string", describe: "score this whole file" })
       .option("follow", { type: "string", array: true, describe: "follow these files as they grow (like tail -F)" })
       .option("alerts", { type: "string", describe: "append alerts (JSON lines) to this file instead of stdout" })
+      .option("scores", { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped)" })
       .option("rules", { type: "string", describe: "rules file (JSON); see README" })
       .option("positions", { type: "string", describe: "follow mode: file keeping each followed file's read position" })
       .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
@@ -53,6 +55,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         input: a.input,
         follow: a.follow,
         alerts: a.alerts,
+        scores: a.scores,
         rules: a.rules ? loadRules(a.rules) : undefined,
         positions: a.positions,
         start: a["from-start"] ? "beginning" : "end",

@@ -82,6 +82,8 @@ export interface DetectSummary {
 export interface ScoredBatch {
   file: string;
   count: number;
+  /** 1-based line number of each scored line in its file. */
+  lineNo: Int32Array;
   /** Line time in epoch seconds (the last known time when a line has none). */
   seconds: Float64Array;
   /** Route id: index into routeNames, or -1 for a route outside the trained vocabulary. */
@@ -91,6 +93,8 @@ export interface ScoredBatch {
   scores: Float64Array;
   /** The trained route vocabulary ("GET /api/orders/:id", ...). */
   routeNames: readonly string[];
+  /** Lines of this batch that could not be parsed, with the reason. */
+  skipped: ReadonlyArray<{ line: number; reason: string }>;
 }
 
 /** Options of a Detector. */
@@ -129,6 +133,8 @@ export class Detector {
   private lastSeconds = 0;
   // Per-row scratch for one batch, grown as needed.
   private rowLine = new Int32Array(0);
+  private rowLineNo = new Int32Array(0);
+  private batchSkipped: Array<{ line: number; reason: string }> = [];
   private rowStatus = new Float64Array(0);
   private rowLatency = new Float64Array(0);
   private rowBytes = new Float64Array(0);
@@ -187,14 +193,18 @@ export class Detector {
     const r = this.record;
     const fx = this.features;
     let k = 0;
+    if (this.onScored) this.batchSkipped = [];
     for (let i = 0; i < n; i++) {
       const reason = parser.parse(lines[i], r);
+      const no = typeof lineNo === "number" ? lineNo + i : lineNo[i];
       if (reason !== null) {
-        this.skip(file, typeof lineNo === "number" ? lineNo + i : lineNo[i], reason);
+        this.skip(file, no, reason);
+        if (this.onScored) this.batchSkipped.push({ line: no, reason });
         continue;
       }
       fx.extract(r, input, k * cols);
       this.rowLine[k] = i;
+      this.rowLineNo[k] = no;
       this.rowStatus[k] = r.status;
       this.rowLatency[k] = r.latencyMs;
       this.rowBytes[k] = r.bytes;
@@ -208,19 +218,20 @@ export class Detector {
       k++;
     }
     this.stats.lines_read += n;
-    if (k === 0) return;
     this.stats.lines_scored += k;
-    const scores = this.scorer.run(k);
+    const scores = k > 0 ? this.scorer.run(k) : new Float64Array(0);
     if (this.onScored) {
       this.onScored({
         file,
         count: k,
+        lineNo: this.rowLineNo.subarray(0, k),
         seconds: this.rowSeconds.subarray(0, k),
         route: this.rowRoute.subarray(0, k),
         latencyMs: this.rowLatency.subarray(0, k),
         status: this.rowStatus.subarray(0, k),
         scores,
         routeNames: this.routeNames,
+        skipped: this.batchSkipped,
       });
     }
     const cal = this.pipeline.calibration;
@@ -231,10 +242,15 @@ export class Detector {
       const alertRule = this.judge(j, severity, input, cols);
       if (alertRule === null) continue;
       const i = this.rowLine[j];
-      const alert = this.makeAlert(file, lines[i], typeof lineNo === "number" ? lineNo + i : lineNo[i], parser, scores[j], severity, alertRule);
+      const alert = this.makeAlert(file, lines[i], this.rowLineNo[j], parser, scores[j], severity, alertRule);
       if (this.explain) alert.reasons = this.reasons(input.subarray(j * cols, (j + 1) * cols), j);
       emit(alert);
     }
+  }
+
+  /** Severity (0-100) of a score under this model's calibration. */
+  severity(score: number): number {
+    return severityOf(this.pipeline.calibration, score);
   }
 
   /** A summary of everything processed so far. */
@@ -373,6 +389,7 @@ export class Detector {
   private grow(n: number): void {
     if (this.rowLine.length >= n) return;
     this.rowLine = new Int32Array(n);
+    this.rowLineNo = new Int32Array(n);
     this.rowStatus = new Float64Array(n);
     this.rowLatency = new Float64Array(n);
     this.rowBytes = new Float64Array(n);

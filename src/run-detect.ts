@@ -3,7 +3,7 @@
  * (JSON lines, or coloured text on a terminal), finish cleanly on end of input or
  * SIGINT/SIGTERM, and return the summary.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, statSync, type WriteStream } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
 import { Detector, type Alert, type DetectSummary, type ScoredBatch } from "./detect.js";
@@ -25,6 +25,8 @@ export interface DetectRunOptions {
   stdin?: Readable;
   /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
   alerts?: string;
+  /** Append every line's score to this CSV file: file,line,timestamp,score,severity,skipped. */
+  scores?: string;
   rules?: Rules;
   /** Positions file for follow mode. */
   positions?: string;
@@ -59,7 +61,13 @@ export interface DetectRunResult {
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
-  const detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: o.onScored });
+  const scores = o.scores ? openScores(o.scores) : null;
+  let detector: Detector | null = null;
+  const onScored = (b: ScoredBatch) => {
+    if (scores && detector) scores.write(scoreRows(b, detector));
+    o.onScored?.(b);
+  };
+  detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: scores || o.onScored ? onScored : undefined });
   o.onStart?.(detector);
   const started = performance.now();
   const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
@@ -81,9 +89,37 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
       });
     }
   } finally {
-    if (sink) await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    for (const stream of [sink, scores]) {
+      if (stream) await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
   }
   return { summary: detector.summary(), seconds: (performance.now() - started) / 1000 };
+}
+
+/** A scores file: appended to, with the header written when it is new or empty. */
+function openScores(path: string): WriteStream {
+  let empty = true;
+  try {
+    empty = statSync(path).size === 0;
+  } catch {
+    // a new file
+  }
+  const stream = createWriteStream(path, { flags: "a" });
+  if (empty) stream.write("file,line,timestamp,score,severity,skipped\n");
+  return stream;
+}
+
+/** CSV rows for one batch, in line order, skipped lines included. */
+function scoreRows(b: ScoredBatch, d: Detector): string {
+  const file = /[",\n]/.test(b.file) ? `"${b.file.replace(/"/g, '""')}"` : b.file;
+  const rows: Array<[number, string]> = [];
+  for (let i = 0; i < b.count; i++) {
+    const ts = Number.isFinite(b.seconds[i]) && b.seconds[i] > 0 ? new Date(b.seconds[i] * 1000).toISOString() : "";
+    rows.push([b.lineNo[i], `${file},${b.lineNo[i]},${ts},${b.scores[i].toFixed(6)},${d.severity(b.scores[i])},`]);
+  }
+  for (const s of b.skipped) rows.push([s.line, `${file},${s.line},,,,${s.reason}`]);
+  if (b.skipped.length > 0) rows.sort((x, y) => x[0] - y[0]);
+  return rows.map((r) => r[1]).join("\n") + (rows.length ? "\n" : "");
 }
 
 async function followFiles(detector: Detector, o: DetectRunOptions, emit: (a: Alert) => void): Promise<void> {
