@@ -2,6 +2,7 @@
 /** The logforest CLI: one command per file in bin/, each calling into src/. */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { accuracyCommand } from "./accuracy.js";
 import { benchCommand } from "./bench.js";
 import { demoCommand } from "./demo.js";
 import { simulateCommand } from "./simulate.js";
@@ -18,6 +19,7 @@ const cli = yargs(hideBin(process.argv))
   .command(detectCommand)
   .command(evaluateCommand)
   .command(benchCommand)
+  .command(accuracyCommand)
   .demandCommand(1, "name a command (see --help)")
   .strict()
   .help()
