@@ -74,8 +74,6 @@ export interface FeatureSpec {
   lines: number;
 }
 
-const UUID_OR_HEX = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,})$/i;
-
 /** The route key features and baselines use: method and path template ("GET /api/orders/:id"). */
 export function routeKey(method: string, path: string): string {
   return `${method} ${normalizeRoute(path)}`;
@@ -87,38 +85,55 @@ export function routeKey(method: string, path: string): string {
  * mixes digits and letters in a token of 16+ characters.
  */
 export function normalizeRoute(path: string): string {
-  if (path === "") return "";
-  let out = "";
+  // First pass without allocating: most paths have no id segment at all.
   let start = 0;
-  let changed = false;
-  const segs: string[] = [];
+  let any = false;
   for (let i = 0; i <= path.length; i++) {
     if (i === path.length || path.charCodeAt(i) === 47 /* / */) {
-      const seg = path.slice(start, i);
-      if (isIdSegment(seg)) {
-        segs.push(":id");
-        changed = true;
-      } else {
-        segs.push(seg);
+      if (i > start && isIdSegment(path, start, i)) {
+        any = true;
+        break;
       }
       start = i + 1;
     }
   }
-  if (!changed) return path;
-  out = segs.join("/");
+  if (!any) return path;
+  let out = "";
+  start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path.charCodeAt(i) === 47) {
+      out += i > start && isIdSegment(path, start, i) ? ":id" : path.slice(start, i);
+      if (i < path.length) out += "/";
+      start = i + 1;
+    }
+  }
   return out;
 }
 
-function isIdSegment(seg: string): boolean {
-  if (seg.length === 0) return false;
+/** Whether path[from, to) is an id: all digits, a UUID or long hex, or a 16+ token mixing digits and letters. */
+function isIdSegment(path: string, from: number, to: number): boolean {
+  const n = to - from;
   let digits = 0;
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg.charCodeAt(i);
+  let hex = 0;
+  let word = 0;
+  let dashes = 0;
+  for (let i = from; i < to; i++) {
+    const c = path.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
+    else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) hex++;
+    else if ((c >= 103 && c <= 122) || (c >= 71 && c <= 90) || c === 95) word++;
+    else if (c === 45) dashes++;
+    else return false;
   }
-  if (digits === seg.length) return true;
-  if (seg.length >= 12 && UUID_OR_HEX.test(seg)) return true;
-  return seg.length >= 16 && digits > 0 && /^[A-Za-z0-9_-]+$/.test(seg);
+  if (digits === n) return true;
+  if (n >= 12 && digits + hex === n) return true; // long hex
+  if (n === 36 && dashes === 4 && digits + hex === 32) return isUuid(path, from);
+  return n >= 16 && digits > 0 && digits + hex + word + dashes === n;
+}
+
+function isUuid(path: string, from: number): boolean {
+  for (const at of [8, 13, 18, 23]) if (path.charCodeAt(from + at) !== 45) return false;
+  return true;
 }
 
 /** Window counts per key: `buckets` buckets of `bucketSeconds`, expired lazily when a key is touched. */
@@ -193,6 +208,7 @@ class WindowCounts {
 /** Client addresses tracked at once; past this the least recently seen one is forgotten. */
 export const MAX_CLIENTS = 8192;
 const BUCKETS = 12;
+const TEMPLATE_CACHE = 4096;
 const PRIOR = 5;
 // Weight of the newest line in a route's moving averages: about the last 1 / TREND_ALPHA lines count.
 const TREND_ALPHA = 0.15;
@@ -206,6 +222,10 @@ export class FeatureExtractor {
   readonly cols: number;
   private readonly spec: FeatureSpec;
   private readonly routeIndex = new Map<string, number>();
+  // method -> template -> id, so a lookup needs no "METHOD template" string per line;
+  // raw path -> template for the paths seen lately (most repeat; ids make the rest).
+  private readonly byMethod = new Map<string, Map<string, number>>();
+  private readonly templates = new Map<string, string>();
   private readonly baselines: RouteBaseline[];
   private readonly routeRarity: Float64Array;
   private readonly routes: WindowCounts;
@@ -226,7 +246,14 @@ export class FeatureExtractor {
     this.cols = spec.features.length;
     const names = Object.keys(spec.routes);
     this.baselines = names.map((n) => spec.routes[n]);
-    names.forEach((n, i) => this.routeIndex.set(n, i));
+    names.forEach((n, i) => {
+      this.routeIndex.set(n, i);
+      const space = n.indexOf(" ");
+      const method = n.slice(0, space);
+      let m = this.byMethod.get(method);
+      if (!m) this.byMethod.set(method, (m = new Map()));
+      m.set(n.slice(space + 1), i);
+    });
     this.routeRarity = new Float64Array(names.length + 1);
     names.forEach((n, i) => (this.routeRarity[i] = -Math.log(spec.routes[n].count / spec.lines)));
     this.routeRarity[names.length] = spec.unseenRarity;
@@ -249,11 +276,23 @@ export class FeatureExtractor {
     return this.routeIndex.get(route) ?? -1;
   }
 
+  private lookupRoute(method: string, path: string): number {
+    const m = this.byMethod.get(method);
+    if (m === undefined) return -1;
+    let template = this.templates.get(path);
+    if (template === undefined) {
+      template = normalizeRoute(path);
+      if (this.templates.size >= TEMPLATE_CACHE) this.templates.clear();
+      this.templates.set(path, template);
+    }
+    return m.get(template) ?? -1;
+  }
+
   /** Update the windows with r and write its features to out[offset ..]. */
   extract(r: LogRecord, out: Float64Array, offset: number): void {
     const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
     if (seconds > this.lastSeconds) this.lastSeconds = seconds;
-    const routeId = this.routeId(routeKey(r.method, r.route));
+    const routeId = this.lookupRoute(r.method, r.route);
     this.lastRoute = routeId;
     const rk = routeId >= 0 ? routeId : this.baselines.length;
     const b = this.baseline(routeId);
