@@ -10,13 +10,8 @@
 //   size     u32  training rows that reached the node (leaves; 0 for internal)
 //   right    u32  index of the right child within the tree (left child = index + 1)
 //
-// Scoring form ("implicit" complete tree of height L, built from the compact form):
-//   nodes    2^L - 1 entries of 8 bytes: { f32 threshold, u32 feature * 8 }
-//            child of i = 2i + 1 + (x > threshold); a leaf reached early is padded
-//            with pass-through nodes (threshold +inf, always left) down to height L
-//   leaves   2^L f64 path lengths, depth + c(size), indexed by i - (2^L - 1)
-//
-//   tree t:  [ n0 | n1 n2 | n3 n4 n5 n6 | ... ]  [ leaf0 leaf1 ... leaf(2^L-1) ]
+// Scoring form (complete trees of height L built from the compact form, one
+// fixed-size array per tree): see "layout" below.
 
 // ---------------------------------------------------------------- random numbers
 // xoshiro256** (Blackman & Vigna 2018), seeded through splitmix64. The state lives
@@ -260,11 +255,11 @@ function growNode(lo: u32, hi: u32, depth: u32): u32 {
 }
 
 /**
- * Grow `trees` trees. `sample` holds each tree's rows, column-major per tree:
- * f64 [trees][cols][psi]. Tree t's compact nodes go to the arrays at offset
+ * Grow `trees` trees. `sample` holds each tree's rows as gathered, row-major:
+ * f64 [trees][psi][cols]. Tree t's compact nodes go to the arrays at offset
  * t * (2 psi - 1) entries; its node count to `counts` (u32). Each tree draws
  * `maxFeatures` candidate features (all when equal to cols). `work` is scratch
- * for psi + cols u32.
+ * for psi * cols f64 followed by psi + cols u32.
  */
 export function buildTrees(
   rng: usize, sample: usize, psi: u32, cols: u32, trees: u32, maxFeatures: u32, height: u32,
@@ -273,11 +268,18 @@ export function buildTrees(
   loadRng(rng);
   bPsi = psi;
   bHeight = height;
-  bIdx = work;
-  bFeatures = work + (<usize>psi << 2);
+  // The tree being grown reads its sample column by column (min, max, partition).
+  bSample = work;
+  bIdx = work + (<usize>psi * cols << 3);
+  bFeatures = bIdx + (<usize>psi << 2);
   const stride = <usize>(2 * psi - 1) << 2;
   for (let t: u32 = 0; t < trees; t++) {
-    bSample = sample + (<usize>t * cols * psi << 3);
+    const rowsOfTree = sample + (<usize>t * psi * cols << 3);
+    for (let i: u32 = 0; i < psi; i++) {
+      for (let f: u32 = 0; f < cols; f++) {
+        store<f64>(bSample + ((<usize>f * psi + i) << 3), load<f64>(rowsOfTree + ((<usize>i * cols + f) << 3)));
+      }
+    }
     for (let i: u32 = 0; i < psi; i++) store<u32>(bIdx + (<usize>i << 2), i);
     for (let f: u32 = 0; f < cols; f++) store<u32>(bFeatures + (<usize>f << 2), f);
     if (maxFeatures < cols) {
@@ -302,23 +304,36 @@ export function buildTrees(
 }
 
 // ---------------------------------------------------------------- layout
+// Scoring form: each tree is one array of 2^(L+1) entries of 8 bytes, indexed
+// from 1 (entry 0 is unused) so the children of entry i are 2i and 2i + 1 and a
+// walk of L steps from entry 1 lands on the tree's leaves:
+//
+//   [ -- | 1 | 2 3 | 4 5 6 7 | ... | 2^(L-1) .. 2^L - 1 | 2^L .. 2^(L+1) - 1 ]
+//          internal nodes: { f32 threshold, u32 feature * LANE_BYTES }      leaves: f64
+//
+// A leaf reached before depth L is padded with pass-through nodes (threshold
+// +inf, so always left) down to depth L; every copy of it holds its path length.
+
+/** Rows walked in lockstep; feature f of lane j sits at f * LANE_BYTES + j * 4 in a group. */
+const LANES: u32 = 8;
+const LANE_BYTES: u32 = LANES * 4;
+
 let lFeature: usize = 0;
 let lThresh: usize = 0;
 let lSize: usize = 0;
 let lRight: usize = 0;
-let lNodes: usize = 0;
-let lLeaves: usize = 0;
+let lTree: usize = 0;
 let lHeight: u32 = 0;
 
 function padLeaf(i: u32, depth: u32, value: f64): void {
   if (depth == lHeight) {
-    store<f64>(lLeaves + (<usize>(i - ((1 << lHeight) - 1)) << 3), value);
+    store<f64>(lTree + (<usize>i << 3), value);
     return;
   }
-  store<f32>(lNodes + (<usize>i << 3), Infinity);
-  store<u32>(lNodes + (<usize>i << 3), 0, 4);
+  store<f32>(lTree + (<usize>i << 3), Infinity);
+  store<u32>(lTree + (<usize>i << 3), 0, 4);
+  padLeaf(2 * i, depth + 1, value);
   padLeaf(2 * i + 1, depth + 1, value);
-  padLeaf(2 * i + 2, depth + 1, value);
 }
 
 function placeNode(id: u32, i: u32, depth: u32): void {
@@ -328,32 +343,30 @@ function placeNode(id: u32, i: u32, depth: u32): void {
     padLeaf(i, depth, <f64>depth + averagePathLength(<f64>load<u32>(lSize + off)));
     return;
   }
-  store<f32>(lNodes + (<usize>i << 3), load<f32>(lThresh + off));
-  store<u32>(lNodes + (<usize>i << 3), <u32>f << 3, 4);
-  placeNode(id + 1, 2 * i + 1, depth + 1);
-  placeNode(load<u32>(lRight + off), 2 * i + 2, depth + 1);
+  store<f32>(lTree + (<usize>i << 3), load<f32>(lThresh + off));
+  store<u32>(lTree + (<usize>i << 3), <u32>f * LANE_BYTES, 4);
+  placeNode(id + 1, 2 * i, depth + 1);
+  placeNode(load<u32>(lRight + off), 2 * i + 1, depth + 1);
 }
 
 /**
- * Lay compact trees out as implicit complete trees of height `height` for the
- * scorer. `starts` (u32, trees + 1) gives each tree's first node in the compact arrays.
+ * Lay compact trees out in the scoring form (above), tree t at `out` + t * 2^(L+1) * 8.
+ * `starts` (u32, trees + 1) gives each tree's first node in the compact arrays.
  */
 export function layoutImplicit(
-  feature: usize, thresh: usize, size: usize, right: usize, starts: usize, trees: u32, height: u32,
-  nodes: usize, leaves: usize,
+  feature: usize, thresh: usize, size: usize, right: usize, starts: usize, trees: u32, height: u32, out: usize,
 ): void {
   lHeight = height;
-  const nodeStride = <usize>((1 << height) - 1) << 3;
-  const leafStride = <usize>(1 << height) << 3;
+  const stride = <usize>(2 << height) << 3;
   for (let t: u32 = 0; t < trees; t++) {
     const start = <usize>load<u32>(starts + (<usize>t << 2)) << 2;
     lFeature = feature + start;
     lThresh = thresh + start;
     lSize = size + start;
     lRight = right + start;
-    lNodes = nodes + <usize>t * nodeStride;
-    lLeaves = leaves + <usize>t * leafStride;
-    placeNode(0, 0, 0);
+    lTree = out + <usize>t * stride;
+    store<u64>(lTree, 0);
+    placeNode(0, 1, 0);
   }
 }
 
@@ -377,7 +390,29 @@ function fillLeafValue(feature: usize, size: usize, right: usize, values: usize,
 }
 
 // ---------------------------------------------------------------- scoring
-const BLOCK: u32 = 256;
+// The tree being walked is copied to SLOT, a fixed address, so every node load
+// is one instruction with a constant offset (V8 does not schedule or unroll much:
+// instruction count per step is what the scorer's speed is made of).
+/** Rows per block: the block's rows, in groups, stay in L1 while every tree walks them. */
+const BLOCK: u32 = 512;
+/** The largest tree in the scoring form: height 11, 2^12 entries of 8 bytes (IMPLICIT_MAX_HEIGHT in src/wasm.ts). */
+const SLOT_BYTES: usize = 32768;
+const SLOT = memory.data(<i32>SLOT_BYTES, 64);
+
+/** Scratch bytes scoreImplicit needs for `cols` columns. */
+export function scoreScratchBytes(cols: u32): usize {
+  return <usize>BLOCK * cols * 4 + (<usize>BLOCK << 3);
+}
+
+/** The smallest f32 >= x, for finite x: x > t exactly when f32Ceil(x) > t, for every f32 t. */
+function f32Ceil(x: f64): f32 {
+  let f = <f32>x;
+  if (<f64>f < x) {
+    const bits = reinterpret<u32>(f);
+    f = reinterpret<f32>(f > 0 ? bits + 1 : f == 0 ? 1 : bits - 1);
+  }
+  return f;
+}
 
 /** Turn summed path lengths into scores s = 2^(-mean / c(psi)), in place. */
 function finishScores(out: usize, rows: u32, trees: u32, cPsi: f64): void {
@@ -389,76 +424,74 @@ function finishScores(out: usize, rows: u32, trees: u32, cPsi: f64): void {
 }
 
 /**
- * Score `rows` rows (f64, row-major, `cols` wide) at `x` against implicit trees;
- * s(x) into `out` (f64). Rows go in blocks of 256 against every tree in turn, and
- * 8 rows walk each tree in lockstep so their loads overlap.
+ * Score `rows` rows (f64, row-major, `cols` wide) at `x` against trees in the
+ * scoring form at `model`; s(x) into `out` (f64). `scratch` holds
+ * scoreScratchBytes(cols) bytes.
+ *
+ * Rows go in blocks of 512, rounded up to f32 and regrouped so that 8 rows sit
+ * side by side per feature; every tree in turn walks each group of 8 rows in
+ * lockstep (eight independent load chains keep the core busy). Path lengths are
+ * summed in f64 in tree order, as the reference scorer sums them.
  */
 export function scoreImplicit(
-  x: usize, rows: u32, cols: u32, nodes: usize, leaves: usize, trees: u32, height: u32, cPsi: f64, out: usize,
+  x: usize, rows: u32, cols: u32, model: usize, trees: u32, height: u32, cPsi: f64, out: usize, scratch: usize,
 ): void {
   const rowBytes = <usize>cols << 3;
-  const nodeStride = <usize>((1 << height) - 1) << 3;
-  const leafStride = <usize>(1 << height) << 3;
-  const leafBias = <usize>((1 << height) - 1) << 3;
-  memory.fill(out, 0, <usize>rows << 3);
+  const groupBytes = <usize>cols * LANE_BYTES;
+  const treeBytes = <usize>(2 << height) << 3;
   for (let rb: u32 = 0; rb < rows; rb += BLOCK) {
     const nb = min(BLOCK, rows - rb);
+    const ng = (nb + LANES - 1) / LANES;
     const xb = x + <usize>rb * rowBytes;
-    const ob = out + (<usize>rb << 3);
-    for (let t: u32 = 0; t < trees; t++) {
-      const tn = nodes + <usize>t * nodeStride;
-      const tl = leaves + <usize>t * leafStride - leafBias;
-      let r: u32 = 0;
-      for (; r + 8 <= nb; r += 8) {
-        const p0 = xb + <usize>r * rowBytes;
-        const p1 = p0 + rowBytes;
-        const p2 = p1 + rowBytes;
-        const p3 = p2 + rowBytes;
-        const p4 = p3 + rowBytes;
-        const p5 = p4 + rowBytes;
-        const p6 = p5 + rowBytes;
-        const p7 = p6 + rowBytes;
-        let i0: usize = 0, i1: usize = 0, i2: usize = 0, i3: usize = 0;
-        let i4: usize = 0, i5: usize = 0, i6: usize = 0, i7: usize = 0;
-        for (let d: u32 = 0; d < height; d++) {
-          let n = tn + (i0 << 3);
-          i0 = (i0 << 1) + 1 + <usize>(load<f64>(p0 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i1 << 3);
-          i1 = (i1 << 1) + 1 + <usize>(load<f64>(p1 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i2 << 3);
-          i2 = (i2 << 1) + 1 + <usize>(load<f64>(p2 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i3 << 3);
-          i3 = (i3 << 1) + 1 + <usize>(load<f64>(p3 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i4 << 3);
-          i4 = (i4 << 1) + 1 + <usize>(load<f64>(p4 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i5 << 3);
-          i5 = (i5 << 1) + 1 + <usize>(load<f64>(p5 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i6 << 3);
-          i6 = (i6 << 1) + 1 + <usize>(load<f64>(p6 + load<u32>(n, 4)) > <f64>load<f32>(n));
-          n = tn + (i7 << 3);
-          i7 = (i7 << 1) + 1 + <usize>(load<f64>(p7 + load<u32>(n, 4)) > <f64>load<f32>(n));
-        }
-        const o = ob + (<usize>r << 3);
-        store<f64>(o, load<f64>(o) + load<f64>(tl + (i0 << 3)));
-        store<f64>(o, load<f64>(o, 8) + load<f64>(tl + (i1 << 3)), 8);
-        store<f64>(o, load<f64>(o, 16) + load<f64>(tl + (i2 << 3)), 16);
-        store<f64>(o, load<f64>(o, 24) + load<f64>(tl + (i3 << 3)), 24);
-        store<f64>(o, load<f64>(o, 32) + load<f64>(tl + (i4 << 3)), 32);
-        store<f64>(o, load<f64>(o, 40) + load<f64>(tl + (i5 << 3)), 40);
-        store<f64>(o, load<f64>(o, 48) + load<f64>(tl + (i6 << 3)), 48);
-        store<f64>(o, load<f64>(o, 56) + load<f64>(tl + (i7 << 3)), 56);
-      }
-      for (; r < nb; r++) {
-        const p = xb + <usize>r * rowBytes;
-        let i: usize = 0;
-        for (let d: u32 = 0; d < height; d++) {
-          const n = tn + (i << 3);
-          i = (i << 1) + 1 + <usize>(load<f64>(p + load<u32>(n, 4)) > <f64>load<f32>(n));
-        }
-        const o = ob + (<usize>r << 3);
-        store<f64>(o, load<f64>(o) + load<f64>(tl + (i << 3)));
+    for (let r: u32 = 0; r < ng * LANES; r++) {
+      const dst = scratch + <usize>(r / LANES) * groupBytes + (<usize>(r % LANES) << 2);
+      const src = xb + <usize>r * rowBytes;
+      // Rows past the end of the input are padded with zeros and never stored.
+      for (let f: u32 = 0; f < cols; f++) {
+        store<f32>(dst + <usize>f * LANE_BYTES, r < nb ? f32Ceil(load<f64>(src + (<usize>f << 3))) : 0);
       }
     }
+    const acc = scratch + <usize>ng * groupBytes;
+    memory.fill(acc, 0, <usize>ng * LANES << 3);
+    for (let t: u32 = 0; t < trees; t++) {
+      memory.copy(SLOT, model + <usize>t * treeBytes, treeBytes);
+      let gp = scratch;
+      let a = acc;
+      for (let k: u32 = 0; k < ng; k++) {
+        // Byte offsets of each lane's current entry; child = 2i + (x > threshold).
+        let o0: usize = 8, o1: usize = 8, o2: usize = 8, o3: usize = 8;
+        let o4: usize = 8, o5: usize = 8, o6: usize = 8, o7: usize = 8;
+        for (let d: u32 = 0; d < height; d++) {
+          let l = o0 << 1;
+          o0 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o0, SLOT + 4)) > load<f32>(o0, SLOT));
+          l = o1 << 1;
+          o1 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o1, SLOT + 4), 4) > load<f32>(o1, SLOT));
+          l = o2 << 1;
+          o2 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o2, SLOT + 4), 8) > load<f32>(o2, SLOT));
+          l = o3 << 1;
+          o3 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o3, SLOT + 4), 12) > load<f32>(o3, SLOT));
+          l = o4 << 1;
+          o4 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o4, SLOT + 4), 16) > load<f32>(o4, SLOT));
+          l = o5 << 1;
+          o5 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o5, SLOT + 4), 20) > load<f32>(o5, SLOT));
+          l = o6 << 1;
+          o6 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o6, SLOT + 4), 24) > load<f32>(o6, SLOT));
+          l = o7 << 1;
+          o7 = select<usize>(l + 8, l, load<f32>(gp + load<u32>(o7, SLOT + 4), 28) > load<f32>(o7, SLOT));
+        }
+        store<f64>(a, load<f64>(a) + load<f64>(o0, SLOT));
+        store<f64>(a, load<f64>(a, 8) + load<f64>(o1, SLOT), 8);
+        store<f64>(a, load<f64>(a, 16) + load<f64>(o2, SLOT), 16);
+        store<f64>(a, load<f64>(a, 24) + load<f64>(o3, SLOT), 24);
+        store<f64>(a, load<f64>(a, 32) + load<f64>(o4, SLOT), 32);
+        store<f64>(a, load<f64>(a, 40) + load<f64>(o5, SLOT), 40);
+        store<f64>(a, load<f64>(a, 48) + load<f64>(o6, SLOT), 48);
+        store<f64>(a, load<f64>(a, 56) + load<f64>(o7, SLOT), 56);
+        gp += groupBytes;
+        a += LANES << 3;
+      }
+    }
+    memory.copy(out + (<usize>rb << 3), acc, <usize>nb << 3);
   }
   finishScores(out, rows, trees, cPsi);
 }

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync
 import { asRows, assertFinite, throwNonFinite, type Matrix, type Rows } from "./matrix.js";
 import { ModelFileError, decodeModel, encodeModel } from "./model-file.js";
 import { heightLimit, resolveOptions, type ForestOptions, type ResolvedOptions } from "./options.js";
+import { ScoringPool, checkThreads, poolReaper, threadsFor, type Threads } from "./parallel.js";
 import { averagePathLength, leafPathLengths, scoreReference } from "./reference.js";
 import { WasmScorer, buildForest, type CompactTrees } from "./wasm.js";
 
@@ -16,6 +17,13 @@ export type Backend = "wasm" | "js";
 export interface ScoreOptions {
   /** "wasm" (default) or "js", the reference scorer: both give the same numbers. */
   backend?: Backend;
+  /**
+   * WASM backend: threads to score on, the calling thread included: "auto"
+   * (default: every core, up to 8, from 32768 rows on; one thread below) or an
+   * integer in [1, 256]. Worker threads start on first use and are reused; the
+   * scores are the same whatever the count.
+   */
+  threads?: Threads;
 }
 
 /**
@@ -67,6 +75,7 @@ export class IsolationForest {
   private readonly t: CompactTrees;
   private readonly cPsi: number;
   private wasm: WasmScorer | null = null;
+  private pool: ScoringPool | null = null;
   private jsLeaves: Float64Array | null = null;
 
   private constructor(t: CompactTrees, meta: Omit<ModelMeta, "format">) {
@@ -86,18 +95,9 @@ export class IsolationForest {
   static fit(X: Matrix, options?: ForestOptions): IsolationForest {
     const rows = asRows(X);
     const o = resolveOptions(options, rows.rows, rows.cols);
-    checkAllFinite(rows);
+    checkAllFinite(X, rows);
     const height = heightLimit(o.sampleSize);
-    const trees = buildForest({
-      rows: rows.rows,
-      cols: rows.cols,
-      trees: o.trees,
-      psi: o.sampleSize,
-      height,
-      maxFeatures: o.maxFeatures,
-      seed: o.seed,
-      gather: rows.gather,
-    });
+    const trees = growTrees(X, rows, o);
     const { featureNames, ...rest } = o;
     const meta = {
       cols: rows.cols,
@@ -136,11 +136,20 @@ export class IsolationForest {
   score(X: Matrix, opts: ScoreOptions = {}): Float64Array {
     const backend = opts.backend ?? "wasm";
     if (backend !== "wasm" && backend !== "js") throw new RangeError(`backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
+    const threads = checkThreads(opts.threads ?? "auto");
     const rows = asRows(X);
     if (rows.cols !== this.cols) {
       throw new RangeError(`X has ${rows.cols} columns but the forest was trained on ${this.cols}`);
     }
-    return backend === "wasm" ? this.scoreWasm(rows) : this.scoreJs(rows);
+    return backend === "wasm" ? this.scoreWasm(rows, threadsFor(threads, rows.rows)) : this.scoreJs(rows);
+  }
+
+  /** Terminate this forest's scoring workers, if any (they never keep the process alive; this frees them now). */
+  close(): void {
+    if (this.pool === null) return;
+    poolReaper.unregister(this);
+    this.pool.close();
+    this.pool = null;
   }
 
   /** scikit-learn's score_samples: -s(x) (lower is more anomalous). */
@@ -217,10 +226,24 @@ export class IsolationForest {
     }
   }
 
-  private scoreWasm(rows: Rows): Float64Array {
+  private scoreWasm(rows: Rows, threads: number): Float64Array {
     this.wasm ??= new WasmScorer(this.t, this.cols, this.height, this.sampleSize);
     const w = this.wasm;
     const out = new Float64Array(rows.rows);
+    if (threads > 1) {
+      if (this.pool !== null && this.pool.workers !== threads - 1) this.close();
+      if (this.pool === null) {
+        this.pool = new ScoringPool(w.image(), threads - 1);
+        poolReaper.register(this, this.pool, this);
+      }
+      this.pool.score(rows, out, w, (row) => {
+        const buf = new Float64Array(this.cols);
+        rows.copy(row, 1, buf);
+        assertFinite(buf, 1, this.cols, row);
+        throw new Error(`internal: row ${row} was reported non-finite but is finite`);
+      });
+      return out;
+    }
     const chunk = w.chunkRows;
     for (let from = 0; from < rows.rows; from += chunk) {
       const n = Math.min(chunk, rows.rows - from);
@@ -257,7 +280,28 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-function checkAllFinite(rows: Rows): void {
+/**
+ * Refuse NaN and Infinity anywhere in X, naming the first. A dense table is
+ * scanned by summing v * 0 (NaN exactly when some v is not finite), at memory
+ * speed; only a table that fails is scanned again to find the cell.
+ */
+export function checkAllFinite(X: Matrix, rows: Rows): void {
+  if (!Array.isArray(X) && "data" in X) {
+    const d = X.data;
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let e = 0;
+    const n4 = d.length & ~3;
+    for (let i = 0; i < n4; i += 4) {
+      a += d[i] * 0;
+      b += d[i + 1] * 0;
+      c += d[i + 2] * 0;
+      e += d[i + 3] * 0;
+    }
+    for (let i = n4; i < d.length; i++) a += d[i] * 0;
+    if (a + b + c + e === 0) return;
+  }
   const chunk = Math.max(1, Math.floor(65536 / rows.cols));
   const buf = new Float64Array(chunk * rows.cols);
   for (let from = 0; from < rows.rows; from += chunk) {
@@ -265,6 +309,35 @@ function checkAllFinite(rows: Rows): void {
     rows.copy(from, n, buf);
     assertFinite(buf, n, rows.cols, from);
   }
+}
+
+/**
+ * Draw the samples and grow the trees (WASM); the sampled rows are checked for
+ * NaN and Infinity on the way in. O(trees x sampleSize) whatever the table's size.
+ */
+export function growTrees(X: Matrix, rows: Rows, o: ResolvedOptions): CompactTrees {
+  const cols = rows.cols;
+  const dense = !Array.isArray(X) && "data" in X ? X.data : null;
+  return buildForest({
+    rows: rows.rows,
+    cols,
+    trees: o.trees,
+    psi: o.sampleSize,
+    height: heightLimit(o.sampleSize),
+    maxFeatures: o.maxFeatures,
+    seed: o.seed,
+    gatherRows(picks, dst) {
+      if (dense) {
+        for (let k = 0, o = 0; k < picks.length; k++) {
+          const from = picks[k] * cols;
+          for (let j = 0; j < cols; j++) dst[o++] = dense[from + j];
+        }
+        return;
+      }
+      for (let k = 0; k < picks.length; k++) rows.gather(picks[k], dst, k * cols, 1);
+    },
+    nonFinite: (row, col, value) => throwNonFinite("X", row, col, value),
+  });
 }
 
 function malformed(what: string): ModelFileError {

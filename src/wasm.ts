@@ -7,10 +7,12 @@
  * slice(), so nothing outside this file holds a view across a call that may grow
  * memory: memory.grow detaches every view made before it, so views are made after
  * the allocations they cover. Large inputs are scored in chunks of CHUNK_BYTES so a
- * 1M-row table is never held twice.
+ * 1M-row table is never held twice. A scoring worker (scoringWorkerMain) gets a
+ * byte image of [heapBase, modelEnd) and lays it at the same offsets in its own
+ * instance, so every pointer in it stays valid there.
  *
- *   [ static data | rng | model (scoring form) | scratch: input chunk, output chunk ]
- *   ^0            ^heapBase                   ^modelEnd      (grows)
+ *   [ static data | model (scoring form) + kernel scratch | input chunk, output chunk ]
+ *   ^0            ^heapBase                                ^modelEnd      (grows)
  */
 import { readFileSync } from "node:fs";
 import { instantiateSync } from "@assemblyscript/loader";
@@ -26,14 +28,14 @@ interface Kernels {
     feature: number, thresh: number, size: number, right: number, counts: number, work: number,
   ): void;
   layoutImplicit(
-    feature: number, thresh: number, size: number, right: number, starts: number, trees: number, height: number,
-    nodes: number, leaves: number,
+    feature: number, thresh: number, size: number, right: number, starts: number, trees: number, height: number, out: number,
   ): void;
   leafValues(feature: number, size: number, right: number, starts: number, trees: number, values: number): void;
   scoreImplicit(
-    x: number, rows: number, cols: number, nodes: number, leaves: number, trees: number, height: number,
-    cPsi: number, out: number,
+    x: number, rows: number, cols: number, model: number, trees: number, height: number, cPsi: number, out: number,
+    scratch: number,
   ): void;
+  scoreScratchBytes(cols: number): number;
   scoreCompact(
     x: number, rows: number, cols: number, feature: number, thresh: number, right: number, values: number,
     starts: number, trees: number, cPsi: number, out: number,
@@ -53,8 +55,8 @@ export interface CompactTrees {
   readonly right: Uint32Array;
 }
 
-/** Trees up to this height are scored in the implicit layout (2^12 leaves: 64 KiB a tree). */
-export const IMPLICIT_MAX_HEIGHT = 12;
+/** Trees up to this height are scored in the implicit layout (2^12 entries: 32 KiB a tree; SLOT in assembly/index.ts). */
+export const IMPLICIT_MAX_HEIGHT = 11;
 /** Input bytes moved into WASM memory per scoring call. */
 export const CHUNK_BYTES = 4 << 20;
 const PAGE = 65536;
@@ -148,13 +150,16 @@ export interface BuildRequest {
   height: number;
   maxFeatures: number;
   seed: number;
-  /** Copies row `row` into `dst` at `offset`, `stride` apart (column-major sample layout). */
-  gather(row: number, dst: Float64Array, offset: number, stride: number): void;
+  /** Copies rows picks[k] row-major into dst[k * cols ...], for every k. */
+  gatherRows(picks: Uint32Array, dst: Float64Array): void;
+  /** Called with the first non-finite value among the gathered rows; must throw. */
+  nonFinite(row: number, col: number, value: number): never;
 }
 
 /**
  * Draw each tree's sample and grow the trees in WASM; returns the compact trees.
- * Only the sampled rows cross into WASM memory, so the cost does not grow with the table.
+ * Only the sampled rows cross into WASM memory, so the cost does not grow with
+ * the table; they are checked for NaN and Infinity there, so no tree ever sees one.
  */
 export function buildForest(req: BuildRequest): CompactTrees {
   const w = new WasmInstance();
@@ -169,19 +174,18 @@ export function buildForest(req: BuildRequest): CompactTrees {
   w.k.sampleRows(rng, rows, psi, trees, picks, table, tableBits);
 
   const stride = 2 * psi - 1;
-  const sample = w.alloc(trees * cols * psi * 8);
+  const sample = w.alloc(trees * psi * cols * 8);
   const feature = w.alloc(trees * stride * 4);
   const thresh = w.alloc(trees * stride * 4);
   const size = w.alloc(trees * stride * 4);
   const right = w.alloc(trees * stride * 4);
   const counts = w.alloc(trees * 4);
-  const work = w.alloc((psi + cols) * 4);
+  const work = w.alloc(psi * cols * 8 + (psi + cols) * 4);
 
   const pickView = w.u32(picks, trees * psi);
-  const sampleView = w.f64(sample, trees * cols * psi);
-  for (let t = 0; t < trees; t++) {
-    for (let i = 0; i < psi; i++) req.gather(pickView[t * psi + i], sampleView, t * cols * psi + i, psi);
-  }
+  req.gatherRows(pickView, w.f64(sample, trees * psi * cols));
+  const bad = w.k.firstNonFinite(sample, trees * psi * cols);
+  if (bad >= 0) req.nonFinite(pickView[Math.floor(bad / cols)], bad % cols, w.f64(sample, trees * psi * cols)[bad]);
   w.k.buildTrees(rng, sample, psi, cols, trees, maxFeatures, height, feature, thresh, size, right, counts, work);
 
   // Pack the trees end to end.
@@ -212,18 +216,49 @@ export function buildForest(req: BuildRequest): CompactTrees {
   return out;
 }
 
+/** How a scorer calls its kernel: which one, and the pointers into its instance's memory. */
+export interface ScoreCall {
+  readonly implicit: boolean;
+  readonly cols: number;
+  readonly trees: number;
+  readonly height: number;
+  readonly cPsi: number;
+  /** Implicit: the scoring form and the kernel's scratch. */
+  readonly model: number;
+  readonly scratch: number;
+  /** Compact: the compact arrays, leaf values and tree starts. */
+  readonly feature: number;
+  readonly thresh: number;
+  readonly right: number;
+  readonly values: number;
+  readonly starts: number;
+}
+
+/** What a scoring worker needs to rebuild a scorer: the compiled module and the model's memory image. */
+export interface ScorerImage {
+  readonly module: WebAssembly.Module;
+  /** Bytes [at, at + bytes.length) of the scorer's memory: the model and the kernel scratch. */
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  readonly call: ScoreCall;
+}
+
+function runKernel(k: Kernels, c: ScoreCall, x: number, rows: number, out: number): void {
+  if (c.implicit) {
+    k.scoreImplicit(x, rows, c.cols, c.model, c.trees, c.height, c.cPsi, out, c.scratch);
+  } else {
+    k.scoreCompact(x, rows, c.cols, c.feature, c.thresh, c.right, c.values, c.starts, c.trees, c.cPsi, out);
+  }
+}
+
 /**
  * A forest laid out for scoring in its own WASM instance. Implicit complete trees
  * when they are short enough, else the compact trees walked as they are.
  */
 export class WasmScorer {
   private readonly w = new WasmInstance();
-  private readonly implicit: boolean;
-  private readonly trees: number;
-  private readonly height: number;
-  private readonly cols: number;
-  private readonly cPsi: number;
-  private readonly p: { nodes: number; leaves: number; feature: number; thresh: number; right: number; values: number; starts: number };
+  private readonly call: ScoreCall;
+  private readonly modelStart: number;
   private readonly modelEnd: number;
   private scratchRows = 0;
   private inPtr = 0;
@@ -231,38 +266,43 @@ export class WasmScorer {
 
   constructor(t: CompactTrees, cols: number, height: number, psi: number) {
     const w = this.w;
-    this.trees = t.trees;
-    this.height = height;
-    this.cols = cols;
-    this.cPsi = w.k.averagePathLength(psi);
-    this.implicit = height <= IMPLICIT_MAX_HEIGHT;
+    const cPsi = w.k.averagePathLength(psi);
+    const implicit = height <= IMPLICIT_MAX_HEIGHT;
     const mark = w.mark();
+    this.modelStart = mark;
     const feature = w.copyIn(t.feature);
     const thresh = w.copyIn(t.split);
     const size = w.copyIn(t.leafSize);
     const right = w.copyIn(t.right);
     const starts = w.copyIn(t.treeStart);
-    if (this.implicit) {
+    const base = { cols, trees: t.trees, height, cPsi };
+    if (implicit) {
       // Lay out into fresh memory, then move the result down over the compact copy.
-      const nodeBytes = t.trees * ((1 << height) - 1) * 8;
-      const leafBytes = t.trees * (1 << height) * 8;
-      const tmp = w.alloc(nodeBytes + leafBytes);
-      w.k.layoutImplicit(feature, thresh, size, right, starts, t.trees, height, tmp, tmp + nodeBytes);
-      new Uint8Array(w.k.memory.buffer).copyWithin(mark, tmp, tmp + nodeBytes + leafBytes);
+      const modelBytes = t.trees * (2 << height) * 8;
+      const tmp = w.alloc(modelBytes);
+      w.k.layoutImplicit(feature, thresh, size, right, starts, t.trees, height, tmp);
+      new Uint8Array(w.k.memory.buffer).copyWithin(mark, tmp, tmp + modelBytes);
       w.release(mark);
-      const nodes = w.alloc(nodeBytes + leafBytes);
-      this.p = { nodes, leaves: nodes + nodeBytes, feature: 0, thresh: 0, right: 0, values: 0, starts: 0 };
+      const model = w.alloc(modelBytes);
+      const scratch = w.alloc(w.k.scoreScratchBytes(cols));
+      this.call = { ...base, implicit, model, scratch, feature: 0, thresh: 0, right: 0, values: 0, starts: 0 };
     } else {
       const values = w.alloc(t.feature.length * 8);
       w.k.leafValues(feature, size, right, starts, t.trees, values);
-      this.p = { nodes: 0, leaves: 0, feature, thresh, right, values, starts };
+      w.alloc(8); // the compact kernel needs no scratch
+      this.call = { ...base, implicit, model: 0, scratch: 0, feature, thresh, right, values, starts };
     }
     this.modelEnd = w.mark();
   }
 
+  /** Bytes of WASM memory the model takes (scoring form and kernel scratch). */
+  get modelBytes(): number {
+    return this.modelEnd - this.modelStart;
+  }
+
   /** Rows moved into WASM memory per kernel call. */
   get chunkRows(): number {
-    return Math.max(256, Math.floor(CHUNK_BYTES / (this.cols * 8)));
+    return Math.max(256, Math.floor(CHUNK_BYTES / (this.call.cols * 8)));
   }
 
   /**
@@ -272,28 +312,116 @@ export class WasmScorer {
   input(rows: number): Float64Array {
     if (rows > this.scratchRows) {
       this.w.release(this.modelEnd);
-      this.inPtr = this.w.alloc(rows * this.cols * 8);
+      this.inPtr = this.w.alloc(rows * this.call.cols * 8);
       this.outPtr = this.w.alloc(rows * 8);
       this.scratchRows = rows;
     }
-    return this.w.f64(this.inPtr, rows * this.cols);
+    return this.w.f64(this.inPtr, rows * this.call.cols);
   }
 
   /** Index of the first non-finite value among the first `rows` input rows, or -1. */
   firstNonFinite(rows: number): number {
-    return this.w.k.firstNonFinite(this.inPtr, rows * this.cols);
+    return this.w.k.firstNonFinite(this.inPtr, rows * this.call.cols);
   }
 
   /** Score the first `rows` rows of the input area; the view is valid until the next call. */
   run(rows: number): Float64Array {
-    const { k } = this.w;
-    const p = this.p;
-    if (this.implicit) {
-      k.scoreImplicit(this.inPtr, rows, this.cols, p.nodes, p.leaves, this.trees, this.height, this.cPsi, this.outPtr);
-    } else {
-      k.scoreCompact(this.inPtr, rows, this.cols, p.feature, p.thresh, p.right, p.values, p.starts, this.trees, this.cPsi, this.outPtr);
-    }
+    runKernel(this.w.k, this.call, this.inPtr, rows, this.outPtr);
     return this.w.f64(this.outPtr, rows);
+  }
+
+  /** A copy of the model's memory for a scoring worker (see scoringWorkerMain). */
+  image(): ScorerImage {
+    const bytes = new Uint8Array(this.w.k.memory.buffer, this.modelStart, this.modelEnd - this.modelStart).slice();
+    return { module: wasmModule(), bytes, at: this.modelStart, call: this.call };
+  }
+}
+
+/**
+ * Shared-memory layout of one scoring worker, in bytes from the start of its
+ * SharedArrayBuffer (see src/parallel.ts for the protocol).
+ */
+export interface WorkerLayout {
+  /** Int32 control words: [doorbell, done, shutdown, booted, failed]. */
+  readonly ctrl: number;
+  /** Per slot: Int32 [state, rows, bad] at slotHeader + 16 s. */
+  readonly slotHeader: number;
+  readonly slots: number;
+  /** Per slot: f64 input (chunkRows * cols) at slotInput + s * slotInputBytes. */
+  readonly slotInput: number;
+  readonly slotInputBytes: number;
+  /** Per slot: f64 scores (chunkRows) at slotOutput + s * slotOutputBytes. */
+  readonly slotOutput: number;
+  readonly slotOutputBytes: number;
+}
+
+/** What a scoring worker is started with. */
+export interface ScoringWorkerData {
+  readonly image: ScorerImage;
+  readonly shared: SharedArrayBuffer;
+  readonly layout: WorkerLayout;
+  readonly chunkRows: number;
+}
+
+/**
+ * The body of a scoring worker. It runs from its source text in a worker thread
+ * (src/parallel.ts), so it must not refer to anything outside itself.
+ *
+ * Slot states: 0 free, 1 ready (filled by the caller), 2 taken by this worker,
+ * 3 done, 4 taken back by the caller. The worker takes ready slots, scores them
+ * with its own instance, marks them done and bumps `done`; it sleeps on the
+ * doorbell between chunks and returns when `shutdown` is set.
+ */
+export function scoringWorkerMain(d: ScoringWorkerData): void {
+  const { image, shared, layout, chunkRows } = d;
+  const ctrl = new Int32Array(shared, layout.ctrl, 8);
+  const head = new Int32Array(shared, layout.slotHeader, layout.slots * 4);
+  try {
+    // src/webassembly.d.ts declares no Instance constructor; Node has one.
+    const Instance = WebAssembly.Instance as unknown as new (m: WebAssembly.Module, i: WebAssembly.Imports) => WebAssembly.Instance;
+    const k = new Instance(image.module, {}).exports as unknown as Kernels;
+    const c = image.call;
+    const inBytes = chunkRows * c.cols * 8;
+    const inPtr = (image.at + image.bytes.length + 15) & ~15;
+    const outPtr = inPtr + inBytes;
+    const need = outPtr + chunkRows * 8;
+    const have = k.memory.buffer.byteLength;
+    if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
+    new Uint8Array(k.memory.buffer, image.at, image.bytes.length).set(image.bytes);
+    Atomics.store(ctrl, 3, 1);
+    for (;;) {
+      const bell = Atomics.load(ctrl, 0);
+      if (Atomics.load(ctrl, 2) !== 0) return;
+      let worked = false;
+      for (let s = 0; s < layout.slots; s++) {
+        if (Atomics.compareExchange(head, s * 4, 1, 2) !== 1) continue;
+        worked = true;
+        const rows = head[s * 4 + 1];
+        const src = new Float64Array(shared, layout.slotInput + s * layout.slotInputBytes, rows * c.cols);
+        const x = new Float64Array(k.memory.buffer, inPtr, rows * c.cols);
+        x.set(src);
+        const bad = k.firstNonFinite(inPtr, rows * c.cols);
+        head[s * 4 + 2] = bad;
+        if (bad < 0) {
+          if (c.implicit) {
+            k.scoreImplicit(inPtr, rows, c.cols, c.model, c.trees, c.height, c.cPsi, outPtr, c.scratch);
+          } else {
+            k.scoreCompact(inPtr, rows, c.cols, c.feature, c.thresh, c.right, c.values, c.starts, c.trees, c.cPsi, outPtr);
+          }
+          new Float64Array(shared, layout.slotOutput + s * layout.slotOutputBytes, rows).set(new Float64Array(k.memory.buffer, outPtr, rows));
+        }
+        Atomics.store(head, s * 4, 3);
+        Atomics.add(ctrl, 1, 1);
+        Atomics.notify(ctrl, 1);
+      }
+      // Sleep until the caller rings; the timeout only bounds a missed wake-up.
+      if (!worked) Atomics.wait(ctrl, 0, bell, 1000);
+    }
+  } catch (e) {
+    Atomics.store(ctrl, 4, 1);
+    Atomics.add(ctrl, 1, 1);
+    Atomics.notify(ctrl, 1);
+    throw e;
   }
 }
 
