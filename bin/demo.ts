@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { dashboardPort, openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { DEMO_DEFAULTS, runDemo } from "../src/demo.js";
 
 interface DemoArgs {
@@ -8,6 +9,8 @@ interface DemoArgs {
   rate: number;
   keep: boolean;
   json: boolean;
+  dashboard?: number;
+  host: string;
 }
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
@@ -20,11 +23,18 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("lines", { type: "number", default: DEMO_DEFAULTS.liveLines, describe: "lines in the live stream" })
       .option("rate", { type: "number", default: DEMO_DEFAULTS.rate, describe: "lines written to the live log per second" })
       .option("keep", { type: "boolean", default: false, describe: "keep the temporary log, model and truth files" })
-      .option("json", { type: "boolean", default: false, describe: "alerts and the final summary as JSON lines" }),
+      .option("json", { type: "boolean", default: false, describe: "alerts and the final summary as JSON lines" })
+      .option("dashboard", {
+        coerce: dashboardPort,
+        describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); it stays up after the demo until Ctrl-C",
+      })
+      .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" }),
   handler: async (a) => {
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const dashboard = await openDashboard(a.dashboard, a.host);
     try {
       await runDemo({
         seed: a.seed,
@@ -35,9 +45,13 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         json: a.json,
         color: process.stdout.isTTY === true,
         signal: stop.signal,
+        dashboard: dashboard?.hooks,
       });
+      if (dashboard) await serveUntilStopped(dashboard, stop.signal);
     } finally {
+      await dashboard?.close();
       process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
     }
   },
 };

@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
 import { formatSummary } from "../src/alert-format.js";
+import { dashboardPort, openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/rules.js";
 import { runDetect } from "../src/run-detect.js";
 import { fieldsOf } from "./options.js";
@@ -17,6 +18,8 @@ interface DetectArgs {
   field?: string[];
   json: boolean;
   duration?: number;
+  dashboard?: number;
+  host: string;
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {
@@ -36,6 +39,11 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
+      .option("dashboard", {
+        coerce: dashboardPort,
+        describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); with --input or stdin it stays up after the end of input until Ctrl-C",
+      })
+      .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" })
       .conflicts("input", "follow")
       .check((a) => {
         if (a.duration !== undefined && !(a.duration > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${a.duration}`);
@@ -49,6 +57,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    const dashboard = await openDashboard(a.dashboard, a.host);
     try {
       const { summary, seconds } = await runDetect({
         model: a.model,
@@ -64,10 +73,13 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
         durationSeconds: a.duration,
         signal: stop.signal,
+        ...dashboard?.hooks,
       });
       if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
       else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);
+      if (dashboard) await serveUntilStopped(dashboard, stop.signal);
     } finally {
+      await dashboard?.close();
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }

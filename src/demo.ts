@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatAlert, formatSummary } from "./alert-format.js";
+import type { DashboardHooks } from "./dashboard/server.js";
 import type { Alert } from "./detect.js";
 import { evaluate, type Evaluation, type TruthLine } from "./evaluate.js";
 import { runDetect } from "./run-detect.js";
@@ -34,6 +35,8 @@ export interface DemoOptions {
   onAlert?: (a: Alert) => void;
   /** Called after each batch of lines is scored. */
   onBatch?: (file: string, lines: number) => void;
+  /** A live dashboard's hooks (see startDashboard): it sees the detector, every scored line and every alert. */
+  dashboard?: DashboardHooks;
   /** Stops the demo early. */
   signal?: AbortSignal;
   /** Where text goes. */
@@ -107,7 +110,10 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
         alerts.push(a);
         print(o.json ? JSON.stringify(a) : formatAlert(a, o.color));
         o.onAlert?.(a);
+        o.dashboard?.onAlert(a);
       },
+      onStart: o.dashboard?.onStart,
+      onScored: o.dashboard?.onScored,
       onBatch: (file, n) => {
         scored += n;
         o.onBatch?.(file, n);

@@ -1,0 +1,321 @@
+// The dashboard page: loads the recent window from /api/state, then merges the
+// deltas pushed on /api/events. Log text (routes, user agents) reaches the DOM
+// only through textContent, never as markup.
+/* global uPlot */
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  // Bucket row columns (see src/dashboard/aggregate.ts).
+  const SEC = 0, LINES = 1, ERRORS = 2, P50 = 3, P99 = 4, MEAN = 5, MAX = 6;
+
+  const view = {
+    route: new URLSearchParams(location.search).get("route") || "all",
+    rows: new Map(), // second -> row
+    windowStart: 0,
+    alerts: [], // newest first, {seq, alert, second}
+    maxAlerts: 500,
+    stamp: 0,
+    alertSeq: 0,
+    model: null,
+    selected: null,
+    source: null,
+  };
+
+  function band(sev) {
+    return sev >= 90 ? "sev90" : sev >= 75 ? "sev75" : sev >= 50 ? "sev50" : "sevlow";
+  }
+  const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const colours = { sev90: cssVar("--sev90"), sev75: cssVar("--sev75"), sev50: cssVar("--sev50"), sevlow: cssVar("--sevlow") };
+  const fmt = (n) => Number(n).toLocaleString("en-US");
+  const clock = (sec) => new Date(sec * 1000).toLocaleTimeString("en-GB", { hour12: false });
+
+  // Alert marks: a thin line at each alert's second, coloured by severity band.
+  function alertMarks(withDots) {
+    return {
+      hooks: {
+        draw: [
+          (u) => {
+            const ctx = u.ctx;
+            const { left, top, width, height } = u.bbox;
+            const [x0, x1] = [u.scales.x.min, u.scales.x.max];
+            ctx.save();
+            ctx.lineWidth = Math.max(1, devicePixelRatio);
+            const sev50 = view.model ? view.model.severity_scores["50"] : null;
+            if (withDots && sev50 !== null && u.scales.y.min <= sev50 && sev50 <= u.scales.y.max) {
+              const y = u.valToPos(sev50, "y", true);
+              ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+              ctx.strokeStyle = "#9aa3b5";
+              ctx.beginPath();
+              ctx.moveTo(left, y);
+              ctx.lineTo(left + width, y);
+              ctx.stroke();
+              ctx.setLineDash([]);
+            }
+            for (const a of view.alerts) {
+              if (a.second === null || a.second < x0 || a.second > x1) continue;
+              const x = Math.round(u.valToPos(a.second, "x", true));
+              const c = colours[band(a.alert.severity)];
+              ctx.strokeStyle = c;
+              ctx.globalAlpha = 0.45;
+              ctx.beginPath();
+              ctx.moveTo(x, top);
+              ctx.lineTo(x, top + height);
+              ctx.stroke();
+              if (withDots) {
+                ctx.globalAlpha = 1;
+                ctx.fillStyle = c;
+                const y = u.valToPos(Math.min(a.alert.score, u.scales.y.max), "y", true);
+                ctx.beginPath();
+                ctx.arc(x, y, 3.5 * devicePixelRatio, 0, 2 * Math.PI);
+                ctx.fill();
+              }
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+  }
+
+  const sync = uPlot.sync("logforest");
+  function makeChart(el, series, scales, plugins) {
+    const opts = {
+      width: el.clientWidth || 600,
+      height: 150,
+      cursor: { sync: { key: sync.key } },
+      legend: { live: true },
+      scales: Object.assign({ x: { time: true } }, scales),
+      axes: [{ stroke: "#6b7385", grid: { stroke: "#eceef2" } }, { stroke: "#6b7385", grid: { stroke: "#eceef2" }, size: 56 }],
+      series: [{}].concat(series),
+      plugins,
+    };
+    return new uPlot(opts, [[]].concat(series.map(() => [])), el);
+  }
+  const charts = {
+    rate: makeChart($("chart-rate"), [
+      { label: "lines/s", stroke: "#3a66c4", fill: "rgba(58,102,196,0.12)", width: 1.5 },
+      { label: "5xx/s", stroke: "#c81d25", width: 1.5 },
+    ], { y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] } }, [alertMarks(false)]),
+    latency: makeChart($("chart-latency"), [
+      { label: "p50", stroke: "#1e8a4c", width: 1.5, spanGaps: false },
+      { label: "p99", stroke: "#f26419", width: 1.5, spanGaps: false },
+    ], { y: { distr: 3 } }, [alertMarks(false)]),
+    score: makeChart($("chart-score"), [
+      { label: "mean", stroke: "#6b7385", width: 1.2 },
+      { label: "max", stroke: "#8e6fd8", width: 1.5 },
+    ], { y: { range: (u, lo, hi) => [Math.max(0, Math.min(lo, 0.3) - 0.02), Math.min(1, Math.max(hi, 0.6) + 0.02)] } }, [alertMarks(true)]),
+  };
+  window.addEventListener("resize", () => {
+    for (const [name, c] of Object.entries(charts)) c.setSize({ width: $("chart-" + name).clientWidth, height: 150 });
+  });
+
+  // Contiguous seconds from the window start to the newest row: a second without lines is 0 lines/s.
+  function redrawCharts() {
+    for (const s of view.rows.keys()) if (s < view.windowStart) view.rows.delete(s);
+    const seconds = [...view.rows.keys()].sort((a, b) => a - b);
+    const xs = [], lines = [], errors = [], p50 = [], p99 = [], mean = [], max = [];
+    if (seconds.length > 0) {
+      for (let s = seconds[0]; s <= seconds[seconds.length - 1]; s++) {
+        const r = view.rows.get(s);
+        xs.push(s);
+        lines.push(r ? r[LINES] : 0);
+        errors.push(r ? r[ERRORS] : 0);
+        p50.push(r ? r[P50] : null);
+        p99.push(r ? r[P99] : null);
+        mean.push(r ? r[MEAN] : null);
+        max.push(r ? r[MAX] : null);
+      }
+    }
+    charts.rate.setData([xs, lines, errors]);
+    charts.latency.setData([xs, p50, p99]);
+    charts.score.setData([xs, mean, max]);
+    const total = lines.reduce((a, b) => a + b, 0);
+    for (const name of Object.keys(charts)) {
+      $("chart-" + name).dataset.points = String(xs.length);
+      $("chart-" + name).dataset.lines = String(total);
+    }
+  }
+
+  function cell(tr, text, cls) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function alertRow(a) {
+    const al = a.alert;
+    const r = al.record;
+    const tr = document.createElement("tr");
+    tr.dataset.seq = String(a.seq);
+    cell(tr, a.second === null ? "--:--:--" : clock(a.second));
+    const sev = cell(tr, al.severity.toFixed(0), "sev " + band(al.severity));
+    sev.style.background = colours[band(al.severity)];
+    cell(tr, (r.method + " " + r.route).trim(), "route").title = r.method + " " + r.route;
+    cell(tr, r.status === null ? "-" : String(r.status));
+    cell(tr, r.latency_ms === null ? "-" : r.latency_ms.toFixed(r.latency_ms < 10 ? 1 : 0) + " ms");
+    cell(tr, al.score.toFixed(3));
+    cell(tr, al.rule);
+    if (view.selected === a.seq) tr.classList.add("selected");
+    return tr;
+  }
+
+  function addAlerts(list) {
+    if (list.length === 0) return;
+    const body = $("alerts").tBodies[0];
+    for (const a of list) {
+      if (a.seq <= view.alertSeq) continue;
+      view.alertSeq = a.seq;
+      const item = { seq: a.seq, alert: a.alert, second: a.alert.ts ? Date.parse(a.alert.ts) / 1000 : null };
+      view.alerts.unshift(item);
+      body.insertBefore(alertRow(item), body.firstChild);
+    }
+    while (view.alerts.length > view.maxAlerts) {
+      view.alerts.pop();
+      body.lastChild && body.removeChild(body.lastChild);
+    }
+  }
+
+  function showAlert(seq) {
+    const a = view.alerts.find((x) => x.seq === seq);
+    if (!a) return;
+    view.selected = seq;
+    for (const tr of $("alerts").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.seq === String(seq));
+    const d = $("detail");
+    d.textContent = JSON.stringify(a.alert, null, 2);
+    d.classList.remove("muted");
+  }
+  $("alerts").tBodies[0].addEventListener("click", (e) => {
+    const tr = e.target.closest("tr");
+    if (tr) showAlert(Number(tr.dataset.seq));
+  });
+
+  function setRoutes(routes) {
+    const sel = $("route");
+    const want = routes.map((r) => r.key);
+    if (!want.includes(view.route)) want.push(view.route);
+    const have = [...sel.options].map((o) => o.value);
+    if (have.length === want.length && have.every((v, i) => v === want[i])) {
+      routes.forEach((r, i) => (sel.options[i].textContent = label(r)));
+      return;
+    }
+    sel.textContent = "";
+    for (const key of want) {
+      const r = routes.find((x) => x.key === key) || { key, lines: 0 };
+      const o = document.createElement("option");
+      o.value = key;
+      o.textContent = label(r);
+      sel.appendChild(o);
+    }
+    sel.value = view.route;
+  }
+  function label(r) {
+    return (r.key === "all" ? "all routes" : r.key) + " (" + fmt(r.lines) + ")";
+  }
+  $("route").addEventListener("change", (e) => {
+    view.route = e.target.value;
+    const u = new URL(location.href);
+    u.searchParams.set("route", view.route);
+    history.replaceState(null, "", u);
+    load();
+  });
+
+  function setTotals(t) {
+    const st = $("status");
+    st.textContent = t.status;
+    st.className = "status " + t.status;
+    $("rate").textContent = t.status === "running" ? fmt(t.lines_per_second) + " lines/s" : "";
+    $("scored").textContent = fmt(t.lines_scored);
+    const uncharted = t.not_charted.late + t.not_charted.untimed;
+    $("read").textContent = "of " + fmt(t.lines_read) + " read" + (uncharted ? "; " + fmt(uncharted) + " not charted (late or no time)" : "");
+    const skipped = Object.entries(t.skipped);
+    $("skipped-total").textContent = fmt(skipped.reduce((a, [, v]) => a + v, 0));
+    const ul = $("skipped");
+    ul.textContent = "";
+    for (const [reason, n] of skipped.sort((a, b) => b[1] - a[1])) {
+      const li = document.createElement("li");
+      li.textContent = reason;
+      const b = document.createElement("b");
+      b.textContent = fmt(n);
+      li.appendChild(b);
+      ul.appendChild(li);
+    }
+    $("alerts-total").textContent = fmt(t.alerts);
+    $("sev90").textContent = fmt(t.alerts_by_severity["90-100"]);
+    $("sev75").textContent = fmt(t.alerts_by_severity["75-89"]);
+    $("sev50").textContent = fmt(t.alerts_by_severity["50-74"]);
+  }
+
+  function setModel(m) {
+    if (!m || view.model) return;
+    view.model = m;
+    const dl = document.createElement("dl");
+    const add = (k, v) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      dl.append(dt, dd);
+    };
+    add("trained", new Date(m.created_at).toLocaleString("en-GB", { hour12: false }));
+    add("forest", m.trees + " trees of " + m.sample_size + " samples; threshold s > " + m.threshold.toFixed(3));
+    add("severity", "50 at s " + m.severity_scores["50"].toFixed(3) + ", 75 at " + m.severity_scores["75"].toFixed(3) + ", 90 at " + m.severity_scores["90"].toFixed(3));
+    add("format", m.format + ", " + m.routes + " routes");
+    add("features", m.features.join(", "));
+    const el = $("model");
+    el.textContent = "";
+    el.classList.remove("muted");
+    el.appendChild(dl);
+  }
+
+  function apply(d) {
+    view.stamp = d.stamp;
+    view.windowStart = d.window_start;
+    for (const r of d.rows) view.rows.set(r[SEC], r);
+    addAlerts(d.alerts);
+    setRoutes(d.routes);
+    setTotals(d.totals);
+    setModel(d.model);
+    redrawCharts();
+  }
+
+  // Load the recent window, then follow the deltas; on a broken stream, load again.
+  let retry = null;
+  async function load() {
+    if (view.source) view.source.close();
+    view.source = null;
+    clearTimeout(retry);
+    try {
+      const res = await fetch("/api/state?route=" + encodeURIComponent(view.route), { cache: "no-store" });
+      if (!res.ok) throw new Error("state: HTTP " + res.status);
+      const s = await res.json();
+      view.rows.clear();
+      view.maxAlerts = s.max_alerts;
+      view.alerts = [];
+      view.alertSeq = 0;
+      $("alerts").tBodies[0].textContent = "";
+      apply(s);
+      const es = new EventSource("/api/events?route=" + encodeURIComponent(view.route) + "&since=" + s.stamp + "&alerts=" + view.alertSeq);
+      es.addEventListener("delta", (e) => apply(JSON.parse(e.data)));
+      es.onerror = () => {
+        es.close();
+        if (view.source !== es) return;
+        $("status").textContent = "disconnected";
+        $("status").className = "status disconnected";
+        retry = setTimeout(load, 2000);
+      };
+      view.source = es;
+    } catch (err) {
+      $("status").textContent = "disconnected";
+      $("status").className = "status disconnected";
+      retry = setTimeout(load, 2000);
+    }
+  }
+  // For tests and curious users: what the page holds.
+  window.logforestDashboard = {
+    points: () => charts.rate.data[0].length,
+    alerts: () => view.alerts.length,
+  };
+  load();
+})();

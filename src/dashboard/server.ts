@@ -1,0 +1,362 @@
+/**
+ * The live dashboard: an HTTP server (Node's own http module) inside the detector
+ * process. It listens to the detection hooks, aggregates into per-second buckets
+ * (see aggregate.ts), and serves
+ *
+ *   GET /              the page (page.html, page.js, page.css, uPlot from node_modules)
+ *   GET /api/state     the recent window for one route, the alerts, totals, model
+ *   GET /api/events    Server-Sent Events: a delta every pushMs (changed buckets, new alerts, totals)
+ *
+ * Read-only; binds 127.0.0.1 unless the user picks another host.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { Alert, Detector, DetectSummary, ScoredBatch } from "../detect.js";
+import { ALL_ROUTES, Aggregator, type BucketRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
+
+/** The detection hooks the dashboard listens on (runDetect and runDemo take them). */
+export interface DashboardHooks {
+  onStart: (detector: Detector) => void;
+  onScored: (batch: ScoredBatch) => void;
+  onAlert: (alert: Alert) => void;
+}
+
+/** Options of startDashboard. */
+export interface DashboardOptions {
+  /** TCP port; 0 picks any free port. Default 8377. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1 (this machine only); anything else is the user's choice to expose it. */
+  host?: string;
+  /** Seconds of line time the charts keep. Default 600. */
+  windowSeconds?: number;
+  /** Alerts the table keeps (the newest). Default 500. */
+  maxAlerts?: number;
+  /** Milliseconds between pushes to the page. Default 250. */
+  pushMs?: number;
+}
+
+/** The defaults, in one place. */
+export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, maxAlerts: 500, pushMs: 250 });
+
+/** Validate dashboard options; errors name the option, the allowed range and the value. */
+export function resolveDashboardOptions(o: DashboardOptions = {}): Required<DashboardOptions> {
+  const r = { ...DASHBOARD_DEFAULTS, ...o };
+  const int = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  int("port", r.port, 0, 65535);
+  int("windowSeconds", r.windowSeconds, 10, 86_400);
+  int("maxAlerts", r.maxAlerts, 1, 100_000);
+  int("pushMs", r.pushMs, 20, 60_000);
+  if (typeof r.host !== "string" || r.host.trim() === "") throw new RangeError(`host must be a non-empty address, got ${JSON.stringify(r.host)}`);
+  return r;
+}
+
+/** What the page is told about the run. */
+export interface Totals {
+  status: "waiting" | "running" | "finished";
+  lines_read: number;
+  lines_scored: number;
+  /** Lines read per second of wall-clock time, over the last few seconds. */
+  lines_per_second: number;
+  skipped: Record<string, number>;
+  alerts: number;
+  alerts_by_severity: DetectSummary["alerts_by_severity"];
+  alerts_by_rule: Record<string, number>;
+  suppressed: DetectSummary["suppressed"];
+  /** Lines older than the window when they arrived, and lines without a time: scored but not charted. */
+  not_charted: { late: number; untimed: number };
+}
+
+/** The model in use. */
+export interface ModelInfo {
+  created_at: string;
+  features: string[];
+  /** The forest's threshold on the score s. */
+  threshold: number;
+  trees: number;
+  sample_size: number;
+  format: string;
+  routes: number;
+  /** Scores at severity 50 (p99 of training), 75 (p99.9) and 90 (highest in training). */
+  severity_scores: { "50": number; "75": number; "90": number };
+}
+
+/** GET /api/state. */
+export interface DashboardState {
+  /** Stamp of this state: ask /api/events for what came after it. */
+  stamp: number;
+  route: string;
+  /** Oldest second of line time in the window. */
+  window_start: number;
+  window_seconds: number;
+  /** Alerts the server keeps (the page keeps as many). */
+  max_alerts: number;
+  /** Columns of a row: [second, lines, errors, p50 ms, p99 ms, mean score, max score]. */
+  rows: BucketRow[];
+  alerts: NumberedAlert[];
+  routes: RouteInfo[];
+  totals: Totals;
+  model: ModelInfo | null;
+}
+
+/** One Server-Sent Event ("delta"): what changed since the client's stamp. */
+export interface DashboardDelta {
+  stamp: number;
+  window_start: number;
+  rows: BucketRow[];
+  alerts: NumberedAlert[];
+  routes: RouteInfo[];
+  totals: Totals;
+  model: ModelInfo | null;
+}
+
+interface Client {
+  res: ServerResponse;
+  route: string;
+  since: number;
+  alertSeq: number;
+}
+
+/** The page's files, read once. */
+interface Assets {
+  [path: string]: { type: string; body: Buffer };
+}
+
+/** Clients further behind than this are dropped (they reconnect and reload the state). */
+const MAX_CLIENT_BACKLOG = 4 << 20;
+
+/** A running dashboard; make one with startDashboard. */
+export class Dashboard {
+  /** Bound hooks to hand to runDetect/runDemo. */
+  readonly hooks: DashboardHooks;
+  private readonly agg: Aggregator;
+  private readonly clients = new Set<Client>();
+  private readonly timer: NodeJS.Timeout;
+  private detector: Detector | null = null;
+  private model: ModelInfo | null = null;
+  private status: Totals["status"] = "waiting";
+  private readonly rateSamples: Array<[number, number]> = [];
+  private closed = false;
+
+  constructor(
+    private readonly server: Server,
+    private readonly assets: Assets,
+    readonly options: Required<DashboardOptions>,
+  ) {
+    this.agg = new Aggregator({ windowSeconds: options.windowSeconds, maxAlerts: options.maxAlerts });
+    this.hooks = {
+      onStart: (d) => this.start(d),
+      onScored: (b) => this.agg.addBatch(b),
+      onAlert: (a) => this.agg.addAlert(a),
+    };
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
+    this.timer = setInterval(() => this.push(), options.pushMs);
+  }
+
+  /** The page's address, e.g. http://127.0.0.1:8377/. */
+  get url(): string {
+    const a = this.server.address() as AddressInfo;
+    const host = a.family === "IPv6" || a.address.includes(":") ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}/`;
+  }
+
+  /** The port it listens on (useful with port 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Seconds, cells and alerts held: the bounded state (for tests and health checks). */
+  size(): { seconds: number; cells: number; alerts: number; clients: number } {
+    return { ...this.agg.size(), clients: this.clients.size };
+  }
+
+  /** The state the page loads (GET /api/state). */
+  state(route: string = ALL_ROUTES): DashboardState {
+    const stamp = this.agg.seal();
+    return {
+      stamp,
+      route,
+      window_start: this.agg.windowStart,
+      window_seconds: this.options.windowSeconds,
+      max_alerts: this.options.maxAlerts,
+      rows: this.agg.rows(route),
+      alerts: this.agg.alertsAfter(0),
+      routes: this.agg.routes(),
+      totals: this.totals(),
+      model: this.model,
+    };
+  }
+
+  /** Mark the run finished (the page says so); the server keeps serving until close(). */
+  finish(): void {
+    this.status = "finished";
+    this.push();
+  }
+
+  /** Stop serving: end every event stream and close the server. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private start(d: Detector): void {
+    this.detector = d;
+    this.status = "running";
+    const f = d.forest;
+    const cal = d.pipeline.calibration.scores;
+    this.model = {
+      created_at: f.createdAt,
+      features: [...d.featureNames],
+      threshold: f.threshold,
+      trees: f.options.trees,
+      sample_size: f.options.sampleSize,
+      format: d.pipeline.format,
+      routes: Object.keys(d.pipeline.spec.routes).length,
+      severity_scores: { "50": cal[2], "75": cal[3], "90": cal[4] },
+    };
+  }
+
+  private totals(): Totals {
+    const s = this.detector?.stats;
+    const now = performance.now();
+    const read = s?.lines_read ?? 0;
+    this.rateSamples.push([now, read]);
+    while (this.rateSamples.length > 2 && now - this.rateSamples[0][0] > 3000) this.rateSamples.shift();
+    const [t0, n0] = this.rateSamples[0];
+    return {
+      status: this.status,
+      lines_read: read,
+      lines_scored: s?.lines_scored ?? 0,
+      lines_per_second: now - t0 > 0 ? Math.round(((read - n0) * 1000) / (now - t0)) : 0,
+      skipped: { ...(s?.skipped ?? {}) },
+      alerts: s?.alerts ?? 0,
+      alerts_by_severity: { ...(s?.alerts_by_severity ?? { "50-74": 0, "75-89": 0, "90-100": 0 }) },
+      alerts_by_rule: { ...(s?.alerts_by_rule ?? {}) },
+      suppressed: { ...(s?.suppressed ?? { warmup: 0, cooldown: 0 }) },
+      not_charted: { late: this.agg.late, untimed: this.agg.untimed },
+    };
+  }
+
+  /** One tick: every client gets what changed since its stamp. */
+  private push(): void {
+    const stamp = this.agg.seal();
+    if (this.clients.size === 0) return;
+    const totals = this.totals();
+    const routes = this.agg.routes();
+    for (const c of this.clients) {
+      if (c.res.writableLength > MAX_CLIENT_BACKLOG) {
+        this.clients.delete(c);
+        c.res.destroy();
+        continue;
+      }
+      const alerts = this.agg.alertsAfter(c.alertSeq);
+      const delta: DashboardDelta = {
+        stamp, window_start: this.agg.windowStart, rows: this.agg.rows(c.route, c.since), alerts, routes, totals, model: this.model,
+      };
+      c.since = stamp;
+      if (alerts.length > 0) c.alertSeq = alerts[alerts.length - 1].seq;
+      c.res.write(`event: delta\ndata: ${JSON.stringify(delta)}\n\n`);
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://dashboard");
+    if (req.method !== "GET" && req.method !== "HEAD") return this.send(res, 405, "text/plain; charset=utf-8", "only GET\n");
+    if (!this.hostAllowed(req.headers.host)) return this.send(res, 421, "text/plain; charset=utf-8", "unexpected Host header\n");
+    if (url.pathname === "/api/state") {
+      const route = url.searchParams.get("route") ?? ALL_ROUTES;
+      return this.send(res, 200, "application/json; charset=utf-8", JSON.stringify(this.state(route)));
+    }
+    if (url.pathname === "/api/events") return this.subscribe(url, res);
+    const asset = this.assets[url.pathname === "/" ? "/page.html" : url.pathname];
+    if (asset === undefined) return this.send(res, 404, "text/plain; charset=utf-8", "not found\n");
+    this.send(res, 200, asset.type, asset.body);
+  }
+
+  private subscribe(url: URL, res: ServerResponse): void {
+    const num = (name: string) => {
+      const v = Number(url.searchParams.get(name) ?? "0");
+      return Number.isFinite(v) && v >= 0 ? v : 0;
+    };
+    const client: Client = { res, route: url.searchParams.get("route") ?? ALL_ROUTES, since: num("since"), alertSeq: num("alerts") };
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+    res.write("retry: 1000\n\n");
+    this.clients.add(client);
+    res.on("close", () => this.clients.delete(client));
+  }
+
+  /**
+   * On a loopback address, only loopback Host headers: a web page elsewhere cannot
+   * read the alerts through DNS rebinding. Another host is the user's choice.
+   */
+  private hostAllowed(host: string | undefined): boolean {
+    if (!isLoopback(this.options.host)) return true;
+    if (host === undefined) return false;
+    const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
+    return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
+  }
+
+  private send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+    res.writeHead(status, {
+      "content-type": type,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+    });
+    res.end(res.req.method === "HEAD" ? undefined : body);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The folder holding page.html: src/dashboard/ (running the TS) or, from dist/src/dashboard/, the shipped src/dashboard/. */
+function assetDir(): string {
+  const candidates = [new URL("./", import.meta.url), new URL("../../../src/dashboard/", import.meta.url)];
+  for (const dir of candidates) if (existsSync(new URL("page.html", dir))) return fileURLToPath(dir);
+  throw new Error(`dashboard page not found (looked for page.html in ${candidates.map((u) => fileURLToPath(u)).join(" and ")})`);
+}
+
+function loadAssets(): Assets {
+  const dir = assetDir();
+  const require = createRequire(import.meta.url);
+  const file = (p: string) => readFileSync(p);
+  return {
+    "/page.html": { type: "text/html; charset=utf-8", body: file(`${dir}/page.html`) },
+    "/page.js": { type: "text/javascript; charset=utf-8", body: file(`${dir}/page.js`) },
+    "/page.css": { type: "text/css; charset=utf-8", body: file(`${dir}/page.css`) },
+    "/uplot.js": { type: "text/javascript; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.iife.min.js")) },
+    "/uplot.css": { type: "text/css; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.min.css")) },
+  };
+}
+
+/** Start the dashboard server; resolves once it listens (see Dashboard.url). */
+export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  const o = resolveDashboardOptions(options);
+  const assets = loadAssets();
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const why = e.code === "EADDRINUSE" ? "is in use (pick another port, or 0 for any free one)" : `cannot be used (${e.message})`;
+      reject(new Error(`dashboard: port ${o.port} on ${o.host} ${why}`));
+    };
+    server.once("error", onError);
+    server.listen(o.port, o.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  return new Dashboard(server, assets, o);
+}
