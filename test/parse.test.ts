@@ -747,3 +747,50 @@ describe.skipIf(DATA === undefined)("real logs (LOGFOREST_DATA)", () => {
     });
   }
 });
+
+describe("the JSON fast path agrees with JSON.parse", () => {
+  // A nested field sends a line down the JSON.parse path; a flat line takes the scanner.
+  const forceSlow = (line: string) => line.replace(/}\s*$/, ',"zz_nested":{"a":[1]}}');
+  const flat = [
+    ...[...simulate({ count: 300, seed: 5 })].map((l) => l.text),
+    '{"time":1700000000123,"method":"post","url":"/a?b=1","statusCode":"201","responseTime":"12ms","remote_addr":"1.2.3.4"}',
+    '{"status":200,"route":"/x","status":404}',
+    '{"ts":null,"time":"2026-01-01T00:00:00Z","route":"/x","status":200,"latency_ms":-0.0,"bytes":1e3}',
+    '{"route":"/x","status":200,"latency_ms":"-","bytes":"-"}',
+    '{ "route" : "/x" , "status" : 200 , "ok" : true , "no" : false }  ',
+    '{"route":"/caf\u00e9","status":200,"user_agent":"\u{1F600} bot"}',
+  ];
+
+  it("gives the same record as the JSON.parse path for flat lines", () => {
+    const parser = createParser("json");
+    for (const line of flat) {
+      const a = emptyRecord();
+      const b = emptyRecord();
+      expect(parser.parse(line, a)).toBe(parser.parse(forceSlow(line), b));
+      expect(a).toEqual(b);
+    }
+  });
+
+  it("refuses exactly the lines JSON.parse refuses", () => {
+    const parser = createParser("json");
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const alphabet = '{}[]":,.-+eE0123456789 \\tnulrsf';
+    for (let k = 0; k < 5000; k++) {
+      const base = flat[rand(flat.length)];
+      const chars = [...base];
+      for (let m = 0; m < 1 + rand(3); m++) chars[rand(chars.length)] = alphabet[rand(alphabet.length)];
+      const line = chars.join("");
+      let valid = true;
+      try {
+        const v = JSON.parse(line);
+        valid = typeof v === "object" && v !== null && !Array.isArray(v);
+      } catch {
+        valid = false;
+      }
+      const reason = parser.parse(line, emptyRecord());
+      if (!valid) expect(["not_json", "json_not_object", "empty"], line).toContain(reason);
+      else expect(["not_json", "json_not_object"], line).not.toContain(reason);
+    }
+  });
+});
