@@ -114,6 +114,11 @@ export class ScoringPool {
     return Atomics.load(this.ctrl, 3);
   }
 
+  /** Chunks the workers have scored since the pool started. */
+  get workerChunks(): number {
+    return Atomics.load(this.ctrl, 1);
+  }
+
   /**
    * Score every row of `rows` into `out`, using `local` (the caller's own scorer)
    * on this thread. NaN or Infinity: once every chunk in flight is back,

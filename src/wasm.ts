@@ -388,7 +388,7 @@ export function scoringWorkerMain(d: ScoringWorkerData): void {
     const have = k.memory.buffer.byteLength;
     if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
     new Uint8Array(k.memory.buffer, image.at, image.bytes.length).set(image.bytes);
-    Atomics.store(ctrl, 3, 1);
+    Atomics.add(ctrl, 3, 1);
     for (;;) {
       const bell = Atomics.load(ctrl, 0);
       if (Atomics.load(ctrl, 2) !== 0) return;
@@ -441,4 +441,28 @@ export function explainKernel(w: WasmInstance): ExplainRowsKernel {
   const fn: unknown = (w.k as unknown as Record<string, unknown>).explainRows;
   if (typeof fn !== "function") throw new Error('logforest.wasm has no explainRows export; run "npm run build:wasm"');
   return fn as ExplainRowsKernel;
+}
+
+/** Typed Extended Isolation Forest kernels (assembly/eif.ts; pointers are byte offsets). */
+export interface EifKernels {
+  seedRng(rng: number, seedLow: number, seedHigh: number): void;
+  sampleRows(rng: number, n: number, psi: number, trees: number, out: number, table: number, tableBits: number): void;
+  eifWorkBytes(psi: number, cols: number): number;
+  eifBuildTree(
+    rng: number, sample: number, psi: number, cols: number, ext: number, height: number,
+    count: number, size: number, intercept: number, right: number, coefFeature: number, coefValue: number, work: number,
+  ): number;
+  eifScore(
+    x: number, rows: number, cols: number, treeStart: number, coefStart: number, coefFeature: number, coefValue: number,
+    intercept: number, right: number, values: number, trees: number, cPsi: number, out: number,
+  ): void;
+}
+
+/** The Extended Isolation Forest kernels of `w`, typed; see src/eif.ts. */
+export function eifKernels(w: WasmInstance): EifKernels {
+  const k = w.k as unknown as Record<string, unknown>;
+  for (const name of ["eifWorkBytes", "eifBuildTree", "eifScore"]) {
+    if (typeof k[name] !== "function") throw new Error(`logforest.wasm has no ${name} export; run "npm run build:wasm"`);
+  }
+  return k as unknown as EifKernels;
 }

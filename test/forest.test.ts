@@ -2,6 +2,17 @@ import { describe, expect, it } from "vitest";
 import { IsolationForest, type Backend } from "../src/index.js";
 import { clusteredTable, dense, maxAbsDiff, uniformTable } from "./helpers.js";
 
+/** The next double above / below x (x finite). */
+function nextUp(x: number): number {
+  if (x === 0) return 5e-324;
+  const b = new BigInt64Array(new Float64Array([x]).buffer);
+  b[0] += x > 0 ? 1n : -1n;
+  return new Float64Array(b.buffer)[0];
+}
+function nextDown(x: number): number {
+  return -nextUp(-x);
+}
+
 // One suite, run against every backend: the WASM kernels and the TS reference.
 describe.each<Backend>(["wasm", "js"])("IsolationForest (%s backend)", (backend) => {
   const { X, isOutlier } = clusteredTable(7, 2000, 4, 20);
@@ -87,7 +98,9 @@ describe("the WASM scorer agrees with the TS reference", () => {
     ["clusters, defaults", clusteredTable(1, 3000, 5, 30).X, { seed: 1 }],
     ["uniform, 32 columns, maxFeatures 5", uniformTable(2, 2000, 32, 1000), { seed: 2, maxFeatures: 5 }],
     ["heavy ties (integers 0-3)", uniformTable(3, 4000, 6).map((r) => r.map((v) => Math.floor(v * 4))), { seed: 3 }],
-    ["sampleSize 4096 (height 12, implicit)", uniformTable(4, 5000, 3), { seed: 4, sampleSize: 4096, trees: 20 }],
+    ["sampleSize 2048 (height 11, the tallest implicit layout)", uniformTable(4, 3000, 3), { seed: 4, sampleSize: 2048, trees: 20 }],
+    ["sampleSize 4096 (height 12, compact walk)", uniformTable(4, 5000, 3), { seed: 4, sampleSize: 4096, trees: 20 }],
+    ["sampleSize 2 (height 1)", uniformTable(10, 50, 3), { seed: 10, sampleSize: 2, trees: 7 }],
     ["sampleSize 9000 (height 14, compact walk)", uniformTable(5, 10000, 3), { seed: 5, sampleSize: 9000, trees: 10 }],
     ["tiny values needing f32 care", uniformTable(6, 1000, 2).map((r) => [1 + r[0] * 1e-9, r[1] * 1e-30]), { seed: 6 }],
     ["huge values", uniformTable(7, 1000, 2).map((r) => [r[0] * 1e30, -r[1] * 1e12]), { seed: 7 }],
@@ -99,6 +112,32 @@ describe("the WASM scorer agrees with the TS reference", () => {
     expect(maxAbsDiff(f.score(probe), f.score(probe, { backend: "js" }))).toBeLessThanOrEqual(1e-12);
   });
 
+  it("compares rows to thresholds exactly: values on, just above and just below every split", () => {
+    // The WASM scorer rounds each value up to f32 before comparing with the f32
+    // thresholds; this must never change a comparison, including for values that
+    // round to the threshold, -0, subnormals and values beyond the f32 range.
+    const X = uniformTable(11, 1500, 3, 10).map((r) => [r[0] - 5, r[1] * 1e-38, r[2] * 1e36]);
+    const f = IsolationForest.fit(X, { seed: 11, trees: 30 });
+    const t = f.compactTrees;
+    const probe: number[][] = [];
+    for (let node = 0; node < t.feature.length; node++) {
+      const col = t.feature[node];
+      if (col < 0) continue;
+      const th = t.split[node];
+      for (const v of [th, nextUp(th), nextDown(th), Math.fround(th) + Math.abs(th) * 1e-12]) {
+        const row = [...X[node % X.length]];
+        row[col] = v;
+        probe.push(row);
+      }
+    }
+    for (const v of [0, -0, 5e-324, -5e-324, 1e-50, -1e-50, 3.5e38, -3.5e38, 1e300, -1e300, 1.4e-45, -1.4e-45]) {
+      probe.push([v, v, v], [0, v, 0], [0, 0, v]);
+    }
+    const wasm = f.score(probe, { threads: 1 });
+    const js = f.score(probe, { backend: "js" });
+    expect(maxAbsDiff(wasm, js)).toBeLessThanOrEqual(1e-12);
+  });
+
   it("scores large inputs in chunks with the same result as row by row", () => {
     const X = uniformTable(9, 3000, 2);
     const f = IsolationForest.fit(X, { seed: 9 });
@@ -108,6 +147,20 @@ describe("the WASM scorer agrees with the TS reference", () => {
     expect(all.subarray(0, 1000)).toEqual(some);
     const tail = f.score({ data: big.data.subarray(2 * 599_000), rows: 1000, cols: 2 });
     expect(all.subarray(599_000)).toEqual(tail);
+  });
+});
+
+describe("fit refuses NaN and Infinity anywhere, naming the first", () => {
+  it("in a dense table (fast scan), sampled or not, and in number[][]", () => {
+    const X = dense(uniformTable(12, 5000, 3));
+    for (const [at, v] of [[4999 * 3 + 2, NaN], [2500 * 3 + 1, Infinity], [0, -Infinity]] as const) {
+      const data = X.data.slice();
+      data[at] = v;
+      const msg = `X[${Math.floor(at / 3)}][${at % 3}] is ${v}; values must be finite numbers (no NaN or Infinity)`;
+      expect(() => IsolationForest.fit({ data, rows: 5000, cols: 3 }, { seed: 1 })).toThrow(msg);
+      const rows = Array.from({ length: 5000 }, (_, r) => Array.from(data.subarray(r * 3, r * 3 + 3)));
+      expect(() => IsolationForest.fit(rows, { seed: 1 })).toThrow(msg);
+    }
   });
 });
 
