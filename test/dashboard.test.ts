@@ -112,7 +112,7 @@ describe("dashboard aggregation", () => {
     const newest = rows[rows.length - 1][0];
     expect(rows.length).toBeLessThanOrEqual(120);
     expect(rows[0][0]).toBeGreaterThan(newest - 120);
-    expect(agg.windowStart).toBe(newest - 119);
+    expect(agg.span()).toEqual([rows[0][0], newest]);
     const alerts = agg.alertsAfter(0);
     expect(alerts.length).toBe(50);
     expect(alerts[49].seq).toBe(2000);
@@ -231,7 +231,7 @@ describe("dashboard server", () => {
       expect(res.status).toBe(200);
       expect(res.type).toMatch(/^application\/json/);
       const s = JSON.parse(res.body) as DashboardState;
-      expect(Object.keys(s).sort()).toEqual(["alerts", "max_alerts", "model", "route", "routes", "rows", "stamp", "totals", "window_seconds", "window_start"]);
+      expect(Object.keys(s).sort()).toEqual(["alerts", "max_alerts", "model", "route", "routes", "rows", "span", "stamp", "totals", "window_seconds"]);
       expect(s.totals).toMatchObject({ status: "finished", lines_read: summary.lines_read, lines_scored: summary.lines_scored, alerts: summary.alerts, skipped: summary.skipped });
       expect(s.totals.skipped).toEqual({ [Object.keys(summary.skipped)[0]]: 1 });
       expect(s.totals.alerts_by_severity).toEqual(summary.alerts_by_severity);

@@ -173,9 +173,12 @@ export class Aggregator {
     return [...this.routeLines].map(([key, lines]) => ({ key, lines })).sort((x, y) => (x.key === ALL_ROUTES ? -1 : y.key === ALL_ROUTES ? 1 : y.lines - x.lines));
   }
 
-  /** Oldest second still in the window (the page drops anything before it). */
-  get windowStart(): number {
-    return Number.isFinite(this.newest) ? this.newest - this.opts.windowSeconds + 1 : 0;
+  /** Oldest and newest second held over all routes (the charts' x range), or null before any line. */
+  span(): [number, number] | null {
+    if (this.seconds.size === 0) return null;
+    let oldest = this.newest;
+    for (const s of this.seconds.keys()) if (s < oldest) oldest = s;
+    return [oldest, this.newest];
   }
 
   /** Seconds held, cells held (all routes' together) and alerts held: the bounded state. */

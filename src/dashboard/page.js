@@ -11,7 +11,7 @@
   const view = {
     route: new URLSearchParams(location.search).get("route") || "all",
     rows: new Map(), // second -> row
-    windowStart: 0,
+    span: null, // [oldest, newest] second over all routes
     alerts: [], // newest first, {seq, alert, second}
     maxAlerts: 500,
     stamp: 0,
@@ -77,11 +77,12 @@
     };
   }
 
+  const CHART_HEIGHT = 140;
   const sync = uPlot.sync("logforest");
   function makeChart(el, series, scales, plugins) {
     const opts = {
       width: el.clientWidth || 600,
-      height: 150,
+      height: CHART_HEIGHT,
       cursor: { sync: { key: sync.key } },
       legend: { live: true },
       scales: Object.assign({ x: { time: true } }, scales),
@@ -106,16 +107,16 @@
     ], { y: { range: (u, lo, hi) => [Math.max(0, Math.min(lo, 0.3) - 0.02), Math.min(1, Math.max(hi, 0.6) + 0.02)] } }, [alertMarks(true)]),
   };
   window.addEventListener("resize", () => {
-    for (const [name, c] of Object.entries(charts)) c.setSize({ width: $("chart-" + name).clientWidth, height: 150 });
+    for (const [name, c] of Object.entries(charts)) c.setSize({ width: $("chart-" + name).clientWidth, height: CHART_HEIGHT });
   });
 
-  // Contiguous seconds from the window start to the newest row: a second without lines is 0 lines/s.
+  // Every second of the span held over all routes: a second without lines on this route is 0 lines/s.
   function redrawCharts() {
-    for (const s of view.rows.keys()) if (s < view.windowStart) view.rows.delete(s);
-    const seconds = [...view.rows.keys()].sort((a, b) => a - b);
+    const span = view.span;
+    for (const s of view.rows.keys()) if (span === null || s < span[0]) view.rows.delete(s);
     const xs = [], lines = [], errors = [], p50 = [], p99 = [], mean = [], max = [];
-    if (seconds.length > 0) {
-      for (let s = seconds[0]; s <= seconds[seconds.length - 1]; s++) {
+    if (span !== null) {
+      for (let s = span[0]; s <= span[1]; s++) {
         const r = view.rows.get(s);
         xs.push(s);
         lines.push(r ? r[LINES] : 0);
@@ -251,18 +252,19 @@
     if (!m || view.model) return;
     view.model = m;
     const dl = document.createElement("dl");
-    const add = (k, v) => {
+    const add = (k, v, cls) => {
       const dt = document.createElement("dt");
       dt.textContent = k;
       const dd = document.createElement("dd");
       dd.textContent = v;
+      if (cls) dd.className = cls;
       dl.append(dt, dd);
     };
     add("trained", new Date(m.created_at).toLocaleString("en-GB", { hour12: false }));
     add("forest", m.trees + " trees of " + m.sample_size + " samples; threshold s > " + m.threshold.toFixed(3));
     add("severity", "50 at s " + m.severity_scores["50"].toFixed(3) + ", 75 at " + m.severity_scores["75"].toFixed(3) + ", 90 at " + m.severity_scores["90"].toFixed(3));
     add("format", m.format + ", " + m.routes + " routes");
-    add("features", m.features.join(", "));
+    add("features", m.features.length + ": " + m.features.join(", "), "features");
     const el = $("model");
     el.textContent = "";
     el.classList.remove("muted");
@@ -271,7 +273,7 @@
 
   function apply(d) {
     view.stamp = d.stamp;
-    view.windowStart = d.window_start;
+    view.span = d.span;
     for (const r of d.rows) view.rows.set(r[SEC], r);
     addAlerts(d.alerts);
     setRoutes(d.routes);

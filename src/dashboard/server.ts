@@ -90,8 +90,8 @@ export interface DashboardState {
   /** Stamp of this state: ask /api/events for what came after it. */
   stamp: number;
   route: string;
-  /** Oldest second of line time in the window. */
-  window_start: number;
+  /** Oldest and newest second of line time held, over all routes (null before any line): the x range. */
+  span: [number, number] | null;
   window_seconds: number;
   /** Alerts the server keeps (the page keeps as many). */
   max_alerts: number;
@@ -106,7 +106,7 @@ export interface DashboardState {
 /** One Server-Sent Event ("delta"): what changed since the client's stamp. */
 export interface DashboardDelta {
   stamp: number;
-  window_start: number;
+  span: [number, number] | null;
   rows: BucketRow[];
   alerts: NumberedAlert[];
   routes: RouteInfo[];
@@ -180,7 +180,7 @@ export class Dashboard {
     return {
       stamp,
       route,
-      window_start: this.agg.windowStart,
+      span: this.agg.span(),
       window_seconds: this.options.windowSeconds,
       max_alerts: this.options.maxAlerts,
       rows: this.agg.rows(route),
@@ -262,7 +262,7 @@ export class Dashboard {
       }
       const alerts = this.agg.alertsAfter(c.alertSeq);
       const delta: DashboardDelta = {
-        stamp, window_start: this.agg.windowStart, rows: this.agg.rows(c.route, c.since), alerts, routes, totals, model: this.model,
+        stamp, span: this.agg.span(), rows: this.agg.rows(c.route, c.since), alerts, routes, totals, model: this.model,
       };
       c.since = stamp;
       if (alerts.length > 0) c.alertSeq = alerts[alerts.length - 1].seq;
