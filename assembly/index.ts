@@ -539,3 +539,4 @@ export function heapBase(): usize {
 }
 
 export { explainRows } from "./explain";
+export { eifWorkBytes, eifBuildTree, eifScore } from "./eif";
