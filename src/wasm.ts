@@ -162,7 +162,24 @@ export interface BuildRequest {
  * the table; they are checked for NaN and Infinity there, so no tree ever sees one.
  */
 export function buildForest(req: BuildRequest): CompactTrees {
-  const w = new WasmInstance();
+  // One instance serves every build: fresh memory would page-fault on every
+  // page the build writes (a third of a 100-tree fit). Huge builds let it go.
+  const w = (builder ??= new WasmInstance());
+  const mark = w.mark();
+  try {
+    return buildIn(w, req);
+  } finally {
+    w.release(mark);
+    if (w.k.memory.buffer.byteLength > BUILDER_KEEP_BYTES) builder = null;
+  }
+}
+
+/** The instance fits build in (see buildForest). */
+let builder: WasmInstance | null = null;
+/** Memory beyond which the build instance is not kept for the next fit. */
+const BUILDER_KEEP_BYTES = 64 << 20;
+
+function buildIn(w: WasmInstance, req: BuildRequest): CompactTrees {
   const { rows, cols, trees, psi, height, maxFeatures } = req;
   const rng = w.alloc(32);
   w.k.seedRng(rng, ...seedHalves(req.seed));
