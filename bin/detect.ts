@@ -1,7 +1,8 @@
 import type { CommandModule } from "yargs";
 import { formatSummary } from "../src/alert-format.js";
-import { dashboardPort, openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
+import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/rules.js";
+import { RETRAIN_DEFAULTS } from "../src/retrain.js";
 import { runDetect } from "../src/run-detect.js";
 import { fieldsOf } from "./options.js";
 
@@ -18,7 +19,13 @@ interface DetectArgs {
   field?: string[];
   json: boolean;
   duration?: number;
-  dashboard?: number;
+  /** Raw `--dashboard [PORT]`: true when bare; checked by openDashboard. */
+  dashboard?: unknown;
+  retrain: boolean;
+  "retrain-every": number;
+  "retrain-trees": number;
+  "retrain-sample": number;
+  "retrain-save"?: string;
   host: string;
 }
 
@@ -39,8 +46,12 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
+      .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
+      .option("retrain-every", { type: "number", default: RETRAIN_DEFAULTS.everyLines, describe: "with --retrain: refresh after this many scored lines" })
+      .option("retrain-trees", { type: "number", default: RETRAIN_DEFAULTS.trees, describe: "with --retrain: trees replaced per refresh" })
+      .option("retrain-sample", { type: "number", default: RETRAIN_DEFAULTS.sample, describe: "with --retrain: recent normal lines kept to learn from" })
+      .option("retrain-save", { type: "string", describe: "with --retrain: model file replaced atomically after each refresh (default: --model)" })
       .option("dashboard", {
-        coerce: dashboardPort,
         describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); with --input or stdin it stays up after the end of input until Ctrl-C",
       })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" })
@@ -73,6 +84,9 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
         durationSeconds: a.duration,
         signal: stop.signal,
+        retrain: a.retrain
+          ? { everyLines: a["retrain-every"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }
+          : undefined,
         ...dashboard?.hooks,
       });
       if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);

@@ -42,6 +42,7 @@ export function formatSummary(s: DetectSummary, seconds: number): string[] {
       (s.alerts ? ` (${Object.entries(s.alerts_by_rule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; held back: ${s.suppressed.cooldown} by cooldown, ${s.suppressed.warmup} in warm-up`,
   ];
+  if (s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
   const skipped = Object.entries(s.skipped);
   if (skipped.length) {
     out.push(`skipped ${skipped.reduce((a, [, v]) => a + v, 0)} lines: ${skipped.map(([k, v]) => `${k} ${v}`).join(", ")}`);

@@ -12,6 +12,7 @@ import { createParser, detectFormat, type FieldName, type FormatName, type LineP
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
 import { severityOf } from "./severity.js";
+import { Retrainer, type RefreshReport, type RetrainOptions } from "./retrain.js";
 import { pipelineOf, type PipelineMeta } from "./train.js";
 
 /** One alert, as written to the alerts stream (JSON lines). */
@@ -73,6 +74,8 @@ export interface DetectSummary {
   alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
   above_min_severity_without_rule: number;
   formats: Record<string, FormatName>;
+  /** Retraining refreshes done and the model generation reached. */
+  retrain: { refreshes: number; generation: number };
 }
 
 /**
@@ -106,6 +109,10 @@ export interface DetectorOptions {
   rules?: Rules;
   /** Called after each batch is scored, with every scored line (see ScoredBatch). */
   onScored?: (batch: ScoredBatch) => void;
+  /** Keep learning: refresh the forest from recent normal lines (see src/retrain.ts). */
+  retrain?: Partial<RetrainOptions>;
+  /** Called after each retraining refresh. */
+  onRefresh?: (r: RefreshReport) => void;
   /** Attach reasons (why the line is anomalous) to every alert. Default true. */
   explain?: boolean;
 }
@@ -114,14 +121,17 @@ const EXAMPLES_PER_REASON = 3;
 
 /** Scores lines and raises alerts; one per detection run (it keeps the stream's windows). */
 export class Detector {
-  readonly pipeline: PipelineMeta;
+  private pipe: PipelineMeta;
   readonly rules: Rules;
   private readonly floor: number;
   private readonly onScored: ((batch: ScoredBatch) => void) | null;
   private readonly explain: boolean;
-  private readonly routeNames: readonly string[];
-  private readonly scorer: BatchScorer;
-  private readonly features: FeatureExtractor;
+  private routeNames: readonly string[];
+  private scorer: BatchScorer;
+  private model: IsolationForest;
+  private readonly retrainer: Retrainer | null;
+  private readonly onRefresh: ((r: RefreshReport) => void) | null;
+  private features: FeatureExtractor;
   private readonly featureIndex: Record<string, number> = {};
   private readonly parsers = new Map<string, LineParser>();
   private readonly format: FormatName | "auto";
@@ -154,13 +164,15 @@ export class Detector {
     alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
     above_min_severity_without_rule: 0,
     formats: {},
+    retrain: { refreshes: 0, generation: 0 },
   };
 
   constructor(
-    readonly forest: IsolationForest,
+    forest: IsolationForest,
     opts: DetectorOptions = {},
   ) {
-    this.pipeline = pipelineOf(forest);
+    this.model = forest;
+    this.pipe = pipelineOf(forest);
     this.rules = opts.rules ?? DEFAULT_RULES;
     this.floor = severityFloor(this.rules);
     this.format = opts.format ?? "auto";
@@ -168,9 +180,21 @@ export class Detector {
     this.features = new FeatureExtractor(this.pipeline.spec);
     this.pipeline.spec.features.forEach((f, i) => (this.featureIndex[f] = i));
     this.scorer = forest.batchScorer();
+    this.retrainer = opts.retrain ? new Retrainer(forest, opts.retrain) : null;
+    this.onRefresh = opts.onRefresh ?? null;
     this.onScored = opts.onScored ?? null;
     this.explain = opts.explain ?? true;
     this.routeNames = Object.keys(this.pipeline.spec.routes);
+  }
+
+  /** The model in use (a new one after each retraining refresh). */
+  get forest(): IsolationForest {
+    return this.model;
+  }
+
+  /** The model's log pipeline metadata: feature spec, calibration, format. */
+  get pipeline(): PipelineMeta {
+    return this.pipe;
   }
 
   /** The features the model reads, in column order. */
@@ -238,14 +262,37 @@ export class Detector {
     const floor = this.floor;
     for (let j = 0; j < k; j++) {
       const severity = severityOf(cal, scores[j]);
-      if (severity < floor) continue;
-      const alertRule = this.judge(j, severity, input, cols);
-      if (alertRule === null) continue;
+      const alertRule = severity < floor ? null : this.judge(j, severity, input, cols);
+      if (alertRule === null) {
+        // Retraining learns from every line that did not alert (lines held back by a
+        // cooldown included: a lasting change is mostly such lines).
+        if (this.retrainer) this.retrainRecord(lines[this.rowLine[j]], parser);
+        continue;
+      }
       const i = this.rowLine[j];
       const alert = this.makeAlert(file, lines[i], this.rowLineNo[j], parser, scores[j], severity, alertRule);
       if (this.explain) alert.reasons = this.reasons(input.subarray(j * cols, (j + 1) * cols), j);
       emit(alert);
     }
+    if (this.retrainer && this.retrainer.tick(k, this.model.sampleSize)) this.refresh(this.retrainer);
+  }
+
+  /** Hand the retrainer the record of a line that did not alert (parsed again: this is rarer than scoring). */
+  private retrainRecord(text: string, parser: LineParser): void {
+    if (parser.parse(text, this.alertRecord) === null) this.retrainer?.offer(this.alertRecord);
+  }
+
+  private refresh(r: Retrainer): void {
+    const { forest, report } = r.refresh(this.model);
+    this.model = forest;
+    this.pipe = pipelineOf(forest);
+    this.scorer = forest.batchScorer();
+    // The spec may have new baselines and routes: a new extractor (its windows refill within one window).
+    this.features = new FeatureExtractor(this.pipe.spec);
+    this.routeNames = Object.keys(this.pipe.spec.routes);
+    this.stats.retrain.refreshes++;
+    this.stats.retrain.generation = report.generation;
+    this.onRefresh?.(report);
   }
 
   /** Severity (0-100) of a score under this model's calibration. */

@@ -11,6 +11,7 @@ import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "./forest.js";
 import { readLineBatches } from "./lines.js";
 import type { FieldName, FormatName } from "./parse.js";
+import type { RetrainOptions } from "./retrain.js";
 import type { Rules } from "./rules.js";
 
 /** Options of runDetect. */
@@ -48,6 +49,8 @@ export interface DetectRunOptions {
   onBatch?: (file: string, lines: number) => void;
   /** Called after every batch with every scored line (the dashboard listens here). */
   onScored?: (batch: ScoredBatch) => void;
+  /** Keep learning from recent normal lines (see src/retrain.ts). */
+  retrain?: Partial<RetrainOptions>;
   /** Called once the detector exists (the dashboard reads its summary and model). */
   onStart?: (detector: Detector) => void;
 }
@@ -67,7 +70,7 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
     if (scores && detector) scores.write(scoreRows(b, detector));
     o.onScored?.(b);
   };
-  detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: scores || o.onScored ? onScored : undefined });
+  detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: scores || o.onScored ? onScored : undefined, retrain: o.retrain });
   o.onStart?.(detector);
   const started = performance.now();
   const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;

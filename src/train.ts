@@ -54,8 +54,8 @@ export interface TrainSummary {
   totalMs: number;
 }
 
-/** Parsed training lines, column by column. */
-class Columns {
+/** Parsed lines, column by column (training, and retraining's ring of recent lines). */
+export class Columns {
   n = 0;
   ts: number[] = [];
   status: number[] = [];
@@ -310,7 +310,7 @@ function baselineOf(c: Columns, idx: number[]): RouteBaseline {
 }
 
 /** The feature spec of a training set. */
-function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[]): FeatureSpec {
+export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[]): FeatureSpec {
   let withLatency = 0;
   for (let i = 0; i < c.n; i++) if (Number.isFinite(c.latency[i])) withLatency++;
 

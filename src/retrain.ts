@@ -1,0 +1,206 @@
+/**
+ * Keeping up with drift. While detecting, the parsed records of recent lines that
+ * did not alert are kept in a ring. Every so often a refresh:
+ *   1. relearns the feature spec on the ring: routes with enough recent lines get
+ *      fresh baselines (latency, size, error share, share of traffic), routes that
+ *      became common join the vocabulary, the others keep what training learned;
+ *   2. replays the ring through a FeatureExtractor with that spec (exactly as
+ *      training does) and grows k fresh trees on those rows, which replace the k
+ *      oldest trees of the forest;
+ *   3. recalibrates severity on the ring's scores.
+ * A lasting change of normal (a route twice as slow for good, a new route) becomes
+ * most of the ring, so its baselines move and its lines read as ordinary again; an
+ * incident of a few minutes is a small part of a ring of thousands of lines.
+ *
+ * A refresh takes tens of milliseconds, between two batches: scoring does not stop
+ * for longer than that. The model file, when asked for, is replaced atomically
+ * (temporary file, fsync, rename) with a generation number in its metadata.
+ */
+import { FeatureExtractor, routeKey, type FeatureSpec } from "./features.js";
+import { IsolationForest } from "./forest.js";
+import { decodeModel, encodeModel } from "./model-file.js";
+import { emptyRecord, type LogRecord } from "./record.js";
+import { calibrate } from "./severity.js";
+import { Columns, learnSpec, type PipelineMeta } from "./train.js";
+import type { CompactTrees } from "./wasm.js";
+
+/** Options of retraining. */
+export interface RetrainOptions {
+  /** Refresh after this many scored lines. */
+  everyLines: number;
+  /** Trees replaced per refresh. */
+  trees: number;
+  /** Recent lines kept to learn from. */
+  sample: number;
+  /** A route needs this many lines in the ring for its baseline to be relearned (or to join the vocabulary). */
+  minRouteLines: number;
+  /** Replace this model file after each refresh; none when absent. */
+  save?: string;
+}
+
+export const RETRAIN_DEFAULTS: RetrainOptions = { everyLines: 5000, trees: 10, sample: 10_000, minRouteLines: 50 };
+
+/** Validate retrain options; errors name the option, the range and the value. */
+export function resolveRetrainOptions(o: Partial<RetrainOptions>, forest: IsolationForest): RetrainOptions {
+  const r = { ...RETRAIN_DEFAULTS, ...o };
+  const int = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  int("retrain every (lines)", r.everyLines, 100, 1e9);
+  int("retrain trees", r.trees, 1, forest.trees);
+  int("retrain sample", r.sample, Math.max(forest.sampleSize, 100), 10_000_000);
+  int("retrain minRouteLines", r.minRouteLines, 1, r.sample);
+  return r;
+}
+
+/** What one refresh did. */
+export interface RefreshReport {
+  generation: number;
+  replaced: number;
+  ringRows: number;
+  /** Routes whose baseline was relearned, and routes added to the vocabulary. */
+  relearned: number;
+  added: string[];
+  ms: number;
+}
+
+/** The ring of recent normal records and the refresh schedule. */
+export class Retrainer {
+  readonly opts: RetrainOptions;
+  private readonly ring: LogRecord[];
+  private rows = 0;
+  private next = 0;
+  private sinceRefresh = 0;
+
+  constructor(forest: IsolationForest, opts: Partial<RetrainOptions>) {
+    this.opts = resolveRetrainOptions(opts, forest);
+    this.ring = Array.from({ length: this.opts.sample }, emptyRecord);
+  }
+
+  /** Keep a copy of one record of a line that did not alert. */
+  offer(r: LogRecord): void {
+    Object.assign(this.ring[this.next], r);
+    this.next = (this.next + 1) % this.opts.sample;
+    if (this.rows < this.opts.sample) this.rows++;
+  }
+
+  /** Count scored lines; true when a refresh is due (and the ring can feed one). */
+  tick(lines: number, sampleSize: number): boolean {
+    this.sinceRefresh += lines;
+    return this.sinceRefresh >= this.opts.everyLines && this.rows >= Math.max(sampleSize, 100);
+  }
+
+  /** Relearn the spec, grow fresh trees on the ring, swap out the oldest, recalibrate. */
+  refresh(forest: IsolationForest): { forest: IsolationForest; report: RefreshReport } {
+    const t0 = performance.now();
+    this.sinceRefresh = 0;
+    const { trees: oldTrees, meta } = decodeModel(forest.toBytes());
+    const m = meta as { metadata: { pipeline: PipelineMeta & { generation?: number; oldestTree?: number } }; options: { seed: number } };
+    const pipeline = m.metadata.pipeline;
+    const generation = (pipeline.generation ?? 0) + 1;
+    const oldest = pipeline.oldestTree ?? 0;
+
+    // The ring in stream order, as columns.
+    const cols = new Columns();
+    for (let k = 0; k < this.rows; k++) cols.push(this.ring[(this.next - this.rows + k + this.opts.sample) % this.opts.sample]);
+    const { spec, relearned, added } = refreshSpec(pipeline.spec, cols, this.opts.minRouteLines);
+
+    const fx = new FeatureExtractor(spec);
+    const X = new Float64Array(cols.n * fx.cols);
+    const r = emptyRecord();
+    for (let i = 0; i < cols.n; i++) {
+      cols.fill(i, r);
+      fx.extract(r, X, i * fx.cols);
+    }
+    const rows = { data: X, rows: cols.n, cols: fx.cols };
+    const fresh = IsolationForest.fit(rows, {
+      trees: this.opts.trees,
+      sampleSize: forest.sampleSize,
+      seed: (m.options.seed + generation * 7919) % Number.MAX_SAFE_INTEGER,
+    }).compactTrees;
+    const merged = replaceTrees(oldTrees, fresh, oldest);
+    pipeline.spec = spec;
+    pipeline.generation = generation;
+    pipeline.oldestTree = (oldest + this.opts.trees) % oldTrees.trees;
+    pipeline.calibration = calibrate(IsolationForest.fromBytes(encodeModel(merged, meta)).score(rows));
+    const next = IsolationForest.fromBytes(encodeModel(merged, meta));
+    if (this.opts.save) next.save(this.opts.save);
+    return {
+      forest: next,
+      report: { generation, replaced: this.opts.trees, ringRows: this.rows, relearned, added, ms: performance.now() - t0 },
+    };
+  }
+}
+
+/**
+ * The spec with the ring's evidence folded in: routes with at least `minLines`
+ * recent lines take the ring's baseline (new ones join the vocabulary); the rest
+ * keep their trained baseline. Shares are renormalised over the union.
+ */
+export function refreshSpec(old: FeatureSpec, ring: Columns, minLines: number): { spec: FeatureSpec; relearned: number; added: string[] } {
+  const recent = learnSpec(ring, old.windowSeconds, minLines, old.features);
+  const routes: FeatureSpec["routes"] = {};
+  const added: string[] = [];
+  let relearned = 0;
+  // The ring's share of each relearned route, and the trained share for the rest, renormalised.
+  const ringCount = new Map<string, number>();
+  for (let i = 0; i < ring.n; i++) {
+    const key = routeKey(ring.method[i], ring.route[i]);
+    ringCount.set(key, (ringCount.get(key) ?? 0) + 1);
+  }
+  for (const [key, b] of Object.entries(old.routes)) routes[key] = { ...b };
+  for (const [key, b] of Object.entries(recent.routes)) {
+    if (!(key in routes)) added.push(key);
+    else relearned++;
+    routes[key] = { ...b };
+  }
+  let total = 0;
+  for (const [key, b] of Object.entries(routes)) {
+    const inRing = ringCount.get(key) ?? 0;
+    b.share = key in recent.routes ? inRing / ring.n : b.share;
+    total += b.share;
+  }
+  for (const b of Object.values(routes)) b.share /= total || 1;
+  const methodRarity = { ...old.methodRarity, ...recent.methodRarity };
+  // Route order must stay stable for known routes (ids index the vocabulary); new ones go last.
+  return {
+    spec: { ...old, routes, overall: recent.overall, methodRarity },
+    relearned,
+    added,
+  };
+}
+
+/** Trees of `old` with those at [start, start + k) (mod count) replaced by the k trees of `fresh`. */
+export function replaceTrees(old: CompactTrees, fresh: CompactTrees, start: number): CompactTrees {
+  const T = old.trees;
+  const k = fresh.trees;
+  const pick = (t: number): [CompactTrees, number] => {
+    const offset = (t - start + T) % T;
+    return offset < k ? [fresh, offset] : [old, t];
+  };
+  let total = 0;
+  for (let t = 0; t < T; t++) {
+    const [src, i] = pick(t);
+    total += src.treeStart[i + 1] - src.treeStart[i];
+  }
+  const out: CompactTrees = {
+    trees: T,
+    treeStart: new Uint32Array(T + 1),
+    feature: new Int32Array(total),
+    split: new Float32Array(total),
+    leafSize: new Uint32Array(total),
+    right: new Uint32Array(total),
+  };
+  for (let t = 0; t < T; t++) {
+    const [src, i] = pick(t);
+    const from = src.treeStart[i];
+    const to = src.treeStart[i + 1];
+    const at = out.treeStart[t];
+    out.feature.set(src.feature.subarray(from, to), at);
+    out.split.set(src.split.subarray(from, to), at);
+    out.leafSize.set(src.leafSize.subarray(from, to), at);
+    out.right.set(src.right.subarray(from, to), at); // right links are relative to their tree
+    out.treeStart[t + 1] = at + (to - from);
+  }
+  return out;
+}
