@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import { dashboardPort, openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
+import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { DEMO_DEFAULTS, runDemo } from "../src/demo.js";
 
 interface DemoArgs {
@@ -9,7 +9,8 @@ interface DemoArgs {
   rate: number;
   keep: boolean;
   json: boolean;
-  dashboard?: number;
+  /** Raw `--dashboard [PORT]`: true when bare; checked by openDashboard. */
+  dashboard?: unknown;
   host: string;
 }
 
@@ -25,7 +26,6 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("keep", { type: "boolean", default: false, describe: "keep the temporary log, model and truth files" })
       .option("json", { type: "boolean", default: false, describe: "alerts and the final summary as JSON lines" })
       .option("dashboard", {
-        coerce: dashboardPort,
         describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); it stays up after the demo until Ctrl-C",
       })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" }),

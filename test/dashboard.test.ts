@@ -348,6 +348,20 @@ describe("logforest detect --dashboard", () => {
   }, 60_000);
 });
 
+describe("logforest demo --dashboard", () => {
+  it("refuses a bad port by name, range and value", async () => {
+    const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does it first)`);
+    const child = spawn(process.execPath, [BIN, "demo", "--dashboard", "http"], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (c: string) => (err += c));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("--dashboard must be a port, an integer in [0, 65535] (0: any free port), got http");
+  });
+});
+
 describe("dashboard in a browser", () => {
   const chromiumPath = "/usr/bin/chromium";
 

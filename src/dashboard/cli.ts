@@ -12,8 +12,10 @@ export function dashboardPort(v: unknown): number | undefined {
   return n;
 }
 
-/** Start the dashboard when asked for and print its address to stderr. */
-export async function openDashboard(port: number | undefined, host: string): Promise<Dashboard | null> {
+/** Start the dashboard when `--dashboard [PORT]` was given (its raw value) and print its address to stderr. */
+export async function openDashboard(flag: unknown, host: string): Promise<Dashboard | null> {
+  // Checked here rather than in a yargs coerce, which would wrap the RangeError.
+  const port = dashboardPort(flag);
   if (port === undefined) return null;
   const d = await startDashboard({ port, host });
   process.stderr.write(`dashboard: ${d.url}\n`);
