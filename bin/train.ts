@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/features.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/train.js";
@@ -33,6 +34,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
     const tty = process.stderr.isTTY && !a.json;
+    const total = statSync(a.input).size;
     let last = 0;
     const { forest, summary } = await trainFromFile(
       a.input,
@@ -43,10 +45,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         features: a.features as FeatureName[] | undefined,
         forest: { trees: a.trees, sampleSize: a["sample-size"], seed: a.seed },
       },
-      (lines) => {
-        if (tty && lines - last >= 100_000) {
+      (lines, bytes) => {
+        if (tty && total > 1 << 20 && lines - last >= 50_000) {
           last = lines;
-          process.stderr.write(`\rreading ${a.input}: ${lines.toLocaleString("en-US")} lines`);
+          const done = Math.min(1, bytes / total);
+          const bar = "#".repeat(Math.round(done * 30)).padEnd(30, ".");
+          process.stderr.write(`\r[${bar}] ${(100 * done).toFixed(0).padStart(3)}%  ${lines.toLocaleString("en-US")} lines`);
         }
       },
     );

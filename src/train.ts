@@ -209,16 +209,18 @@ export class Trainer {
   }
 }
 
-/** Train on a file (or stream); `onProgress` gets the line count now and then. */
+/** Train on a file (or stream); `onProgress` gets the lines and (about) the bytes read so far, after each batch. */
 export async function trainFromFile(
   source: Parameters<typeof readLineBatches>[0],
   options: TrainOptions = {},
-  onProgress?: (lines: number) => void,
+  onProgress?: (lines: number, bytes: number) => void,
 ): Promise<{ forest: IsolationForest; summary: TrainSummary }> {
   const trainer = new Trainer(options);
+  let chars = 0;
   await readLineBatches(source, (batch) => {
     trainer.add(batch);
-    onProgress?.(trainer.lineCount);
+    for (const line of batch) chars += line.length + 1;
+    onProgress?.(trainer.lineCount, chars);
   });
   return trainer.finish();
 }
