@@ -243,6 +243,7 @@ describe("dashboard server", () => {
       expect(s.model?.features).toEqual(forest.featureNames);
       expect(s.model?.created_at).toBe(forest.createdAt);
       expect(s.model?.threshold).toBe(forest.threshold);
+      expect(s.model?.generation).toBe(0);
       expect(s.routes[0]).toEqual({ key: "all", lines: summary.lines_scored });
       // The deltas rebuild exactly the state the page would load.
       expect([...merged.values()].sort((a, b) => a[0] - b[0])).toEqual(s.rows);
@@ -253,6 +254,19 @@ describe("dashboard server", () => {
       const one = JSON.parse((await fetchText(`${d.url}api/state?route=${encodeURIComponent(route.key)}`)).body) as DashboardState;
       expect(one.route).toBe(route.key);
       expect(one.rows.reduce((n, r) => n + r[1], 0)).toBe(route.lines);
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
+  it("describes the model again when the detector retrains while running", async () => {
+    const d = await startDashboard({ port: 0 });
+    try {
+      const { summary } = await runDetect({ model: forest, input: logFile, out: null, retrain: { everyLines: 5000 }, ...d.hooks });
+      expect(summary.retrain.generation).toBeGreaterThan(0);
+      const s = d.state();
+      expect(s.model?.generation).toBe(summary.retrain.generation);
+      expect(d.state().model?.generation).toBe(summary.retrain.generation);
     } finally {
       await d.close();
     }

@@ -249,7 +249,8 @@
   }
 
   function setModel(m) {
-    if (!m || view.model) return;
+    const shown = view.model;
+    if (!m || (shown && shown.created_at === m.created_at && shown.generation === m.generation)) return;
     view.model = m;
     const dl = document.createElement("dl");
     const add = (k, v, cls) => {
@@ -260,7 +261,7 @@
       if (cls) dd.className = cls;
       dl.append(dt, dd);
     };
-    add("trained", new Date(m.created_at).toLocaleString("en-GB", { hour12: false }));
+    add("trained", new Date(m.created_at).toLocaleString("en-GB", { hour12: false }) + (m.generation > 0 ? " (retrained " + m.generation + "x while running)" : ""));
     add("forest", m.trees + " trees of " + m.sample_size + " samples; threshold s > " + m.threshold.toFixed(3));
     add("severity", "50 at s " + m.severity_scores["50"].toFixed(3) + ", 75 at " + m.severity_scores["75"].toFixed(3) + ", 90 at " + m.severity_scores["90"].toFixed(3));
     add("format", m.format + ", " + m.routes + " routes");

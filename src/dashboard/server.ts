@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Alert, Detector, DetectSummary, ScoredBatch } from "../detect.js";
+import type { IsolationForest } from "../forest.js";
 import { ALL_ROUTES, Aggregator, type BucketRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 
 /** The detection hooks the dashboard listens on (runDetect and runDemo take them). */
@@ -81,6 +82,8 @@ export interface ModelInfo {
   sample_size: number;
   format: string;
   routes: number;
+  /** Retraining refreshes behind this model (0: the model as loaded). */
+  generation: number;
   /** Scores at severity 50 (p99 of training), 75 (p99.9) and 90 (highest in training). */
   severity_scores: { "50": number; "75": number; "90": number };
 }
@@ -138,6 +141,8 @@ export class Dashboard {
   private readonly timer: NodeJS.Timeout;
   private detector: Detector | null = null;
   private model: ModelInfo | null = null;
+  /** The forest `model` describes: the detector swaps in a new one when it retrains. */
+  private modelOf: IsolationForest | null = null;
   private status: Totals["status"] = "waiting";
   private readonly rateSamples: Array<[number, number]> = [];
   private closed = false;
@@ -187,7 +192,7 @@ export class Dashboard {
       alerts: this.agg.alertsAfter(0),
       routes: this.agg.routes(),
       totals: this.totals(),
-      model: this.model,
+      model: this.currentModel(),
     };
   }
 
@@ -213,8 +218,15 @@ export class Dashboard {
   private start(d: Detector): void {
     this.detector = d;
     this.status = "running";
+  }
+
+  /** The model in use, described again when the detector has retrained. */
+  private currentModel(): ModelInfo | null {
+    const d = this.detector;
+    if (d === null || d.forest === this.modelOf) return this.model;
     const f = d.forest;
     const cal = d.pipeline.calibration.scores;
+    this.modelOf = f;
     this.model = {
       created_at: f.createdAt,
       features: [...d.featureNames],
@@ -223,8 +235,10 @@ export class Dashboard {
       sample_size: f.options.sampleSize,
       format: d.pipeline.format,
       routes: Object.keys(d.pipeline.spec.routes).length,
+      generation: d.stats.retrain.generation,
       severity_scores: { "50": cal[2], "75": cal[3], "90": cal[4] },
     };
+    return this.model;
   }
 
   private totals(): Totals {
@@ -254,6 +268,7 @@ export class Dashboard {
     if (this.clients.size === 0) return;
     const totals = this.totals();
     const routes = this.agg.routes();
+    const model = this.currentModel();
     for (const c of this.clients) {
       if (c.res.writableLength > MAX_CLIENT_BACKLOG) {
         this.clients.delete(c);
@@ -262,7 +277,7 @@ export class Dashboard {
       }
       const alerts = this.agg.alertsAfter(c.alertSeq);
       const delta: DashboardDelta = {
-        stamp, span: this.agg.span(), rows: this.agg.rows(c.route, c.since), alerts, routes, totals, model: this.model,
+        stamp, span: this.agg.span(), rows: this.agg.rows(c.route, c.since), alerts, routes, totals, model,
       };
       c.since = stamp;
       if (alerts.length > 0) c.alertSeq = alerts[alerts.length - 1].seq;
