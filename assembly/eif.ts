@@ -11,9 +11,8 @@
 // and the coefficients of the internal nodes, node after node in preorder:
 //   coefFeature u32, coefValue f64  (features ascending within a node)
 //
-// For scoring the trees are packed end to end and `count` becomes coefStart
-// (u32, nodes + 1): node i's coefficients are [coefStart[i], coefStart[i + 1]).
-// Dot products run k = 0, 1, ... in f64, the order the TS reference uses.
+// The TS side packs the trees end to end (count becoming coefStart) and lays
+// them out for scoring (see "scoring" below).
 
 // ---------------------------------------------------------------- random numbers
 // xoshiro256** over the same 32-byte state layout as index.ts (seeded there by
@@ -234,41 +233,48 @@ export function eifBuildTree(
 }
 
 // ---------------------------------------------------------------- scoring
+// Scoring form (laid out by src/eif.ts): every tree one stream of nodes in
+// preorder, a node's coefficients right after its header, so the walk reads
+// forward in memory and a left child starts where its parent's coefficients end:
+//
+//   header  16 bytes: u32 count (0 = leaf) | u32 right child (byte offset from `model`) | f64 b, or the leaf's path length
+//   coef    16 bytes each (count of them):  u32 feature * 8 | u32 0 | f64 value
+//
+// `roots` (u32, trees) holds each tree's root as a byte offset from `model`.
+
 /** Rows per block: every tree walks a block while the block stays in cache. */
 const BLOCK: u32 = 256;
 
 /**
- * Score `rows` rows (f64, row-major, `cols` wide) at `x` against packed
- * hyperplane trees; s(x) = 2^(-mean path / cPsi) into `out` (f64). `values`
- * holds each leaf's path length (depth + c(size)), `treeStart` (u32, trees + 1)
- * each tree's first node. Path lengths are summed in f64 in tree order.
+ * Score `rows` rows (f64, row-major, `cols` wide) at `x` against trees in the
+ * scoring form at `model`; s(x) = 2^(-mean path / cPsi) into `out` (f64). Dot
+ * products run over the coefficients in stored order and path lengths are
+ * summed in tree order, both in f64, as the TS reference does.
  */
-export function eifScore(
-  x: usize, rows: u32, cols: u32, treeStart: usize, coefStart: usize, coefFeature: usize, coefValue: usize,
-  intercept: usize, right: usize, values: usize, trees: u32, cPsi: f64, out: usize,
-): void {
+export function eifScore(x: usize, rows: u32, cols: u32, model: usize, roots: usize, trees: u32, cPsi: f64, out: usize): void {
   const rowBytes = <usize>cols << 3;
   memory.fill(out, 0, <usize>rows << 3);
   for (let rb: u32 = 0; rb < rows; rb += BLOCK) {
     const re = min(rows, rb + BLOCK);
     for (let t: u32 = 0; t < trees; t++) {
-      const base = load<u32>(treeStart + (<usize>t << 2));
+      const root = model + <usize>load<u32>(roots + (<usize>t << 2));
       for (let r = rb; r < re; r++) {
         const p = x + <usize>r * rowBytes;
-        let id = base;
-        let c = load<u32>(coefStart + (<usize>id << 2));
-        let ce = load<u32>(coefStart + (<usize>(id + 1) << 2));
-        while (c < ce) {
+        let node = root;
+        let count = load<u32>(node);
+        while (count != 0) {
           let s: f64 = 0;
-          for (let j = c; j < ce; j++) {
-            s += load<f64>(p + (<usize>load<u32>(coefFeature + (<usize>j << 2)) << 3)) * load<f64>(coefValue + (<usize>j << 3));
+          let c = node + 16;
+          const end = c + (<usize>count << 4);
+          while (c < end) {
+            s += load<f64>(p + <usize>load<u32>(c)) * load<f64>(c, 8);
+            c += 16;
           }
-          id = s <= load<f64>(intercept + (<usize>id << 3)) ? id + 1 : base + load<u32>(right + (<usize>id << 2));
-          c = load<u32>(coefStart + (<usize>id << 2));
-          ce = load<u32>(coefStart + (<usize>(id + 1) << 2));
+          node = s <= load<f64>(node, 8) ? end : model + <usize>load<u32>(node, 4);
+          count = load<u32>(node);
         }
         const o = out + (<usize>r << 3);
-        store<f64>(o, load<f64>(o) + load<f64>(values + (<usize>id << 3)));
+        store<f64>(o, load<f64>(o) + load<f64>(node, 8));
       }
     }
   }

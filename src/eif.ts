@@ -198,11 +198,49 @@ function growHyperplaneTrees(rows: Rows, o: ResolvedExtendedOptions, height: num
   return out;
 }
 
-/** Hyperplane trees copied into their own WASM instance for scoring, with room for a chunk of rows. */
+/**
+ * The scoring form of assembly/eif.ts: each tree one preorder stream of 16-byte
+ * node headers { u32 count, u32 right (byte offset), f64 b or leaf path length },
+ * each followed by its coefficients { u32 feature * 8, u32 0, f64 value }.
+ * Returns the stream and each tree's root offset.
+ */
+function layoutForScoring(t: HyperplaneTrees, leafValues: Float64Array): { model: Uint32Array; roots: Uint32Array } {
+  const nodes = t.intercept.length;
+  const bytes = 16 * (nodes + t.coefFeature.length);
+  const buf = new ArrayBuffer(bytes);
+  const u32 = new Uint32Array(buf);
+  const f64 = new Float64Array(buf);
+  // A node's byte offset: 16 per node and per coefficient before it.
+  const at = (node: number): number => 16 * (node + t.coefStart[node]);
+  for (let i = 0; i < nodes; i++) {
+    const o = at(i);
+    const from = t.coefStart[i];
+    const to = t.coefStart[i + 1];
+    u32[o >> 2] = to - from;
+    f64[(o >> 3) + 1] = from === to ? leafValues[i] : t.intercept[i];
+    for (let k = from; k < to; k++) {
+      const c = o + 16 * (k - from + 1);
+      u32[c >> 2] = t.coefFeature[k] * 8;
+      f64[(c >> 3) + 1] = t.coefValue[k];
+    }
+  }
+  const roots = new Uint32Array(t.trees);
+  for (let tree = 0; tree < t.trees; tree++) {
+    const base = t.treeStart[tree];
+    roots[tree] = at(base);
+    for (let i = base; i < t.treeStart[tree + 1]; i++) {
+      if (t.coefStart[i + 1] > t.coefStart[i]) u32[(at(i) >> 2) + 1] = at(base + t.right[i]);
+    }
+  }
+  return { model: u32, roots };
+}
+
+/** Hyperplane trees laid out in their own WASM instance for scoring, with room for a chunk of rows. */
 class WasmHyperplaneScorer {
   private readonly w = new WasmInstance();
   private readonly k: EifKernels;
-  private readonly ptr: { treeStart: number; coefStart: number; coefFeature: number; coefValue: number; intercept: number; right: number; values: number };
+  private readonly model: number;
+  private readonly roots: number;
   private readonly modelEnd: number;
   private capacity = 0;
   private inPtr = 0;
@@ -210,22 +248,15 @@ class WasmHyperplaneScorer {
 
   constructor(
     private readonly t: HyperplaneTrees,
-    values: Float64Array,
+    leafValues: Float64Array,
     private readonly cols: number,
     private readonly cPsi: number,
   ) {
     this.k = eifKernels(this.w);
-    const w = this.w;
-    this.ptr = {
-      treeStart: w.copyIn(t.treeStart),
-      coefStart: w.copyIn(t.coefStart),
-      coefFeature: w.copyIn(t.coefFeature),
-      coefValue: w.copyIn(t.coefValue),
-      intercept: w.copyIn(t.intercept),
-      right: w.copyIn(t.right),
-      values: w.copyIn(values),
-    };
-    this.modelEnd = w.mark();
+    const { model, roots } = layoutForScoring(t, leafValues);
+    this.model = this.w.copyIn(model);
+    this.roots = this.w.copyIn(roots);
+    this.modelEnd = this.w.mark();
   }
 
   /** Score every row, moving at most CHUNK_BYTES of input into WASM memory at a time. */
@@ -238,16 +269,12 @@ class WasmHyperplaneScorer {
       this.outPtr = this.w.alloc(chunk * 8);
       this.capacity = chunk;
     }
-    const p = this.ptr;
     for (let from = 0; from < rows.rows; from += chunk) {
       const n = Math.min(chunk, rows.rows - from);
       const input = this.w.f64(this.inPtr, n * this.cols);
       rows.copy(from, n, input);
       assertFinite(input, n, this.cols, from);
-      this.k.eifScore(
-        this.inPtr, n, this.cols, p.treeStart, p.coefStart, p.coefFeature, p.coefValue, p.intercept, p.right, p.values,
-        this.t.trees, this.cPsi, this.outPtr,
-      );
+      this.k.eifScore(this.inPtr, n, this.cols, this.model, this.roots, this.t.trees, this.cPsi, this.outPtr);
       out.set(this.w.f64(this.outPtr, n), from);
     }
     return out;

@@ -469,10 +469,7 @@ export interface EifKernels {
     rng: number, sample: number, psi: number, cols: number, ext: number, height: number,
     count: number, size: number, intercept: number, right: number, coefFeature: number, coefValue: number, work: number,
   ): number;
-  eifScore(
-    x: number, rows: number, cols: number, treeStart: number, coefStart: number, coefFeature: number, coefValue: number,
-    intercept: number, right: number, values: number, trees: number, cPsi: number, out: number,
-  ): void;
+  eifScore(x: number, rows: number, cols: number, model: number, roots: number, trees: number, cPsi: number, out: number): void;
 }
 
 /** The Extended Isolation Forest kernels of `w`, typed; see src/eif.ts. */
