@@ -332,10 +332,10 @@ describe("extended model files", () => {
 // reference figures were measured. Level 0 draws its cuts from the standard
 // forest's distribution, so it must land within scikit-learn's tolerance; the
 // fully extended forest must be a working detector (better than chance).
-// http and forestcover are left to the hand-run measurement (slow).
+// http, forestcover and smtp (95k rows) are left to the hand-run measurement (slow).
 describe.skipIf(DATA_DIR === null)("ExtendedIsolationForest ROC AUC on the shared tables (20 seeds)", () => {
   const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
-  for (const name of ["breastw", "pima", "ionosphere", "annthyroid", "satellite", "mammography", "shuttle", "smtp"]) {
+  for (const name of ["breastw", "pima", "ionosphere", "annthyroid", "satellite", "mammography", "shuttle"]) {
     it(name, { timeout: 300_000 }, () => {
       const table = readCsvTable(dataFile(`tabular/${name}.csv`));
       const labels = table.labels;
