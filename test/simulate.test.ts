@@ -202,8 +202,11 @@ describe("simulate: incidents", () => {
   });
 
   it("keeps normal traffic going around incidents: without injected lines it is the clean run, some altered", () => {
-    // scanner and surge add requests; the other kinds change responses to requests that happen anyway.
-    const kept = base.lines.filter((l) => l.kind !== "scanner" && l.kind !== "surge");
+    // scanner and surge add requests (a surge's from addresses the clean run never uses);
+    // a surge also labels the route's regular requests, unchanged; the other kinds change
+    // responses to requests that happen anyway.
+    const cleanIpSet = new Set(clean.lines.map((l) => parse(l.text).ip));
+    const kept = base.lines.filter((l) => l.kind !== "scanner" && !(l.kind === "surge" && !cleanIpSet.has(parse(l.text).ip)));
     expect(kept.length).toBeLessThan(20000);
     let altered = 0;
     const mismatched: number[] = [];
@@ -211,6 +214,10 @@ describe("simulate: incidents", () => {
       const c = clean.lines[i];
       if (c === undefined) return;
       if (l.incident === null) {
+        if (l.text !== c.text) mismatched.push(i);
+        return;
+      }
+      if (l.kind === "surge") {
         if (l.text !== c.text) mismatched.push(i);
         return;
       }
@@ -297,14 +304,14 @@ describe("writeSimulation: files and truth", () => {
           const normal = median(cleanOf(route).filter((r) => r.status < 300).map((r) => r.bytes));
           expect(Math.min(...rows.map((r) => r.bytes))).toBeGreaterThan(10 * normal);
         } else {
-          // surge: extra requests from many new addresses, well above the route's own rate meanwhile.
+          // surge: every request to the route while it lasts, the extra ones from many new
+          // addresses, well above the route's own rate meanwhile.
           const ips = new Set(rows.map((r) => r.ip));
-          expect(ips.size).toBeGreaterThanOrEqual(10);
-          expect([...ips].some((ip) => cleanIps.has(ip))).toBe(false);
+          expect([...ips].filter((ip) => !cleanIps.has(ip)).length).toBeGreaterThanOrEqual(10);
           const from = Math.min(...rows.map((r) => Date.parse(r.ts)));
           const to = Math.max(...rows.map((r) => Date.parse(r.ts)));
           const during = cleanOf(route).filter((r) => Date.parse(r.ts) >= from && Date.parse(r.ts) <= to);
-          expect(rows.length).toBeGreaterThan(2 * during.length);
+          expect(rows.length).toBeGreaterThan(3 * during.length);
         }
       }
     }
