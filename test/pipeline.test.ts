@@ -160,3 +160,34 @@ describe.skipIf(DATA_DIR === null)("the real combined-format sample", () => {
     expect(() => trainFromLines(text)).toThrow(/could not recognise the log format/);
   });
 });
+
+describe("alert reasons on the simulator's incidents", () => {
+  it("name the incident's kind first for >= 90% of alerted incident lines", () => {
+    const test = stream(300_000, 31, "default");
+    const alerts = detectAll(new Detector(trained.forest), "t", test.text);
+    const kindOf = new Map(test.truth.map((t) => [t.line, t.kind]));
+    const expected: Record<string, string[]> = {
+      latency_spike: ["latency"],
+      error_burst: ["errors"],
+      scanner: ["route", "client"], // a scanner is a client walking unknown routes
+      oversized: ["size"],
+      surge: ["rate"],
+    };
+    let hits = 0;
+    let strict = 0;
+    let n = 0;
+    for (const a of alerts) {
+      const kind = kindOf.get(a.line);
+      if (!kind) continue;
+      n++;
+      const top = a.reasons?.[0]?.feature ?? "";
+      if (expected[kind].includes(top)) hits++;
+      if (expected[kind][0] === top) strict++;
+      const shares = (a.reasons ?? []).map((r) => r.share);
+      expect(shares.every((s, i) => i === 0 || s <= shares[i - 1])).toBe(true);
+    }
+    expect(n).toBeGreaterThan(20);
+    expect(hits / n).toBeGreaterThanOrEqual(0.9);
+    console.log(`top reason matches the incident kind: ${hits}/${n} (scanner as route only: ${strict}/${n})`);
+  }, 60_000);
+});
