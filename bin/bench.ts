@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { benchDetect } from "../src/bench-detect.js";
 import { BENCH_DEFAULTS, describeResult, runBench } from "../src/bench.js";
 
 interface BenchArgs {
@@ -13,6 +14,7 @@ interface BenchArgs {
   threads: number;
   seed: number;
   json: boolean;
+  "detect-lines": number;
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -30,8 +32,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("batches", { type: "number", array: true, default: BENCH_DEFAULTS.batches, describe: "batch sizes of the sweep (0 = the whole table)" })
       .option("threads", { type: "number", default: BENCH_DEFAULTS.threads, describe: "threads of the all-cores measurement (0 = every core)" })
       .option("seed", { type: "number", default: BENCH_DEFAULTS.seed, describe: "seed of the table and the forest" })
-      .option("json", { type: "boolean", default: false, describe: "one JSON object per measurement on stdout" }),
-  handler: (a) => {
+      .option("json", { type: "boolean", default: false, describe: "one JSON object per measurement on stdout" })
+      .option("detect-lines", { type: "number", default: 200_000, describe: "end-to-end detect --input on this many simulated lines per format (0: skip)" }),
+  handler: async (a) => {
     for (const [name, v, lo] of [["rows", a.rows, 1], ["cols", a.cols, 1], ["runs", a.runs, 1], ["js-rows", a["js-rows"], 1], ["threads", a.threads, 0]] as const) {
       if (!Number.isInteger(v) || v < lo) throw new RangeError(`--${name} must be an integer >= ${lo}, got ${v}`);
     }
@@ -45,5 +48,13 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       },
       (r) => console.log(a.json ? JSON.stringify(r) : describeResult(r)),
     );
+    if (!Number.isInteger(a["detect-lines"]) || a["detect-lines"] < 0) {
+      throw new RangeError(`--detect-lines must be an integer >= 0, got ${a["detect-lines"]}`);
+    }
+    if (a["detect-lines"] > 0) {
+      await benchDetect(a["detect-lines"], ["json", "combined"], Math.min(a.runs, 3), (r) =>
+        console.log(a.json ? JSON.stringify(r) : `detect --input, ${r.format}: ${r.lines_per_s.toLocaleString("en-US")} lines/s (${r.lines.toLocaleString("en-US")} lines, ${r.ms} ms, ${r.alerts} alerts)`),
+      );
+    }
   },
 };
