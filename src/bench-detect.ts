@@ -31,7 +31,7 @@ export async function benchDetect(lines: number, formats: SimFormat[], runs: num
       for (const l of simulate({ count: lines, seed: 7, format, start: Date.UTC(2026, 10, 25, 6) })) {
         chunk.push(l.text);
         if (chunk.length === 10_000) {
-          if (!out.write(chunk.join("\n") + "\n")) await new Promise((r) => out.once("drain", r));
+          if (!out.write(chunk.join("\n") + "\n")) await new Promise<void>((r) => out.once("drain", () => r()));
           chunk = [];
         }
       }
