@@ -106,6 +106,7 @@ export function emptyTelemetryRow(series: number): TelemetryRow {
  * `-12.5`, `3e-4`; NaN when anything else (nan, inf, hex, blanks inside).
  */
 function numberAt(s: string, i: number, end: number): number {
+  const start = i;
   let sign = 1;
   const c0 = s.charCodeAt(i);
   if (c0 === 45 || c0 === 43) {
@@ -131,6 +132,18 @@ function numberAt(s: string, i: number, end: number): number {
     }
     exp *= esign;
   }
+  let digits = 0;
+  let frac = 0;
+  for (let p = i, dot = false; p < m; p++) {
+    if (s.charCodeAt(p) === 46) dot = true;
+    else {
+      digits++;
+      if (dot) frac++;
+    }
+  }
+  // Past 15 digits or 10^±22 one rounding step is not exact: let Number() parse the
+  // token (the mantissa is checked first, so it cannot accept "Infinity" or hex).
+  if (digits > 15 || Math.abs(exp - frac) > 22) return Number.isNaN(scaledDecimal(s, i, m, 0)) ? NaN : Number(s.slice(start, end));
   return sign * scaledDecimal(s, i, m, exp);
 }
 

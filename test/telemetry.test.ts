@@ -1,0 +1,316 @@
+import { describe, expect, it } from "vitest";
+import { evaluate, type TruthLine } from "../src/evaluate.js";
+import { IsolationForest } from "../src/forest.js";
+import { Rng } from "../src/random.js";
+import {
+  LEVEL_SHIFT_LABELLED, TELEMETRY_INCIDENT_KINDS, simulateTelemetry, type TelemetryIncident, type TelemetryLine,
+} from "../src/telemetry-sim.js";
+import {
+  TELEMETRY_FAILURE_REASONS, TelemetryDetector, TelemetryExtractor, TelemetryParser, emptyTelemetryRow, isTelemetryModel,
+  learnTelemetrySpec, parseTelemetryHeader, telemetryOf, trainTelemetry, type TelemetryAlert, type TelemetrySpec,
+} from "../src/telemetry.js";
+
+const START = Date.UTC(2026, 10, 25, 6);
+
+function run(opts: Parameters<typeof simulateTelemetry>[0]): { lines: TelemetryLine[]; incidents: TelemetryIncident[] } {
+  const gen = simulateTelemetry(opts);
+  const lines: TelemetryLine[] = [];
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return { lines, incidents: r.value };
+    lines.push(r.value);
+  }
+}
+
+function truthOf(lines: TelemetryLine[]): TruthLine[] {
+  const truth: TruthLine[] = [];
+  lines.forEach((l, i) => l.kind !== null && l.incident !== null && truth.push({ line: i + 1, kind: l.kind, incident: l.incident }));
+  return truth;
+}
+
+function detectAll(det: TelemetryDetector, file: string, text: string[], batch = 1000): TelemetryAlert[] {
+  const alerts: TelemetryAlert[] = [];
+  for (let i = 0; i < text.length; i += batch) det.processBatch(file, text.slice(i, i + batch), i + 1, (a) => alerts.push(a));
+  return alerts;
+}
+
+describe("CSV header", () => {
+  it("finds the timestamp column by name, or the one given", () => {
+    expect(parseTelemetryHeader("cpu,Time,mem")).toEqual({ columns: ["cpu", "Time", "mem"], timestamp: 1, series: ["cpu", "mem"] });
+    expect(parseTelemetryHeader(' "ts" , a\r').series).toEqual(["a"]);
+    expect(parseTelemetryHeader("when,a,b", "when").timestamp).toBe(0);
+  });
+  it.each([
+    ["", /CSV header is empty/],
+    ["a,b", /has no timestamp column \(named ts, time, timestamp/],
+    ["ts,a", /has no timestamp column "when"/, "when"],
+    ["ts", /no value column besides the timestamp/],
+    ["ts,a,,b", /column 3 has no name/],
+    ["ts,a,a", /column name "a" appears twice/],
+    ["2026-01-01T00:00:00Z,1.5", /column 2 is named "1.5", a number: is this a data line\?/],
+  ])("refuses %j", (line, message, ts?: string) => {
+    expect(() => parseTelemetryHeader(line, ts)).toThrow(message);
+  });
+});
+
+describe("CSV lines", () => {
+  const header = parseTelemetryHeader("ts,a,b");
+  const p = new TelemetryParser(header);
+  const row = emptyTelemetryRow(2);
+
+  it("read ISO 8601, epoch seconds and epoch milliseconds as the same instant", () => {
+    const ms = Date.UTC(2026, 10, 25, 6, 0, 1, 500);
+    for (const ts of ["2026-11-25T06:00:01.500Z", "2026-11-25 08:00:01.5+02:00", String(ms / 1000), String(ms), '"2026-11-25T06:00:01.500Z"']) {
+      expect(p.parse(`${ts},1,2`, row), ts).toBeNull();
+      expect(row.ts, ts).toBe(ms);
+    }
+  });
+  it("read numbers as Number() does", () => {
+    const rng = new Rng(3);
+    for (let i = 0; i < 500; i++) {
+      const x = (rng.next() - 0.5) * 10 ** (rng.int(12) - 4);
+      const texts = [String(x), x.toFixed(rng.int(6)), x.toExponential(rng.int(8)), `+${Math.abs(x)}`];
+      for (const t of texts) {
+        expect(p.parse(`0,${t}, 7 `, row), t).toBeNull();
+        expect(row.values[0], t).toBe(Number(t));
+        expect(row.values[1]).toBe(7);
+      }
+    }
+  });
+  it.each([
+    ["", "empty"],
+    ["0,1", "wrong_field_count"],
+    ["0,1,2,3", "wrong_field_count"],
+    ["yesterday,1,2", "bad_timestamp"],
+    [",1,2", "bad_timestamp"],
+    ["0,1,", "missing_value"],
+    ["0,abc,2", "not_a_number"],
+    ["0,NaN,2", "not_a_number"],
+    ["0,Infinity,2", "not_a_number"],
+    ["0,1e999,2", "not_a_number"],
+    ["0,0x10,2", "not_a_number"],
+    ["0,1 2,2", "not_a_number"],
+  ])("refuse %j as %s", (line, reason) => {
+    expect(p.parse(line, row)).toBe(reason);
+    expect(TELEMETRY_FAILURE_REASONS).toContain(reason);
+  });
+  it("fill the series asked for, in that order, ignoring other columns", () => {
+    const q = new TelemetryParser(parseTelemetryHeader("b,extra,timestamp,a"), ["a", "b"]);
+    expect(q.parse("2,x,0,1", row)).toBeNull();
+    expect([...row.values]).toEqual([1, 2]);
+    expect(() => new TelemetryParser(header, ["a", "zzz"])).toThrow(/CSV header has no column zzz; its value columns are a, b/);
+  });
+  it("never throw on junk", () => {
+    const rng = new Rng(9);
+    const alphabet = "0123456789,.-+eE:TZ \"\t\r\nabc";
+    for (let i = 0; i < 2000; i++) {
+      let line = "";
+      for (let n = rng.int(30); n > 0; n--) line += alphabet[rng.int(alphabet.length)];
+      const reason = p.parse(line, row);
+      if (reason !== null) expect(TELEMETRY_FAILURE_REASONS).toContain(reason);
+    }
+  });
+});
+
+describe("features", () => {
+  // A spec with round scales, so rows can be checked against closed forms.
+  function spec(k = 4, window = 8): TelemetrySpec {
+    const s = learnTelemetrySpec(Float64Array.from([0, 1, 0, 1, 0, 1, 0, 1]), 8, ["x"], "ts", { k, window });
+    s.scales[0] = { median: 0, p01: 0, p99: 1, step: 1, diff: 2, change: 4, residual: 0.5 };
+    return s;
+  }
+  function rows(sp: TelemetrySpec, xs: number[]): Float64Array[] {
+    const fx = new TelemetryExtractor(sp);
+    return xs.map((x) => {
+      const out = new Float64Array(fx.cols);
+      fx.extract(0, Float64Array.of(x), out, 0);
+      return out;
+    });
+  }
+
+  it("lays out k lags, diff, change, vol and flat per series", () => {
+    expect(spec(3).features).toEqual(["x.lag0", "x.lag1", "x.lag2", "x.diff", "x.change", "x.vol", "x.flat"]);
+  });
+  it("fill the first row with the first value: every feature 0", () => {
+    expect([...rows(spec(), [5])[0]]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it("describe a jump from a constant history in closed form", () => {
+    const r = rows(spec(), [2, 2, 2, 2, 2, 2, 2, 2, 2, 5]);
+    const last = r[r.length - 1];
+    // lag0 = ((5 - 2) / 0.5)^2, lags 1-3 = 0, diff = (3 / 2)^2, change = (3 / 4)^2.
+    expect([...last.subarray(0, 6)]).toEqual([36, 0, 0, 0, 2.25, 0.5625]);
+    // The constant run had median step 0: vol = ln(0.01 / 1.01)^2; flat restarts at the jump.
+    expect(last[6]).toBeCloseTo(Math.log(0.01 / 1.01) ** 2, 12);
+    expect(last[7]).toBe(0);
+    expect(r[8][7]).toBeCloseTo(Math.log1p(8), 12);
+  });
+  it("use only the past and the present: a row does not change with what follows", () => {
+    const rng = new Rng(5);
+    const xs = Array.from({ length: 60 }, () => rng.normal());
+    const a = rows(spec(), xs);
+    const b = rows(spec(), [...xs.slice(0, 30), ...xs.slice(30).map((x) => x * 100 + 7)]);
+    for (let i = 0; i < 30; i++) expect([...b[i]]).toEqual([...a[i]]);
+    expect([...b[30]]).not.toEqual([...a[30]]);
+  });
+});
+
+describe("telemetry simulator", () => {
+  it("writes the header, then count rows at stepMs, the same for the same seed", () => {
+    const a = run({ count: 500, seed: 4, start: START, stepMs: 60_000 });
+    expect(a.lines).toHaveLength(501);
+    expect(a.lines[0]).toEqual({ text: "timestamp,cpu_pct,latency_ms,queue_depth", ts: START, kind: null, incident: null });
+    expect(a.lines[2].ts - a.lines[1].ts).toBe(60_000);
+    expect(run({ count: 500, seed: 4, start: START, stepMs: 60_000 }).lines).toEqual(a.lines);
+    expect(run({ count: 3, series: 5, timeFormat: "epoch_s", start: START }).lines[1].text.split(",")).toHaveLength(6);
+  });
+  it("labels every kind, and changes only what incidents touch", () => {
+    const clean = run({ count: 3000, seed: 8, incidents: "none", start: START });
+    const dirty = run({ count: 3000, seed: 8, start: START });
+    expect(truthOf(clean.lines)).toEqual([]);
+    expect(new Set(dirty.incidents.map((i) => i.kind))).toEqual(new Set(TELEMETRY_INCIDENT_KINDS));
+    const plateau = new Set<number>();
+    for (const inc of dirty.incidents) {
+      const labelled = truthOf(dirty.lines).filter((t) => t.incident === inc.id);
+      expect(labelled.length, inc.kind).toBe(inc.labelled);
+      if (inc.kind === "level_shift") {
+        expect(inc.labelled).toBe(2 * LEVEL_SHIFT_LABELLED);
+        for (let l = inc.firstLine; l <= inc.lastLine; l++) plateau.add(l);
+      }
+    }
+    dirty.lines.forEach((l, i) => {
+      if (l.kind === null && !plateau.has(i + 1)) expect(l.text).toBe(clean.lines[i].text);
+    });
+  });
+  it.each([
+    [{ count: 0 }, /count must be an integer in \[1, 1e8\], got 0/],
+    [{ series: 9 }, /series must be an integer in \[1, 8\], got 9/],
+    [{ incidents: "spike,boom" }, /incidents must be "default", "none" or a list of spike, level_shift, flatline, noise_burst; got "boom"/],
+    [{ stepMs: -1 }, /stepMs must be a number in \[1, 86400000\], got -1/],
+    [{ start: "soon" }, /start must be epoch milliseconds or an ISO 8601 date, got "soon"/],
+  ])("refuses %j", (opts, message) => {
+    expect(() => simulateTelemetry(opts).next()).toThrow(message);
+  });
+});
+
+describe("telemetry training and detection", () => {
+  const clean = run({ count: 3000, seed: 1, incidents: "none", start: START }).lines.map((l) => l.text);
+  const { forest, summary } = trainTelemetry(clean, { forest: { seed: 1 } });
+
+  it("stores what detection needs in the model, and survives a save", () => {
+    expect(summary.parsed).toBe(3000);
+    expect(summary.series).toEqual(["cpu_pct", "latency_ms", "queue_depth"]);
+    expect(summary.features).toHaveLength(3 * (4 + 4));
+    const back = IsolationForest.fromBytes(forest.toBytes());
+    expect(isTelemetryModel(back)).toBe(true);
+    expect(telemetryOf(back)).toEqual(telemetryOf(forest));
+  });
+
+  it("catches every kind of incident, with most alerts on labelled lines", () => {
+    const test = run({ count: 3000, seed: 101, start: START });
+    const truth = truthOf(test.lines);
+    const det = new TelemetryDetector(forest);
+    const alerts = detectAll(det, "m.csv", test.lines.map((l) => l.text));
+    const e = evaluate(alerts, truth);
+    for (const kind of TELEMETRY_INCIDENT_KINDS) expect(e.by_kind[kind]?.caught, kind).toBe(e.by_kind[kind]?.incidents);
+    expect(e.precision).toBeGreaterThan(0.5);
+    // The series an incident acted on leads the reasons of its alerts.
+    const seriesOf = new Map(test.incidents.map((i) => [i.id, i.series]));
+    const byLine = new Map(truth.map((t) => [t.line, t.incident]));
+    const onIncidents = alerts.filter((a) => byLine.has(a.line));
+    const right = onIncidents.filter((a) => a.reasons[0].feature === seriesOf.get(byLine.get(a.line) ?? -1));
+    expect(right.length / onIncidents.length).toBeGreaterThan(0.8);
+  });
+
+  it("alerts on few lines of a clean stream: severity 50 is the training p99", () => {
+    const other = run({ count: 3000, seed: 55, incidents: "none", start: START }).lines.map((l) => l.text);
+    const det = new TelemetryDetector(forest);
+    expect(detectAll(det, "c.csv", other).length).toBeLessThan(0.02 * 3000);
+  });
+
+  it("shapes alerts like the log pipeline's, reasons summed per series", () => {
+    const test = run({ count: 1200, seed: 7, start: START, incidents: "spike,noise_burst" }).lines.map((l) => l.text);
+    const alerts = detectAll(new TelemetryDetector(forest), "m.csv", test);
+    expect(alerts.length).toBeGreaterThan(0);
+    for (const a of alerts) {
+      expect(a.rule).toBe("telemetry");
+      expect(a.severity).toBeGreaterThanOrEqual(50);
+      expect(Object.keys(a.record.values)).toEqual(["cpu_pct", "latency_ms", "queue_depth"]);
+      expect(a.record.ts).toBe(a.ts);
+      expect(test[a.line - 1].startsWith(a.ts ?? "?")).toBe(true);
+      const shares = a.reasons.map((r) => r.share);
+      expect(shares).toEqual([...shares].sort((x, y) => y - x));
+      expect(shares.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(1.001);
+      expect(a.reasons[0].text).toContain(a.reasons[0].feature);
+    }
+  });
+
+  it("gives the same alerts and scores whatever the batch size", () => {
+    const test = run({ count: 1500, seed: 12, start: START }).lines.map((l) => l.text);
+    const scores = (batch: number) => {
+      const out: number[] = [];
+      const det = new TelemetryDetector(forest, { onScored: (b) => out.push(...b.scores) });
+      return { alerts: detectAll(det, "m.csv", test, batch), out };
+    };
+    const a = scores(1500);
+    const b = scores(97);
+    expect(b.alerts).toEqual(a.alerts);
+    expect(b.out).toEqual(a.out);
+  });
+
+  it("reads a file with its own column order, extra columns and no header alike", () => {
+    const test = run({ count: 400, seed: 13, start: START }).lines.map((l) => l.text);
+    const scoresOf = (lines: string[]) => {
+      const out: number[] = [];
+      const det = new TelemetryDetector(forest, { onScored: (b) => out.push(...b.scores) });
+      det.processBatch("f.csv", lines, 1, () => {});
+      return { out, summary: det.summary() };
+    };
+    const plain = scoresOf(test);
+    const shuffled = test.map((l, i) => {
+      const [ts, cpu, lat, q] = l.split(",");
+      return i === 0 ? `queue_depth,host,${ts},latency_ms,cpu_pct` : `${q},web-1,${ts},${lat},${cpu}`;
+    });
+    expect(scoresOf(shuffled).out).toEqual(plain.out);
+    expect(scoresOf(test.slice(1)).out).toEqual(plain.out);
+    expect(plain.summary.skipped).toEqual({ header: 1 });
+    expect(plain.summary.lines_read).toBe(401);
+    expect(plain.summary.lines_scored).toBe(400);
+  });
+
+  it("skips a file whose header lacks a series, and counts bad lines by reason", () => {
+    const det = new TelemetryDetector(forest);
+    det.processBatch("other.csv", ["timestamp,cpu_pct,disk", "0,1,2", "1,1,2"], 1, () => {});
+    det.processBatch("m.csv", ["timestamp,cpu_pct,latency_ms,queue_depth", "0,1,2", "x,1,2,3", "0,1,,3"], 1, () => {});
+    const s = det.summary();
+    expect(s.skipped).toEqual({ header_mismatch: 3, header: 1, wrong_field_count: 1, bad_timestamp: 1, missing_value: 1 });
+    expect(s.skipped_examples[0]).toEqual({ file: "other.csv", line: 1, reason: "header_mismatch" });
+    expect(s.lines_read).toBe(7);
+    expect(s.lines_scored).toBe(0);
+  });
+
+  it("holds back alerts during warm-up and within the cooldown of a series", () => {
+    const test = run({ count: 600, seed: 21, start: START }).lines.map((l) => l.text);
+    const alerts = detectAll(new TelemetryDetector(forest, { minSeverity: 0, warmup: 50, cooldownSeconds: 120 }), "m.csv", test);
+    expect(Math.min(...alerts.map((a) => a.line))).toBeGreaterThan(51);
+    const last = new Map<string, number>();
+    for (const a of alerts) {
+      const t = Date.parse(a.ts ?? "");
+      const prev = last.get(a.reasons[0].feature);
+      if (prev !== undefined) expect(t - prev).toBeGreaterThanOrEqual(120_000);
+      last.set(a.reasons[0].feature, t);
+    }
+  });
+
+  it("refuses bad options and models, naming what is wrong", () => {
+    expect(() => new TelemetryDetector(forest, { minSeverity: 120 })).toThrow(/minSeverity must be a number in \[0, 100\], got 120/);
+    expect(() => new TelemetryDetector(forest, { warmup: -1 })).toThrow(/warmup must be an integer >= 0 \(rows\), got -1/);
+    expect(() => new TelemetryDetector(forest, { cooldownSeconds: NaN })).toThrow(/cooldownSeconds must be a number in \[0, 86400\], got NaN/);
+    expect(() => trainTelemetry(clean, { k: 1 })).toThrow(/k must be an integer in \[2, 64\], got 1/);
+    expect(() => trainTelemetry(clean, { k: 8, window: 4 })).toThrow(/window must be an integer in \[8, 4096\] \(k to 4096\), got 4/);
+    expect(() => trainTelemetry([])).toThrow(/telemetry training input is empty/);
+    expect(() => trainTelemetry(["ts,a", "x,1"])).toThrow(/no data line of the telemetry training input could be parsed \(skipped bad_timestamp: 1\)/);
+    const plain = IsolationForest.fit({ data: new Float64Array(64).map((_, i) => i % 7), rows: 32, cols: 2 });
+    expect(isTelemetryModel(plain)).toBe(false);
+    expect(() => new TelemetryDetector(plain)).toThrow(/this model was not trained on telemetry/);
+  });
+});
