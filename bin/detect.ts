@@ -42,7 +42,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("rules", { type: "string", describe: "rules file (JSON); see README" })
       .option("positions", { type: "string", describe: "follow mode: file keeping each followed file's read position" })
       .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
-      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed"], default: "auto", describe: "log format" })
+      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })

@@ -10,6 +10,12 @@ import { trainCommand } from "./train.js";
 import { detectCommand } from "./detect.js";
 import { evaluateCommand } from "./evaluate.js";
 
+// `logforest detect ... | head`: when the reader goes away, stop quietly.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 const cli = yargs(hideBin(process.argv))
   .scriptName("logforest")
   .usage("$0 <command> [options]")

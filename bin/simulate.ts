@@ -1,5 +1,6 @@
 /** `logforest simulate`: write realistic HTTP logs with labelled incidents (options only; work in src/). */
 import type { Argv, CommandModule } from "yargs";
+import { writeTelemetrySimulation } from "../src/telemetry-cli.js";
 import { SIM_FORMATS, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/simulate.js";
 
 /** Parsed arguments of `simulate`. */
@@ -14,12 +15,14 @@ export interface SimulateArgs {
   format: (typeof SIM_FORMATS)[number];
   start: string | undefined;
   realtime: boolean | undefined;
+  kind: string;
+  series: number;
 }
 
 /** The yargs command module for `simulate`. */
 export const simulateCommand: CommandModule<object, SimulateArgs> = {
   command: "simulate",
-  describe: "Generate realistic HTTP application logs with labelled incidents",
+  describe: "Generate realistic HTTP application logs (or a telemetry stream) with labelled incidents",
   builder: (y: Argv<object>): Argv<SimulateArgs> =>
     y
       .option("count", {
@@ -69,6 +72,13 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
         defaultDescription: `${new Date(SIMULATE_DEFAULTS.start).toISOString()}, or now with --realtime`,
         describe: "Time of the first line: ISO 8601 date or epoch milliseconds",
       })
+      .option("kind", {
+        type: "string",
+        choices: ["http", "telemetry"],
+        default: "http",
+        describe: "http logs, or a telemetry stream (CSV metrics: a timestamp and value columns; --count rows)",
+      })
+      .option("series", { type: "number", default: 3, describe: "telemetry: value columns" })
       .option("realtime", {
         type: "boolean",
         default: undefined,
@@ -76,6 +86,19 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
         describe: "Pace lines in wall-clock time (rate mode only)",
       }),
   handler: async (argv) => {
+    if (argv.kind === "telemetry") {
+      const r = writeTelemetrySimulation({
+        count: argv.count,
+        seed: argv.seed,
+        series: argv.series,
+        incidents: argv.incidents,
+        start: argv.start,
+        out: argv.out,
+        truth: argv.truth,
+      });
+      if (argv.out !== undefined) process.stderr.write(`wrote ${r.lines} telemetry lines to ${argv.out}, ${r.labelled} labelled, ${r.incidents} incidents\n`);
+      return;
+    }
     const rateMode = argv.rate !== undefined || argv.duration !== undefined;
     const summary = await writeSimulation({
       count: argv.count,

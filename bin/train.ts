@@ -1,6 +1,8 @@
 import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/features.js";
+import { readLineBatches } from "../src/lines.js";
+import { TelemetryTrainer } from "../src/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/train.js";
 import { fieldsOf } from "./options.js";
 
@@ -15,6 +17,8 @@ interface TrainArgs {
   window: number;
   features?: string[];
   json: boolean;
+  shingle: number;
+  timestamp?: string;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -23,7 +27,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y) =>
     y
       .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic)" })
-      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed"], default: "auto", describe: "log format" })
+      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
+      .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
+      .option("timestamp", { type: "string", describe: "csv: name of the timestamp column (default: ts, time or timestamp)" })
       .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("trees", { type: "number", default: 100, describe: "trees in the forest" })
@@ -33,6 +39,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("features", { type: "string", array: true, choices: [...ALL_FEATURES], describe: "use only these features" })
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
+    if (a.format === "csv") return trainCsv(a);
     const tty = process.stderr.isTTY && !a.json;
     const total = statSync(a.input).size;
     let last = 0;
@@ -67,3 +74,23 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     console.log(`model written to ${a.model}`);
   },
 };
+
+/** `train --format csv`: a telemetry model (see src/telemetry.ts). */
+async function trainCsv(a: TrainArgs): Promise<void> {
+  const trainer = new TelemetryTrainer({
+    timestamp: a.timestamp,
+    k: a.shingle,
+    forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
+  });
+  await readLineBatches(a.input, (batch) => trainer.add(batch));
+  const { forest, summary } = trainer.finish();
+  forest.save(a.model);
+  if (a.json) {
+    console.log(JSON.stringify({ model: a.model, ...summary }));
+    return;
+  }
+  console.log(`trained on ${summary.parsed.toLocaleString("en-US")} of ${summary.lines.toLocaleString("en-US")} lines of ${a.input} (csv; ${describeSkipped(summary.skipped)})`);
+  console.log(`series: ${summary.series.join(", ")}; ${summary.features.length} features (shingles of ${summary.k}, changes, volatility, flat runs)`);
+  console.log(`severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9); fit ${summary.fitMs.toFixed(1)} ms`);
+  console.log(`model written to ${a.model}`);
+}

@@ -1,5 +1,6 @@
 /** Human-readable alert and summary lines for a terminal. */
-import type { Alert, DetectSummary } from "./detect.js";
+import type { Alert } from "./detect.js";
+import type { AnyAlert, AnySummary } from "./run-detect.js";
 
 const RESET = "\u001b[0m";
 const BOLD = "\u001b[1m";
@@ -21,7 +22,22 @@ function size(bytes: number | null): string {
 }
 
 /** One alert as a coloured line, e.g. ` 87  14:03:22  POST /checkout  200  8427 ms  1.2 KB  slow  app.log:1234`. */
-export function formatAlert(a: Alert, color: boolean): string {
+export function formatAlert(a: AnyAlert, color: boolean): string {
+  if ("values" in a.record) return formatTelemetryAlert(a as AnyAlert & { record: { values: Record<string, number> } }, color);
+  return formatHttpAlert(a as Alert, color);
+}
+
+function formatTelemetryAlert(a: AnyAlert & { record: { values: Record<string, number> } }, color: boolean): string {
+  const time = a.ts ? a.ts.slice(11, 19) : "--:--:--";
+  const sev = a.severity.toFixed(0).padStart(3);
+  const values = Object.entries(a.record.values).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(" ");
+  const why = a.reasons?.length ? `  [${a.reasons.map((x) => x.text).join("; ")}]` : "";
+  const body = `${time}  ${values}  ${a.rule}`;
+  if (!color) return `${sev}  ${body}${why}  ${a.file}:${a.line}`;
+  return `${band(a.severity)}${sev}${RESET}  ${body}${DIM}${why}  ${a.file}:${a.line}${RESET}`;
+}
+
+function formatHttpAlert(a: Alert, color: boolean): string {
   const r = a.record;
   const time = a.ts ? a.ts.slice(11, 19) : "--:--:--";
   const sev = a.severity.toFixed(0).padStart(3);
@@ -34,7 +50,7 @@ export function formatAlert(a: Alert, color: boolean): string {
 }
 
 /** The end-of-run summary as text lines. */
-export function formatSummary(s: DetectSummary, seconds: number): string[] {
+export function formatSummary(s: AnySummary, seconds: number): string[] {
   const out = [
     `scored ${s.lines_scored.toLocaleString("en-US")} of ${s.lines_read.toLocaleString("en-US")} lines in ${seconds.toFixed(1)} s` +
       (seconds > 0 ? ` (${Math.round(s.lines_read / seconds).toLocaleString("en-US")} lines/s)` : ""),
@@ -42,7 +58,7 @@ export function formatSummary(s: DetectSummary, seconds: number): string[] {
       (s.alerts ? ` (${Object.entries(s.alerts_by_rule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; held back: ${s.suppressed.cooldown} by cooldown, ${s.suppressed.warmup} in warm-up`,
   ];
-  if (s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
+  if ("retrain" in s && s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
   const skipped = Object.entries(s.skipped);
   if (skipped.length) {
     out.push(`skipped ${skipped.reduce((a, [, v]) => a + v, 0)} lines: ${skipped.map(([k, v]) => `${k} ${v}`).join(", ")}`);

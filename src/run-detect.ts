@@ -9,6 +9,7 @@ import { formatAlert } from "./alert-format.js";
 import { Detector, type Alert, type DetectSummary, type ScoredBatch } from "./detect.js";
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "./forest.js";
+import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "./telemetry.js";
 import { readLineBatches } from "./lines.js";
 import type { FieldName, FormatName } from "./parse.js";
 import type { RetrainOptions } from "./retrain.js";
@@ -33,7 +34,7 @@ export interface DetectRunOptions {
   positions?: string;
   /** Follow mode, a file with no saved position: start at its end (default) or beginning. */
   start?: "end" | "beginning";
-  format?: FormatName | "auto";
+  format?: FormatName | "auto" | "csv";
   fields?: Partial<Record<FieldName, string>>;
   /** Alerts as coloured text (a terminal) rather than JSON lines. */
   pretty?: boolean;
@@ -43,7 +44,7 @@ export interface DetectRunOptions {
   durationSeconds?: number;
   /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
   signal?: AbortSignal;
-  /** Called with every alert as well (the dashboard listens here). */
+  /** Called with every HTTP alert as well (the dashboard listens here; telemetry alerts are not passed). */
   onAlert?: (a: Alert) => void;
   /** Called after every batch with the lines it held. */
   onBatch?: (file: string, lines: number) => void;
@@ -55,9 +56,26 @@ export interface DetectRunOptions {
   onStart?: (detector: Detector) => void;
 }
 
+/** What runDetect needs of a detector: the HTTP one or the telemetry one. */
+interface LineDetector {
+  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: AnyAlert) => void): void;
+  summary(): AnySummary;
+  severity(score: number): number;
+}
+
+/** An HTTP alert or a telemetry alert. */
+export type AnyAlert = Alert | TelemetryAlert;
+
+/** Whether an alert comes from a telemetry stream. */
+export function isTelemetryAlert(a: AnyAlert): a is TelemetryAlert {
+  return "values" in a.record;
+}
+/** An HTTP or a telemetry detection summary. */
+export type AnySummary = DetectSummary | TelemetryDetectSummary;
+
 /** Summary of a run plus how long it took. */
 export interface DetectRunResult {
-  summary: DetectSummary;
+  summary: AnySummary;
   seconds: number;
 }
 
@@ -65,20 +83,28 @@ export interface DetectRunResult {
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
   const scores = o.scores ? openScores(o.scores) : null;
-  let detector: Detector | null = null;
+  let detector: LineDetector | null = null;
   const onScored = (b: ScoredBatch) => {
     if (scores && detector) scores.write(scoreRows(b, detector));
     o.onScored?.(b);
   };
-  detector = new Detector(forest, { rules: o.rules, format: o.format, fields: o.fields, onScored: scores || o.onScored ? onScored : undefined, retrain: o.retrain });
-  o.onStart?.(detector);
+  const hook = scores || o.onScored ? onScored : undefined;
+  if (isTelemetryModel(forest)) {
+    if (o.retrain) throw new RangeError("--retrain is for HTTP logs; a telemetry model does not retrain yet");
+    detector = new TelemetryDetector(forest, { onScored: hook, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
+  } else {
+    if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
+    const http = new Detector(forest, { rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain });
+    o.onStart?.(http);
+    detector = http;
+  }
   const started = performance.now();
   const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
   const out = o.out === undefined ? process.stdout : o.out;
-  const emit = (a: Alert) => {
+  const emit = (a: AnyAlert) => {
     if (sink) sink.write(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
-    o.onAlert?.(a);
+    if (!isTelemetryAlert(a)) o.onAlert?.(a);
   };
   try {
     if (o.follow && o.follow.length > 0) {
@@ -113,7 +139,7 @@ function openScores(path: string): WriteStream {
 }
 
 /** CSV rows for one batch, in line order, skipped lines included. */
-function scoreRows(b: ScoredBatch, d: Detector): string {
+function scoreRows(b: ScoredBatch, d: LineDetector): string {
   const file = /[",\n]/.test(b.file) ? `"${b.file.replace(/"/g, '""')}"` : b.file;
   const rows: Array<[number, string]> = [];
   for (let i = 0; i < b.count; i++) {
@@ -125,7 +151,7 @@ function scoreRows(b: ScoredBatch, d: Detector): string {
   return rows.map((r) => r[1]).join("\n") + (rows.length ? "\n" : "");
 }
 
-async function followFiles(detector: Detector, o: DetectRunOptions, emit: (a: Alert) => void): Promise<void> {
+async function followFiles(detector: LineDetector, o: DetectRunOptions, emit: (a: AnyAlert) => void): Promise<void> {
   const onLines = (batch: FollowedLine[]) => {
     // A batch is one file's lines in order; split it where line numbers restart (rotation).
     let from = 0;

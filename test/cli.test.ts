@@ -79,6 +79,30 @@ describe("logforest CLI", () => {
   });
 });
 
+describe("telemetry streams from the CLI", () => {
+  it("simulate --kind telemetry -> train --format csv -> detect -> evaluate catches every kind", () => {
+    expect(run(["simulate", "--kind", "telemetry", "--count", "3000", "--seed", "1", "--incidents", "none", "--out", path("t-train.csv")]).code).toBe(0);
+    const t = run(["train", "--format", "csv", "--input", path("t-train.csv"), "--model", path("t.lfm"), "--json"]);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.out)).toMatchObject({ format: "csv", series: ["cpu_pct", "latency_ms", "queue_depth"] });
+    expect(run(["simulate", "--kind", "telemetry", "--count", "8640", "--seed", "101", "--start", "2026-11-26T00:00:00Z", "--out", path("t-test.csv"), "--truth", path("t-truth.jsonl")]).code).toBe(0);
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-alerts.jsonl"), "--scores", path("t-scores.csv"), "--json"]);
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.err)).toMatchObject({ lines_read: 8641, lines_scored: 8640, skipped: { header: 1 } });
+    expect(readFileSync(path("t-scores.csv"), "utf8").trim().split("\n").length).toBe(1 + 8641); // header + every line
+    const ev = JSON.parse(run(["evaluate", "--alerts", path("t-alerts.jsonl"), "--truth", path("t-truth.jsonl"), "--json"]).out);
+    expect(Object.keys(ev.by_kind).sort()).toEqual(["flatline", "level_shift", "noise_burst", "spike"]);
+    for (const k of Object.values(ev.by_kind) as Array<{ caught: number }>) expect(k.caught).toBeGreaterThan(0);
+    expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("refuses --format csv with a model trained on HTTP logs", () => {
+    const r = run(["detect", "--model", path("m.lfm"), "--input", path("t-test.csv"), "--format", "csv"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--format csv needs a telemetry model");
+  });
+});
+
 describe("detect --follow keeps its promise: every line scored exactly once", () => {
   /** Start a follower with --scores; resolves with its JSON summary once stopped with SIGTERM. */
   function follow(log: string, scores: string, positions: string) {
