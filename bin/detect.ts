@@ -23,6 +23,7 @@ interface DetectArgs {
   dashboard?: unknown;
   retrain: boolean;
   "retrain-every": number;
+  "retrain-minutes": number;
   "retrain-trees": number;
   "retrain-sample": number;
   "retrain-save"?: string;
@@ -48,6 +49,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
       .option("retrain-every", { type: "number", default: RETRAIN_DEFAULTS.everyLines, describe: "with --retrain: refresh after this many scored lines" })
+      .option("retrain-minutes", { type: "number", default: RETRAIN_DEFAULTS.everyMinutes, describe: "with --retrain: also refresh after this many minutes (0: by lines only)" })
       .option("retrain-trees", { type: "number", default: RETRAIN_DEFAULTS.trees, describe: "with --retrain: trees replaced per refresh" })
       .option("retrain-sample", { type: "number", default: RETRAIN_DEFAULTS.sample, describe: "with --retrain: recent normal lines kept to learn from" })
       .option("retrain-save", { type: "string", describe: "with --retrain: model file replaced atomically after each refresh (default: --model)" })
@@ -85,7 +87,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         durationSeconds: a.duration,
         signal: stop.signal,
         retrain: a.retrain
-          ? { everyLines: a["retrain-every"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }
+          ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }
           : undefined,
         ...dashboard?.hooks,
       });

@@ -28,6 +28,8 @@ import type { CompactTrees } from "./wasm.js";
 export interface RetrainOptions {
   /** Refresh after this many scored lines. */
   everyLines: number;
+  /** Or after this many minutes of wall-clock time, whichever comes first (0: lines only). */
+  everyMinutes: number;
   /** Trees replaced per refresh. */
   trees: number;
   /** Recent lines kept to learn from. */
@@ -38,7 +40,7 @@ export interface RetrainOptions {
   save?: string;
 }
 
-export const RETRAIN_DEFAULTS: RetrainOptions = { everyLines: 5000, trees: 10, sample: 10_000, minRouteLines: 50 };
+export const RETRAIN_DEFAULTS: RetrainOptions = { everyLines: 5000, everyMinutes: 0, trees: 10, sample: 10_000, minRouteLines: 50 };
 
 /** Validate retrain options; errors name the option, the range and the value. */
 export function resolveRetrainOptions(o: Partial<RetrainOptions>, forest: IsolationForest): RetrainOptions {
@@ -50,6 +52,9 @@ export function resolveRetrainOptions(o: Partial<RetrainOptions>, forest: Isolat
   int("retrain trees", r.trees, 1, forest.trees);
   int("retrain sample", r.sample, Math.max(forest.sampleSize, 100), 10_000_000);
   int("retrain minRouteLines", r.minRouteLines, 1, r.sample);
+  if (!(Number.isFinite(r.everyMinutes) && r.everyMinutes >= 0 && r.everyMinutes <= 10_080)) {
+    throw new RangeError(`retrain every (minutes) must be a number in [0, 10080], got ${r.everyMinutes}`);
+  }
   return r;
 }
 
@@ -71,6 +76,7 @@ export class Retrainer {
   private rows = 0;
   private next = 0;
   private sinceRefresh = 0;
+  private lastRefreshAt = Date.now();
 
   constructor(forest: IsolationForest, opts: Partial<RetrainOptions>) {
     this.opts = resolveRetrainOptions(opts, forest);
@@ -84,16 +90,18 @@ export class Retrainer {
     if (this.rows < this.opts.sample) this.rows++;
   }
 
-  /** Count scored lines; true when a refresh is due (and the ring can feed one). */
-  tick(lines: number, sampleSize: number): boolean {
+  /** Count scored lines; true when a refresh is due (by lines or by minutes) and the ring can feed one. */
+  tick(lines: number, sampleSize: number, now = Date.now()): boolean {
     this.sinceRefresh += lines;
-    return this.sinceRefresh >= this.opts.everyLines && this.rows >= Math.max(sampleSize, 100);
+    const byTime = this.opts.everyMinutes > 0 && now - this.lastRefreshAt >= this.opts.everyMinutes * 60_000;
+    return (this.sinceRefresh >= this.opts.everyLines || byTime) && this.rows >= Math.max(sampleSize, 100);
   }
 
   /** Relearn the spec, grow fresh trees on the ring, swap out the oldest, recalibrate. */
   refresh(forest: IsolationForest): { forest: IsolationForest; report: RefreshReport } {
     const t0 = performance.now();
     this.sinceRefresh = 0;
+    this.lastRefreshAt = Date.now();
     const { trees: oldTrees, meta } = decodeModel(forest.toBytes());
     const m = meta as { metadata: { pipeline: PipelineMeta & { generation?: number; oldestTree?: number } }; options: { seed: number } };
     const pipeline = m.metadata.pipeline;

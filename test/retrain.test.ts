@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Detector, type Alert } from "../src/detect.js";
 import { IsolationForest } from "../src/forest.js";
-import { replaceTrees, resolveRetrainOptions, type RefreshReport } from "../src/retrain.js";
+import { Retrainer, replaceTrees, resolveRetrainOptions, type RefreshReport } from "../src/retrain.js";
 import { simulate } from "../src/simulate.js";
 import { pipelineOf, trainFromLines } from "../src/train.js";
 import { uniformTable } from "./helpers.js";
@@ -114,8 +114,19 @@ describe("replaceTrees and options", () => {
     for (const i of [1, 2, 3, 4]) expect(tree(m, i)).toBe(tree(a, i));
   });
 
+  it("refreshes by minutes as well as by lines", () => {
+    const r = new Retrainer(forest, { everyLines: 1e9, everyMinutes: 5 });
+    const rec = { ts: 0, method: "GET", route: "/", status: 200, latencyMs: 5, bytes: 10, ip: "a", userAgent: "" };
+    for (let i = 0; i < 300; i++) r.offer(rec);
+    const now = Date.now();
+    expect(r.tick(10, 256, now + 60_000)).toBe(false);
+    expect(r.tick(10, 256, now + 5 * 60_000 + 1)).toBe(true);
+    expect(new Retrainer(forest, { everyLines: 1e9 }).tick(10, 256, now + 1e9)).toBe(false); // lines only
+  });
+
   it("refuses bad options by name", () => {
     expect(() => resolveRetrainOptions({ trees: 0 }, forest)).toThrow(/retrain trees must be an integer in \[1, 100\], got 0/);
     expect(() => resolveRetrainOptions({ everyLines: 5 }, forest)).toThrow(/retrain every \(lines\) must be an integer in \[100, 1000000000\], got 5/);
+    expect(() => resolveRetrainOptions({ everyMinutes: -1 }, forest)).toThrow(/retrain every \(minutes\) must be a number in \[0, 10080\], got -1/);
   });
 });
