@@ -12,7 +12,7 @@ import { createParser, detectFormat, type FieldName, type FormatName, type LineP
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
 import { severityOf } from "./severity.js";
-import { Retrainer, type RefreshReport, type RetrainOptions } from "./retrain.js";
+import { inParts, Retrainer, type RefreshReport, type RetrainOptions } from "./retrain.js";
 import { pipelineOf, type PipelineMeta } from "./train.js";
 
 /** One alert, as written to the alerts stream (JSON lines). */
@@ -210,6 +210,8 @@ export class Detector {
   processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: Alert) => void): void {
     const n = lines.length;
     if (n === 0) return;
+    const every = this.retrainer?.opts.everyLines ?? Infinity;
+    if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
     const parser = this.parserFor(file, lines);
     this.grow(n);
     const cols = this.scorer.cols;

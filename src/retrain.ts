@@ -20,7 +20,7 @@ import { FeatureExtractor, routeKey, type FeatureSpec } from "./features.js";
 import { IsolationForest } from "./forest.js";
 import { decodeModel, encodeModel } from "./model-file.js";
 import { emptyRecord, type LogRecord } from "./record.js";
-import { calibrate } from "./severity.js";
+import { calibrate, type Calibration } from "./severity.js";
 import { Columns, learnSpec, type PipelineMeta } from "./train.js";
 import type { CompactTrees } from "./wasm.js";
 
@@ -69,18 +69,80 @@ export interface RefreshReport {
   ms: number;
 }
 
+/** When refreshes are due: every `everyLines` scored lines or `everyMinutes` of wall-clock time. */
+export class RefreshSchedule {
+  private since = 0;
+  private last = Date.now();
+
+  constructor(private readonly opts: RetrainOptions) {}
+
+  /** Count scored lines; true when a refresh is due and `ready` (the ring can feed one). */
+  tick(lines: number, ready: boolean, now = Date.now()): boolean {
+    this.since += lines;
+    const byTime = this.opts.everyMinutes > 0 && now - this.last >= this.opts.everyMinutes * 60_000;
+    return (this.since >= this.opts.everyLines || byTime) && ready;
+  }
+
+  /** A refresh starts: count afresh. */
+  restart(): void {
+    this.since = 0;
+    this.last = Date.now();
+  }
+}
+
+/** What a refresh works on: the model's trees and metadata, and where its generations stand. */
+export interface Generation<M> {
+  trees: CompactTrees;
+  meta: ReturnType<typeof decodeModel>["meta"];
+  /** metadata[key] of the model: the pipeline or telemetry block. */
+  block: M & { generation?: number; oldestTree?: number };
+  /** The generation the refresh makes, and the first tree it replaces. */
+  generation: number;
+  oldest: number;
+  /** Seed for this generation's fresh trees. */
+  seed: number;
+}
+
+/** Open a model for its next generation; `key` names the metadata block that carries the generation. */
+export function nextGeneration<M>(forest: IsolationForest, key: "pipeline" | "telemetry"): Generation<M> {
+  const { trees, meta } = decodeModel(forest.toBytes());
+  const m = meta as { metadata: Record<string, M & { generation?: number; oldestTree?: number }>; options: { seed: number } };
+  const block = m.metadata[key];
+  const generation = (block.generation ?? 0) + 1;
+  return { trees, meta, block, generation, oldest: block.oldestTree ?? 0, seed: (m.options.seed + generation * 7919) % Number.MAX_SAFE_INTEGER };
+}
+
+/**
+ * Grow `opts.trees` fresh trees on rows in place of the oldest, with `block` as the
+ * model's metadata[key] (generation stamped on), its severity recalibrated on the
+ * rows' scores when `recalibrate`; the new model, saved atomically when opts.save is set.
+ */
+export function growGeneration<M extends { calibration: Calibration }>(
+  g: Generation<M>, key: "pipeline" | "telemetry", forest: IsolationForest, rows: { data: Float64Array; rows: number; cols: number },
+  opts: RetrainOptions, block: M, recalibrate: boolean,
+): IsolationForest {
+  const fresh = IsolationForest.fit(rows, { trees: opts.trees, sampleSize: forest.sampleSize, seed: g.seed }).compactTrees;
+  const merged = replaceTrees(g.trees, fresh, g.oldest);
+  const next = { ...block, generation: g.generation, oldestTree: (g.oldest + opts.trees) % g.trees.trees };
+  (g.meta as { metadata: Record<string, unknown> }).metadata[key] = next;
+  if (recalibrate) next.calibration = calibrate(IsolationForest.fromBytes(encodeModel(merged, g.meta)).score(rows));
+  const model = IsolationForest.fromBytes(encodeModel(merged, g.meta));
+  if (opts.save) model.save(opts.save);
+  return model;
+}
+
 /** The ring of recent normal records and the refresh schedule. */
 export class Retrainer {
   readonly opts: RetrainOptions;
   private readonly ring: LogRecord[];
   private rows = 0;
   private next = 0;
-  private sinceRefresh = 0;
-  private lastRefreshAt = Date.now();
+  private readonly schedule: RefreshSchedule;
 
   constructor(forest: IsolationForest, opts: Partial<RetrainOptions>) {
     this.opts = resolveRetrainOptions(opts, forest);
     this.ring = Array.from({ length: this.opts.sample }, emptyRecord);
+    this.schedule = new RefreshSchedule(this.opts);
   }
 
   /** Keep a copy of one record of a line that did not alert. */
@@ -92,26 +154,19 @@ export class Retrainer {
 
   /** Count scored lines; true when a refresh is due (by lines or by minutes) and the ring can feed one. */
   tick(lines: number, sampleSize: number, now = Date.now()): boolean {
-    this.sinceRefresh += lines;
-    const byTime = this.opts.everyMinutes > 0 && now - this.lastRefreshAt >= this.opts.everyMinutes * 60_000;
-    return (this.sinceRefresh >= this.opts.everyLines || byTime) && this.rows >= Math.max(sampleSize, 100);
+    return this.schedule.tick(lines, this.rows >= Math.max(sampleSize, 100), now);
   }
 
   /** Relearn the spec, grow fresh trees on the ring, swap out the oldest, recalibrate. */
   refresh(forest: IsolationForest): { forest: IsolationForest; report: RefreshReport } {
     const t0 = performance.now();
-    this.sinceRefresh = 0;
-    this.lastRefreshAt = Date.now();
-    const { trees: oldTrees, meta } = decodeModel(forest.toBytes());
-    const m = meta as { metadata: { pipeline: PipelineMeta & { generation?: number; oldestTree?: number } }; options: { seed: number } };
-    const pipeline = m.metadata.pipeline;
-    const generation = (pipeline.generation ?? 0) + 1;
-    const oldest = pipeline.oldestTree ?? 0;
+    this.schedule.restart();
+    const g = nextGeneration<PipelineMeta>(forest, "pipeline");
 
     // The ring in stream order, as columns.
     const cols = new Columns();
     for (let k = 0; k < this.rows; k++) cols.push(this.ring[(this.next - this.rows + k + this.opts.sample) % this.opts.sample]);
-    const { spec, relearned, added } = refreshSpec(pipeline.spec, cols, this.opts.minRouteLines);
+    const { spec, relearned, added } = refreshSpec(g.block.spec, cols, this.opts.minRouteLines);
 
     const fx = new FeatureExtractor(spec);
     const X = new Float64Array(cols.n * fx.cols);
@@ -121,21 +176,10 @@ export class Retrainer {
       fx.extract(r, X, i * fx.cols);
     }
     const rows = { data: X, rows: cols.n, cols: fx.cols };
-    const fresh = IsolationForest.fit(rows, {
-      trees: this.opts.trees,
-      sampleSize: forest.sampleSize,
-      seed: (m.options.seed + generation * 7919) % Number.MAX_SAFE_INTEGER,
-    }).compactTrees;
-    const merged = replaceTrees(oldTrees, fresh, oldest);
-    pipeline.spec = spec;
-    pipeline.generation = generation;
-    pipeline.oldestTree = (oldest + this.opts.trees) % oldTrees.trees;
-    pipeline.calibration = calibrate(IsolationForest.fromBytes(encodeModel(merged, meta)).score(rows));
-    const next = IsolationForest.fromBytes(encodeModel(merged, meta));
-    if (this.opts.save) next.save(this.opts.save);
+    const next = growGeneration(g, "pipeline", forest, rows, this.opts, { ...g.block, spec }, true);
     return {
       forest: next,
-      report: { generation, replaced: this.opts.trees, ringRows: this.rows, relearned, added, ms: performance.now() - t0 },
+      report: { generation: g.generation, replaced: this.opts.trees, ringRows: this.rows, relearned, added, ms: performance.now() - t0 },
     };
   }
 }
@@ -211,4 +255,21 @@ export function replaceTrees(old: CompactTrees, fresh: CompactTrees, start: numb
     out.treeStart[t + 1] = at + (to - from);
   }
   return out;
+}
+
+/**
+ * With retraining, a refresh happens between batches; a batch longer than `every`
+ * lines is taken in parts of `every` so refreshes come every `every` lines even when a
+ * whole file arrives in one batch. Returns false when the batch needs no splitting.
+ */
+export function inParts(
+  lines: readonly string[], lineNo: number | ArrayLike<number>, every: number,
+  part: (lines: readonly string[], lineNo: number | ArrayLike<number>) => void,
+): boolean {
+  if (lines.length <= every) return false;
+  for (let i = 0; i < lines.length; i += every) {
+    const m = Math.min(every, lines.length - i);
+    part(lines.slice(i, i + m), typeof lineNo === "number" ? lineNo + i : Array.from({ length: m }, (_, j) => lineNo[i + j]));
+  }
+  return true;
 }

@@ -90,8 +90,7 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   };
   const hook = scores || o.onScored ? onScored : undefined;
   if (isTelemetryModel(forest)) {
-    if (o.retrain) throw new RangeError("--retrain is for HTTP logs; a telemetry model does not retrain yet");
-    detector = new TelemetryDetector(forest, { onScored: hook, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
+    detector = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
   } else {
     if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
     const http = new Detector(forest, { rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain });

@@ -10,6 +10,8 @@
  * Everything detection needs (series, k, window, per-series scales, feature
  * names, calibration) travels in the model: forest.metadata.telemetry.
  */
+import { inParts, type RefreshReport, type RetrainOptions } from "./retrain.js";
+import { TelemetryRetrainer } from "./telemetry-retrain.js";
 import { explainShares } from "./explain.js";
 import type { AlertReason, ScoredBatch, SkippedExample } from "./detect.js";
 import { IsolationForest, type BatchScorer } from "./forest.js";
@@ -345,7 +347,7 @@ export class TelemetryExtractor {
   readonly cols: number;
   /** Width of one series' block of columns. */
   readonly block: number;
-  private readonly spec: TelemetrySpec;
+  private spec: TelemetrySpec;
   private readonly lags: Float64Array; // series x k, lag j of series s at s*k + (head_s + j) % k
   private readonly heads: Int32Array;
   private readonly recent: RollingMedian[];
@@ -376,6 +378,17 @@ export class TelemetryExtractor {
   /** Rows extracted so far. */
   get count(): number {
     return this.seen;
+  }
+
+  /**
+   * Read on with new scales (a retrained model's): the history is kept, as it holds
+   * raw values. The spec must have the same series, k and window.
+   */
+  rescale(spec: TelemetrySpec): void {
+    const same = spec.k === this.spec.k && spec.window === this.spec.window && spec.series.length === this.spec.series.length
+      && spec.series.every((name, i) => name === this.spec.series[i]);
+    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k and window");
+    this.spec = spec;
   }
 
   /** Start over, as for a new stream. */
@@ -719,6 +732,10 @@ export interface TelemetryDetectorOptions {
   cooldownSeconds?: number;
   /** Called after each batch with every scored row (route -1, latency and status NaN: there are none). */
   onScored?: (batch: ScoredBatch) => void;
+  /** Keep learning from recent rows that did not alert (see src/telemetry-retrain.ts). */
+  retrain?: Partial<RetrainOptions>;
+  /** Called after each retraining refresh. */
+  onRefresh?: (r: RefreshReport) => void;
 }
 
 /** A telemetry alert: src/detect.ts's Alert with the row's values for a record and reasons per series. */
@@ -748,6 +765,8 @@ export interface TelemetryDetectSummary {
   alerts_by_rule: Record<string, number>;
   alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
   formats: Record<string, "csv">;
+  /** Retraining refreshes done and the model generation reached. */
+  retrain: { refreshes: number; generation: number };
 }
 
 /** Per-file state: a stream of its own (layout, history, warm-up, cooldowns). */
@@ -771,14 +790,15 @@ function show(v: unknown): string {
 
 /** Scores CSV metric lines and raises alerts; each file is its own stream. */
 export class TelemetryDetector {
-  /** The model's telemetry spec and calibration. */
-  readonly meta: TelemetryMeta;
-  readonly forest: IsolationForest;
+  private model: IsolationForest;
+  private spec: TelemetryMeta;
+  private readonly retrainer: TelemetryRetrainer | null;
+  private readonly onRefresh: ((r: RefreshReport) => void) | null;
   private readonly minSeverity: number;
   private readonly warmup: number;
   private readonly cooldownSeconds: number;
   private readonly onScored: ((batch: ScoredBatch) => void) | null;
-  private readonly scorer: BatchScorer;
+  private scorer: BatchScorer;
   private readonly files = new Map<string, FileState>();
   private readonly defaultHeader: TelemetryHeader;
   private readonly row: TelemetryRow;
@@ -802,11 +822,12 @@ export class TelemetryDetector {
     alerts_by_rule: {},
     alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
     formats: {},
+    retrain: { refreshes: 0, generation: 0 },
   };
 
   constructor(forest: IsolationForest, opts: TelemetryDetectorOptions = {}) {
-    this.forest = forest;
-    this.meta = telemetryOf(forest);
+    this.model = forest;
+    this.spec = telemetryOf(forest);
     const minSeverity = opts.minSeverity ?? TELEMETRY_DEFAULTS.minSeverity;
     if (typeof minSeverity !== "number" || !(minSeverity >= 0 && minSeverity <= 100)) {
       throw new RangeError(`minSeverity must be a number in [0, 100], got ${show(minSeverity)}`);
@@ -829,6 +850,18 @@ export class TelemetryDetector {
     this.seriesOf = new Int32Array(this.meta.features.length);
     for (let c = 0; c < this.seriesOf.length; c++) this.seriesOf[c] = Math.floor(c / this.blockWidth);
     this.perSeries = new Float64Array(s);
+    this.retrainer = opts.retrain ? new TelemetryRetrainer(forest, s, opts.retrain) : null;
+    this.onRefresh = opts.onRefresh ?? null;
+  }
+
+  /** The model in use (a new one after each retraining refresh). */
+  get forest(): IsolationForest {
+    return this.model;
+  }
+
+  /** The model's telemetry spec and calibration. */
+  get meta(): TelemetryMeta {
+    return this.spec;
   }
 
   /** The features the model reads, in column order. */
@@ -855,6 +888,8 @@ export class TelemetryDetector {
   processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: TelemetryAlert) => void): void {
     const n = lines.length;
     if (n === 0) return;
+    const every = this.retrainer?.opts.everyLines ?? Infinity;
+    if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
     const st = this.fileState(file);
     this.grow(n);
     const s = this.meta.series.length;
@@ -900,6 +935,7 @@ export class TelemetryDetector {
     }
     for (let j = 0; j < k; j++) {
       const severity = this.severity(scores[j]);
+      this.retrainer?.offer(this.rowSeconds[j] * 1000, this.rowValues.subarray(j * s, (j + 1) * s), severity < this.minSeverity);
       if (severity < this.minSeverity) continue;
       if (this.rowWarm[j] === 1) {
         this.stats.suppressed.warmup++;
@@ -923,6 +959,21 @@ export class TelemetryDetector {
       st.lastAlertRow[top] = this.rowIndex[j];
       emit(this.makeAlert(file, j, scores[j], severity, features, shares));
     }
+    this.refreshIfDue(k);
+  }
+
+  private refreshIfDue(rows: number): void {
+    const r = this.retrainer;
+    if (!r || !r.tick(rows, this.model.sampleSize)) return;
+    const { forest, report } = r.refresh(this.model);
+    this.model = forest;
+    this.spec = telemetryOf(forest);
+    this.scorer = forest.batchScorer();
+    // New scales; each file's history (raw values) carries on.
+    for (const st of this.files.values()) st.extractor.rescale(this.spec);
+    this.stats.retrain.refreshes++;
+    this.stats.retrain.generation = report.generation;
+    this.onRefresh?.(report);
   }
 
   private fileState(file: string): FileState {

@@ -96,6 +96,20 @@ describe("telemetry streams from the CLI", () => {
     expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
   });
 
+  it("detect --retrain on a telemetry stream refreshes, saves the new generation and still catches incidents", () => {
+    const saved = path("t-retrained.lfm");
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-ralerts.jsonl"), "--retrain", "--retrain-every", "2000", "--retrain-sample", "5000", "--retrain-save", saved, "--json"]);
+    expect(d.code).toBe(0);
+    const s = JSON.parse(d.err);
+    // 8,641 lines in parts of 2,000 (the first holds the header): 1,999 + 2,000 rows, then 2,000, 2,000; 641 left over.
+    expect(s.retrain.refreshes).toBe(3);
+    expect(s.retrain.generation).toBe(s.retrain.refreshes);
+    const again = JSON.parse(run(["detect", "--model", saved, "--input", path("t-test.csv"), "--json"]).err);
+    expect(again.lines_scored).toBe(8640);
+    const ev = JSON.parse(run(["evaluate", "--alerts", path("t-ralerts.jsonl"), "--truth", path("t-truth.jsonl"), "--json"]).out);
+    expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
+  });
+
   it("refuses --format csv with a model trained on HTTP logs", () => {
     const r = run(["detect", "--model", path("m.lfm"), "--input", path("t-test.csv"), "--format", "csv"]);
     expect(r.code).toBe(2);

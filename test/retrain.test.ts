@@ -114,6 +114,20 @@ describe("replaceTrees and options", () => {
     for (const i of [1, 2, 3, 4]) expect(tree(m, i)).toBe(tree(a, i));
   });
 
+  it("refreshes every N lines even when a whole file arrives in one batch", () => {
+    const lines = drifted(24_000, {}).map((l) => l.text);
+    const go = (batch: number) => {
+      const det = new Detector(forest, { retrain: { everyLines: 5000, trees: 10, sample: 10_000 } });
+      const alerts: number[] = [];
+      for (let i = 0; i < lines.length; i += batch) det.processBatch("t", lines.slice(i, i + batch), i + 1, (a) => alerts.push(a.line));
+      return { alerts, refreshes: det.summary().retrain.refreshes };
+    };
+    const whole = go(lines.length);
+    const parts = go(5000);
+    expect(whole.refreshes).toBe(4);
+    expect(whole).toEqual(parts);
+  });
+
   it("refreshes by minutes as well as by lines", () => {
     const r = new Retrainer(forest, { everyLines: 1e9, everyMinutes: 5 });
     const rec = { ts: 0, method: "GET", route: "/", status: 200, latencyMs: 5, bytes: 10, ip: "a", userAgent: "" };

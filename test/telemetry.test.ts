@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluate, type TruthLine } from "../src/evaluate.js";
 import { IsolationForest } from "../src/forest.js";
@@ -143,6 +146,23 @@ describe("features", () => {
     expect(last[6]).toBeCloseTo(Math.log(0.01 / 1.01) ** 2, 12);
     expect(last[7]).toBe(0);
     expect(r[8][7]).toBeCloseTo(Math.log1p(8), 12);
+  });
+  it("rescale keeps the history: rows read as a fresh extractor's under the new scales", () => {
+    const rng = new Rng(9);
+    const xs = Array.from({ length: 40 }, () => rng.normal() * 3 + 10);
+    const wide = spec();
+    wide.scales[0] = { ...wide.scales[0], step: 2, diff: 5, change: 7, residual: 3 };
+    const both = rows(wide, xs);
+    const fx = new TelemetryExtractor(spec());
+    const out = new Float64Array(fx.cols);
+    xs.forEach((x, i) => {
+      if (i === 20) fx.rescale(wide);
+      fx.extract(0, Float64Array.of(x), out, 0);
+      // Before the swap the narrow scales give other numbers; after it, the same as wide all along.
+      if (i >= 20) expect([...out]).toEqual([...both[i]]);
+      else if (i > 0) expect([...out]).not.toEqual([...both[i]]);
+    });
+    expect(() => fx.rescale(spec(3))).toThrow(/same series, k and window/);
   });
   it("use only the past and the present: a row does not change with what follows", () => {
     const rng = new Rng(5);
@@ -299,6 +319,79 @@ describe("telemetry training and detection", () => {
       if (prev !== undefined) expect(t - prev).toBeGreaterThanOrEqual(120_000);
       last.set(a.reasons[0].feature, t);
     }
+  });
+
+  it("keeps catching incidents while retraining, refreshes swapping in new trees and scales", () => {
+    const test = run({ count: 3000, seed: 101, start: START });
+    const truth = truthOf(test.lines);
+    const refreshedAt: number[] = [];
+    let seen = 0;
+    const det = new TelemetryDetector(forest, {
+      retrain: { everyLines: 500, trees: 10, sample: 2000 },
+      onRefresh: (r) => {
+        expect(r.replaced).toBe(10);
+        refreshedAt.push(seen);
+      },
+    });
+    const alerts: TelemetryAlert[] = [];
+    const text = test.lines.map((l) => l.text);
+    for (let i = 0; i < text.length; i += 100) {
+      seen = i + 100;
+      det.processBatch("m.csv", text.slice(i, i + 100), i + 1, (a) => alerts.push(a));
+    }
+    expect(refreshedAt.length).toBeGreaterThanOrEqual(3);
+    expect(det.summary().retrain).toEqual({ refreshes: refreshedAt.length, generation: refreshedAt.length });
+    expect(det.forest).not.toBe(forest);
+    expect(det.meta.scales).not.toEqual(telemetryOf(forest).scales);
+    // Severity keeps the training calibration.
+    expect(det.meta.calibration).toEqual(telemetryOf(forest).calibration);
+    // Every incident that starts after the first refresh is caught, as without retraining.
+    const first = refreshedAt[0];
+    const later = test.incidents.filter((i) => i.firstLine > first);
+    expect(later.length).toBeGreaterThanOrEqual(4);
+    const caught = new Set(alerts.map((a) => truth.find((t) => t.line === a.line)?.incident));
+    for (const i of later) expect(caught.has(i.id), `incident ${i.id} (${i.kind}) at line ${i.firstLine}`).toBe(true);
+    expect(evaluate(alerts, truth).precision).toBeGreaterThan(0.5);
+  });
+
+  it("refreshes every N rows even when a whole file arrives in one batch", () => {
+    const text = run({ count: 3000, seed: 101, start: START }).lines.map((l) => l.text);
+    const go = (batch: number) => {
+      const det = new TelemetryDetector(forest, { retrain: { everyLines: 500, trees: 10, sample: 2000 } });
+      const lines = detectAll(det, "m.csv", text, batch).map((a) => a.line);
+      return { lines, refreshes: det.summary().retrain.refreshes };
+    };
+    const whole = go(text.length);
+    // Every 500 rows once the ring holds sampleSize (1,024) normal rows: at rows 1,499, 1,999, 2,499, 2,999.
+    expect(whole.refreshes).toBe(4);
+    expect(whole).toEqual(go(500));
+  });
+
+  it("learns a lasting change of normal with --retrain, and saves each generation", () => {
+    const base = run({ count: 6000, seed: 7, incidents: "none", start: START }).lines.map((l) => l.text);
+    // From row 2000 on, latency swings 3x as far from its running mean, for good.
+    const at = 2000;
+    let mean = NaN;
+    const text = base.map((t, i) => {
+      if (i === 0) return t;
+      const c = t.split(",");
+      const v = Number(c[2]);
+      mean = Number.isNaN(mean) ? v : mean + 0.1 * (v - mean);
+      if (i > at) c[2] = (mean + 3 * (v - mean)).toFixed(1);
+      return c.join(",");
+    });
+    const late = (alerts: TelemetryAlert[]) => alerts.filter((a) => a.line > at + 2500).length;
+    const without = late(detectAll(new TelemetryDetector(forest), "d.csv", text, 100));
+    const dir = mkdtempSync(join(tmpdir(), "lf-tretrain-"));
+    const save = join(dir, "m.model");
+    const det = new TelemetryDetector(forest, { retrain: { everyLines: 500, trees: 10, sample: 2000, save } });
+    const withRetrain = late(detectAll(det, "d.csv", text, 100));
+    expect(without).toBeGreaterThan(200);
+    expect(withRetrain).toBeLessThan(without / 5);
+    const saved = IsolationForest.load(save);
+    expect(telemetryOf(saved)).toEqual(det.meta);
+    expect((det.meta as { generation?: number }).generation).toBe(det.summary().retrain.refreshes);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("refuses bad options and models, naming what is wrong", () => {
