@@ -219,25 +219,24 @@ function growNode(lo: u32, hi: u32, depth: u32): u32 {
       let mx = -Infinity;
       for (let i = lo; i < hi; i++) {
         const v = load<f64>(col + (<usize>load<u32>(bIdx + (<usize>i << 2)) << 3));
-        mn = min(mn, v);
-        mx = max(mx, v);
+        // Selects, not f64.min/max: the sample is finite, so their NaN handling is wasted.
+        mn = select<f64>(v, mn, v < mn);
+        mx = select<f64>(v, mx, v > mx);
       }
       if (!(mx > mn)) continue;
       const th = f32Threshold(mn, mx, mn + nextDouble() * (mx - mn));
       if (isNaN(th)) continue;
-      // Partition bIdx[lo, hi) so rows with x <= th come first.
+      // Partition bIdx[lo, hi) so rows with x <= th come first, without a branch on
+      // the comparison (a coin flip at most nodes): swap always, advance a when it holds.
+      // The order within each side differs from a branching partition's, but a child
+      // depends only on which rows it holds, so the trees are the same.
       const t64 = <f64>th;
       let a = lo;
-      let b = hi;
-      while (a < b) {
-        const ra = load<u32>(bIdx + (<usize>a << 2));
-        if (load<f64>(col + (<usize>ra << 3)) <= t64) {
-          a++;
-        } else {
-          b--;
-          store<u32>(bIdx + (<usize>a << 2), load<u32>(bIdx + (<usize>b << 2)));
-          store<u32>(bIdx + (<usize>b << 2), ra);
-        }
+      for (let i = lo; i < hi; i++) {
+        const ri = load<u32>(bIdx + (<usize>i << 2));
+        store<u32>(bIdx + (<usize>i << 2), load<u32>(bIdx + (<usize>a << 2)));
+        store<u32>(bIdx + (<usize>a << 2), ri);
+        a += <u32>(load<f64>(col + (<usize>ri << 3)) <= t64);
       }
       store<i32>(bFeature + off, <i32>fj);
       store<f32>(bThresh + off, th);
