@@ -98,6 +98,10 @@ export interface ScoredBatch {
   routeNames: readonly string[];
   /** Lines of this batch that could not be parsed, with the reason. */
   skipped: ReadonlyArray<{ line: number; reason: string }>;
+  /** Telemetry rows only: each row's values, row-major (count x seriesNames.length). */
+  values?: Float64Array;
+  /** Telemetry rows only: the series, in the order of the columns of `values`. */
+  seriesNames?: readonly string[];
 }
 
 /** Options of a Detector. */

@@ -44,17 +44,22 @@ export interface DetectRunOptions {
   durationSeconds?: number;
   /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
   signal?: AbortSignal;
-  /** Called with every HTTP alert as well (the dashboard listens here; telemetry alerts are not passed). */
+  /** Called with every HTTP alert as well (the dashboard listens here). */
   onAlert?: (a: Alert) => void;
+  /** Called with every telemetry alert as well (the dashboard listens here). */
+  onTelemetryAlert?: (a: TelemetryAlert) => void;
   /** Called after every batch with the lines it held. */
   onBatch?: (file: string, lines: number) => void;
   /** Called after every batch with every scored line (the dashboard listens here). */
   onScored?: (batch: ScoredBatch) => void;
   /** Keep learning from recent normal lines (see src/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
-  /** Called once the detector exists (the dashboard reads its summary and model). */
-  onStart?: (detector: Detector) => void;
+  /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
+  onStart?: (detector: AnyDetector) => void;
 }
+
+/** The HTTP detector or the telemetry one (runDetect picks by the model). */
+export type AnyDetector = Detector | TelemetryDetector;
 
 /** What runDetect needs of a detector: the HTTP one or the telemetry one. */
 interface LineDetector {
@@ -89,21 +94,23 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
     o.onScored?.(b);
   };
   const hook = scores || o.onScored ? onScored : undefined;
+  let made: AnyDetector;
   if (isTelemetryModel(forest)) {
-    detector = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
+    made = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
   } else {
     if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
-    const http = new Detector(forest, { rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain });
-    o.onStart?.(http);
-    detector = http;
+    made = new Detector(forest, { rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain });
   }
+  o.onStart?.(made);
+  detector = made;
   const started = performance.now();
   const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
   const out = o.out === undefined ? process.stdout : o.out;
   const emit = (a: AnyAlert) => {
     if (sink) sink.write(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
-    if (!isTelemetryAlert(a)) o.onAlert?.(a);
+    if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
+    else o.onAlert?.(a);
   };
   try {
     if (o.follow && o.follow.length > 0) {

@@ -730,7 +730,7 @@ export interface TelemetryDetectorOptions {
   warmup?: number;
   /** Seconds after an alert on a series during which that series does not alert again, in [0, 86400]. Default 30. */
   cooldownSeconds?: number;
-  /** Called after each batch with every scored row (route -1, latency and status NaN: there are none). */
+  /** Called after each batch with every scored row and its values (route -1, latency and status NaN: there are none). */
   onScored?: (batch: ScoredBatch) => void;
   /** Keep learning from recent rows that did not alert (see src/telemetry-retrain.ts). */
   retrain?: Partial<RetrainOptions>;
@@ -931,6 +931,8 @@ export class TelemetryDetector {
         scores,
         routeNames: [],
         skipped: this.batchSkipped,
+        values: this.rowValues.subarray(0, k * s),
+        seriesNames: this.meta.series,
       });
     }
     for (let j = 0; j < k; j++) {

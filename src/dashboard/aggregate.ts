@@ -1,15 +1,17 @@
 /**
  * Server-side aggregation for the dashboard: every scored line goes into a
  * per-second bucket (by the line's own time) for its route and for all routes;
- * the page only ever sees buckets, never lines. Memory stays flat whatever the
- * line rate: a bounded window of seconds, a fixed latency histogram per bucket,
- * and a ring of the latest alerts.
+ * a telemetry row goes into a bucket for each of its series and one for all
+ * series. The page only ever sees buckets, never lines. Memory stays flat
+ * whatever the line rate: a bounded window of seconds, a fixed latency histogram
+ * (or a few sums per series) per bucket, and a ring of the latest alerts.
  *
  * Updates are found by stamp: every cell touched since the last `seal()` carries
  * the open stamp, so a client that has seen stamp s is sent the cells with a
  * larger stamp (and the alerts with a larger sequence number).
  */
-import type { Alert, ScoredBatch } from "../detect.js";
+import type { ScoredBatch } from "../detect.js";
+import type { AnyAlert } from "../run-detect.js";
 
 /** Latency histogram: log-spaced bins from 0.1 ms to 1000 s, BINS_PER_DECADE per decade. */
 const BINS_PER_DECADE = 12;
@@ -70,6 +72,86 @@ class Cell {
 /** One second of one route: [second, lines, errors (5xx), p50 ms, p99 ms, mean score, max score]. */
 export type BucketRow = [number, number, number, number | null, number | null, number, number];
 
+/** One second of one telemetry series: [second, rows, mean score, max score, mean value, min value, max value] (values null when none was finite). */
+export type SeriesRow = [number, number, number, number, number | null, number | null, number | null];
+
+/** One second of all telemetry series: [second, rows, mean score, max score, then each series' mean value in series order]. */
+export type AllSeriesRow = [number, number, number, number, ...Array<number | null>];
+
+/** A row of any kind: columns 0 and 1 are always the second and the lines (rows) in it. */
+export type DashboardRow = BucketRow | SeriesRow | AllSeriesRow;
+
+/** Score sums shared by the telemetry cells: a row's score counts for every series. */
+class ScoreSums {
+  count = 0;
+  scoreSum = 0;
+  scoreMax = 0;
+  constructor(public stamp: number) {}
+
+  protected addScore(score: number): void {
+    this.count++;
+    this.scoreSum += score;
+    if (score > this.scoreMax) this.scoreMax = score;
+  }
+
+  protected head(second: number): [number, number, number, number] {
+    return [second, this.count, round6(this.scoreSum / this.count), round6(this.scoreMax)];
+  }
+}
+
+/** One telemetry series' rows in one second: its values (mean, min, max) and the rows' scores. */
+class SeriesCell extends ScoreSums {
+  private valued = 0;
+  private sum = 0;
+  private min = Infinity;
+  private max = -Infinity;
+
+  add(score: number, value: number): void {
+    this.addScore(score);
+    if (!Number.isFinite(value)) return;
+    this.valued++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+
+  row(second: number): SeriesRow {
+    const v = this.valued > 0;
+    return [...this.head(second), v ? round6(this.sum / this.valued) : null, v ? this.min : null, v ? this.max : null];
+  }
+}
+
+/** Every telemetry series' rows in one second: the scores and each series' mean value. */
+class AllSeriesCell extends ScoreSums {
+  private readonly sums: Float64Array;
+  private readonly valued: Uint32Array;
+
+  constructor(stamp: number, series: number) {
+    super(stamp);
+    this.sums = new Float64Array(series);
+    this.valued = new Uint32Array(series);
+  }
+
+  /** Add row i of a batch whose values are row-major with `s` columns. */
+  add(score: number, values: Float64Array, i: number): void {
+    this.addScore(score);
+    const s = this.sums.length;
+    for (let q = 0; q < s; q++) {
+      const v = values[i * s + q];
+      if (!Number.isFinite(v)) continue;
+      this.sums[q] += v;
+      this.valued[q]++;
+    }
+  }
+
+  row(second: number): AllSeriesRow {
+    const means = Array.from(this.sums, (sum, q) => (this.valued[q] > 0 ? round6(sum / this.valued[q]) : null));
+    return [...this.head(second), ...means];
+  }
+}
+
+type AnyCell = Cell | SeriesCell | AllSeriesCell;
+
 /** A route as the page lists it. */
 export interface RouteInfo {
   /** "all", a trained route's name ("GET /api/orders/:id"), or OTHER_ROUTE. */
@@ -83,10 +165,10 @@ export const OTHER_ROUTE = "(untrained routes)";
 /** Key of every route together. */
 export const ALL_ROUTES = "all";
 
-/** An alert with its sequence number (the page's handle on it). */
+/** An alert (HTTP or telemetry) with its sequence number (the page's handle on it). */
 export interface NumberedAlert {
   seq: number;
-  alert: Alert;
+  alert: AnyAlert;
 }
 
 /** Bounds of an Aggregator. */
@@ -97,10 +179,10 @@ export interface AggregatorOptions {
   maxAlerts: number;
 }
 
-/** Per-second buckets per route and overall, plus the latest alerts, in a bounded window. */
+/** Per-second buckets per route (or series) and overall, plus the latest alerts, in a bounded window. */
 export class Aggregator {
-  /** second -> route key -> cell ("all" included). */
-  private readonly seconds = new Map<number, Map<string, Cell>>();
+  /** second -> route or series key -> cell ("all" included). */
+  private readonly seconds = new Map<number, Map<string, AnyCell>>();
   private readonly routeLines = new Map<string, number>();
   private readonly alerts: NumberedAlert[] = [];
   private alertSeq = 0;
@@ -113,38 +195,48 @@ export class Aggregator {
 
   constructor(readonly opts: AggregatorOptions) {}
 
-  /** Add every scored line of a batch. */
+  /** Add every scored line of a batch (a telemetry batch, with values, by series). */
   addBatch(b: ScoredBatch): void {
+    if (b.values !== undefined && b.seriesNames !== undefined) return this.addRows(b, b.values, b.seriesNames);
     for (let i = 0; i < b.count; i++) {
-      const t = b.seconds[i];
-      if (!(t > 0)) {
-        this.untimed++;
-        continue;
-      }
-      const second = Math.floor(t);
-      if (second > this.newest) this.advanceTo(second);
-      if (second <= this.newest - this.opts.windowSeconds) {
-        this.late++;
-        continue;
-      }
+      const cells = this.cellsAt(b.seconds[i]);
+      if (cells === null) continue;
       const id = b.route[i];
       const key = id >= 0 && id < b.routeNames.length ? b.routeNames[id] : OTHER_ROUTE;
-      let cells = this.seconds.get(second);
-      if (cells === undefined) {
-        cells = new Map();
-        this.seconds.set(second, cells);
-      }
-      this.cell(cells, ALL_ROUTES).add(b.scores[i], b.status[i], b.latencyMs[i]);
-      this.cell(cells, key).add(b.scores[i], b.status[i], b.latencyMs[i]);
-      this.routeLines.set(ALL_ROUTES, (this.routeLines.get(ALL_ROUTES) ?? 0) + 1);
-      this.routeLines.set(key, (this.routeLines.get(key) ?? 0) + 1);
+      this.cell(cells, ALL_ROUTES, Cell).add(b.scores[i], b.status[i], b.latencyMs[i]);
+      this.cell(cells, key, Cell).add(b.scores[i], b.status[i], b.latencyMs[i]);
+      this.count(ALL_ROUTES, 1);
+      this.count(key, 1);
     }
   }
 
+  /** Telemetry rows: every row goes into each of its series' cells and into the all-series cell. */
+  private addRows(b: ScoredBatch, values: Float64Array, series: readonly string[]): void {
+    const s = series.length;
+    let charted = 0;
+    for (let i = 0; i < b.count; i++) {
+      const cells = this.cellsAt(b.seconds[i]);
+      if (cells === null) continue;
+      const score = b.scores[i];
+      this.cell(cells, ALL_ROUTES, AllSeriesCell, s).add(score, values, i);
+      for (let q = 0; q < s; q++) this.cell(cells, series[q], SeriesCell).add(score, values[i * s + q]);
+      charted++;
+    }
+    if (charted === 0) return;
+    this.count(ALL_ROUTES, charted);
+    for (const name of series) this.count(name, charted);
+  }
+
   /** Keep an alert (the oldest goes when the ring is full). */
-  addAlert(a: Alert): void {
+  addAlert(a: AnyAlert): void {
     this.alerts.push({ seq: ++this.alertSeq, alert: a });
     if (this.alerts.length > this.opts.maxAlerts) this.alerts.splice(0, this.alerts.length - this.opts.maxAlerts);
+  }
+
+  /** Change the window (the dashboard widens it for telemetry streams); seconds that fall out go. */
+  setWindow(seconds: number): void {
+    this.opts.windowSeconds = seconds;
+    if (this.newest > -Infinity) this.advanceTo(this.newest);
   }
 
   /** Close the open stamp and return it: everything added so far has a stamp <= it. */
@@ -152,9 +244,9 @@ export class Aggregator {
     return this.openStamp++;
   }
 
-  /** Rows of `route` changed after stamp `since` (0: the whole window), oldest second first. */
-  rows(route: string, since = 0): BucketRow[] {
-    const out: BucketRow[] = [];
+  /** Rows of `route` (a route, a series or "all") changed after stamp `since` (0: the whole window), oldest second first. */
+  rows(route: string, since = 0): DashboardRow[] {
+    const out: DashboardRow[] = [];
     for (const [second, cells] of this.seconds) {
       const c = cells.get(route);
       if (c !== undefined && c.stamp > since) out.push(c.row(second));
@@ -168,7 +260,7 @@ export class Aggregator {
     return first < 0 ? [] : this.alerts.slice(first);
   }
 
-  /** Every route seen, busiest first ("all" leads). */
+  /** Every route (or series) seen, busiest first ("all" leads; ties keep the order first seen). */
   routes(): RouteInfo[] {
     return [...this.routeLines].map(([key, lines]) => ({ key, lines })).sort((x, y) => (x.key === ALL_ROUTES ? -1 : y.key === ALL_ROUTES ? 1 : y.lines - x.lines));
   }
@@ -188,14 +280,39 @@ export class Aggregator {
     return { seconds: this.seconds.size, cells, alerts: this.alerts.length };
   }
 
-  private cell(cells: Map<string, Cell>, key: string): Cell {
+  /** The cells of the second of time t (epoch seconds), or null when t is missing or older than the window (counted). */
+  private cellsAt(t: number): Map<string, AnyCell> | null {
+    if (!(t > 0)) {
+      this.untimed++;
+      return null;
+    }
+    const second = Math.floor(t);
+    if (second > this.newest) this.advanceTo(second);
+    if (second <= this.newest - this.opts.windowSeconds) {
+      this.late++;
+      return null;
+    }
+    let cells = this.seconds.get(second);
+    if (cells === undefined) {
+      cells = new Map();
+      this.seconds.set(second, cells);
+    }
+    return cells;
+  }
+
+  private count(key: string, n: number): void {
+    this.routeLines.set(key, (this.routeLines.get(key) ?? 0) + n);
+  }
+
+  /** The cell of `key` in one second (made with `Kind` when missing), stamped with the open stamp. */
+  private cell<C extends AnyCell>(cells: Map<string, AnyCell>, key: string, Kind: new (stamp: number, series: number) => C, series = 0): C {
     let c = cells.get(key);
-    if (c === undefined) {
-      c = new Cell(this.openStamp);
+    if (!(c instanceof Kind)) {
+      c = new Kind(this.openStamp, series);
       cells.set(key, c);
     }
     c.stamp = this.openStamp;
-    return c;
+    return c as C;
   }
 
   /** Move the window's end to `second`, dropping seconds that fall out of it. */

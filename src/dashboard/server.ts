@@ -4,7 +4,7 @@
  * (see aggregate.ts), and serves
  *
  *   GET /              the page (page.html, page.js, page.css, uPlot from node_modules)
- *   GET /api/state     the recent window for one route, the alerts, totals, model
+ *   GET /api/state     the recent window for one route (or telemetry series), the alerts, totals, model
  *   GET /api/events    Server-Sent Events: a delta every pushMs (changed buckets, new alerts, totals)
  *
  * Read-only; binds 127.0.0.1 unless the user picks another host.
@@ -14,15 +14,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Alert, Detector, DetectSummary, ScoredBatch } from "../detect.js";
+import type { Alert, DetectSummary, ScoredBatch } from "../detect.js";
 import type { IsolationForest } from "../forest.js";
-import { ALL_ROUTES, Aggregator, type BucketRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
+import type { AnyDetector } from "../run-detect.js";
+import { TelemetryDetector, type TelemetryAlert } from "../telemetry.js";
+import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 
 /** The detection hooks the dashboard listens on (runDetect and runDemo take them). */
 export interface DashboardHooks {
-  onStart: (detector: Detector) => void;
+  onStart: (detector: AnyDetector) => void;
   onScored: (batch: ScoredBatch) => void;
   onAlert: (alert: Alert) => void;
+  onTelemetryAlert: (alert: TelemetryAlert) => void;
 }
 
 /** Options of startDashboard. */
@@ -33,6 +36,8 @@ export interface DashboardOptions {
   host?: string;
   /** Seconds of line time the charts keep. Default 600. */
   windowSeconds?: number;
+  /** Seconds of row time the charts keep for a telemetry stream (a row every few seconds). Default 21600 (6 hours). */
+  telemetryWindowSeconds?: number;
   /** Alerts the table keeps (the newest). Default 500. */
   maxAlerts?: number;
   /** Milliseconds between pushes to the page. Default 250. */
@@ -40,7 +45,7 @@ export interface DashboardOptions {
 }
 
 /** The defaults, in one place. */
-export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, maxAlerts: 500, pushMs: 250 });
+export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, telemetryWindowSeconds: 21_600, maxAlerts: 500, pushMs: 250 });
 
 /** Validate dashboard options; errors name the option, the allowed range and the value. */
 export function resolveDashboardOptions(o: DashboardOptions = {}): Required<DashboardOptions> {
@@ -50,6 +55,7 @@ export function resolveDashboardOptions(o: DashboardOptions = {}): Required<Dash
   };
   int("port", r.port, 0, 65535);
   int("windowSeconds", r.windowSeconds, 10, 86_400);
+  int("telemetryWindowSeconds", r.telemetryWindowSeconds, 10, 86_400);
   int("maxAlerts", r.maxAlerts, 1, 100_000);
   int("pushMs", r.pushMs, 20, 60_000);
   if (typeof r.host !== "string" || r.host.trim() === "") throw new RangeError(`host must be a non-empty address, got ${JSON.stringify(r.host)}`);
@@ -74,6 +80,8 @@ export interface Totals {
 
 /** The model in use. */
 export interface ModelInfo {
+  /** What it scores: log lines (routes) or telemetry rows (series). */
+  kind: "logs" | "telemetry";
   created_at: string;
   features: string[];
   /** The forest's threshold on the score s. */
@@ -81,25 +89,33 @@ export interface ModelInfo {
   trees: number;
   sample_size: number;
   format: string;
+  /** Trained routes (0 for telemetry). */
   routes: number;
   /** Retraining refreshes behind this model (0: the model as loaded). */
   generation: number;
   /** Scores at severity 50 (p99 of training), 75 (p99.9) and 90 (highest in training). */
   severity_scores: { "50": number; "75": number; "90": number };
+  /** Telemetry models: the series in feature order with their typical range (training, or the last refresh), k and window. */
+  telemetry?: { series: Array<{ name: string; p01: number; median: number; p99: number }>; k: number; window: number };
 }
 
 /** GET /api/state. */
 export interface DashboardState {
   /** Stamp of this state: ask /api/events for what came after it. */
   stamp: number;
+  /** A route, or for telemetry a series; "all" for every one. */
   route: string;
   /** Oldest and newest second of line time held, over all routes (null before any line): the x range. */
   span: [number, number] | null;
   window_seconds: number;
   /** Alerts the server keeps (the page keeps as many). */
   max_alerts: number;
-  /** Columns of a row: [second, lines, errors, p50 ms, p99 ms, mean score, max score]. */
-  rows: BucketRow[];
+  /**
+   * Columns of a row (see aggregate.ts): logs [second, lines, errors, p50 ms, p99 ms, mean score, max score];
+   * a telemetry series [second, rows, mean score, max score, mean value, min value, max value];
+   * all telemetry series [second, rows, mean score, max score, each series' mean value].
+   */
+  rows: DashboardRow[];
   alerts: NumberedAlert[];
   routes: RouteInfo[];
   totals: Totals;
@@ -110,7 +126,7 @@ export interface DashboardState {
 export interface DashboardDelta {
   stamp: number;
   span: [number, number] | null;
-  rows: BucketRow[];
+  rows: DashboardRow[];
   alerts: NumberedAlert[];
   routes: RouteInfo[];
   totals: Totals;
@@ -139,7 +155,7 @@ export class Dashboard {
   private readonly agg: Aggregator;
   private readonly clients = new Set<Client>();
   private readonly timer: NodeJS.Timeout;
-  private detector: Detector | null = null;
+  private detector: AnyDetector | null = null;
   private model: ModelInfo | null = null;
   /** The forest `model` describes: the detector swaps in a new one when it retrains. */
   private modelOf: IsolationForest | null = null;
@@ -157,6 +173,7 @@ export class Dashboard {
       onStart: (d) => this.start(d),
       onScored: (b) => this.agg.addBatch(b),
       onAlert: (a) => this.agg.addAlert(a),
+      onTelemetryAlert: (a) => this.agg.addAlert(a),
     };
     server.on("request", (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     this.timer = setInterval(() => this.push(), options.pushMs);
@@ -186,7 +203,7 @@ export class Dashboard {
       stamp,
       route,
       span: this.agg.span(),
-      window_seconds: this.options.windowSeconds,
+      window_seconds: this.agg.opts.windowSeconds,
       max_alerts: this.options.maxAlerts,
       rows: this.agg.rows(route),
       alerts: this.agg.alertsAfter(0),
@@ -215,34 +232,24 @@ export class Dashboard {
     });
   }
 
-  private start(d: Detector): void {
+  private start(d: AnyDetector): void {
     this.detector = d;
     this.status = "running";
+    // A row every few seconds: ten minutes would hold a handful of points.
+    if (d instanceof TelemetryDetector) this.agg.setWindow(this.options.telemetryWindowSeconds);
   }
 
   /** The model in use, described again when the detector has retrained. */
   private currentModel(): ModelInfo | null {
     const d = this.detector;
     if (d === null || d.forest === this.modelOf) return this.model;
-    const f = d.forest;
-    const cal = d.pipeline.calibration.scores;
-    this.modelOf = f;
-    this.model = {
-      created_at: f.createdAt,
-      features: [...d.featureNames],
-      threshold: f.threshold,
-      trees: f.options.trees,
-      sample_size: f.options.sampleSize,
-      format: d.pipeline.format,
-      routes: Object.keys(d.pipeline.spec.routes).length,
-      generation: d.stats.retrain.generation,
-      severity_scores: { "50": cal[2], "75": cal[3], "90": cal[4] },
-    };
+    this.modelOf = d.forest;
+    this.model = describeModel(d);
     return this.model;
   }
 
   private totals(): Totals {
-    const s = this.detector?.stats;
+    const s = this.detector === null ? undefined : statsOf(this.detector);
     const now = performance.now();
     const read = s?.lines_read ?? 0;
     this.rateSamples.push([now, read]);
@@ -331,6 +338,32 @@ export class Dashboard {
     });
     res.end(res.req.method === "HEAD" ? undefined : body);
   }
+}
+
+/** What the page shows of the model a detector uses. */
+function describeModel(d: AnyDetector): ModelInfo {
+  const f = d.forest;
+  const common = (cal: number[]) => ({
+    created_at: f.createdAt,
+    features: [...d.featureNames],
+    threshold: f.threshold,
+    trees: f.options.trees,
+    sample_size: f.options.sampleSize,
+    generation: statsOf(d).retrain.generation,
+    severity_scores: { "50": cal[2], "75": cal[3], "90": cal[4] },
+  });
+  if (d instanceof TelemetryDetector) {
+    const m = d.meta;
+    const series = m.series.map((name, q) => ({ name, p01: m.scales[q].p01, median: m.scales[q].median, p99: m.scales[q].p99 }));
+    return { kind: "telemetry", ...common(m.calibration.scores), format: "csv", routes: 0, telemetry: { series, k: m.k, window: m.window } };
+  }
+  const p = d.pipeline;
+  return { kind: "logs", ...common(p.calibration.scores), format: p.format, routes: Object.keys(p.spec.routes).length };
+}
+
+/** The counts of either detector (the telemetry one hands out a copy). */
+function statsOf(d: AnyDetector): Pick<DetectSummary, "lines_read" | "lines_scored" | "skipped" | "alerts" | "alerts_by_severity" | "alerts_by_rule" | "suppressed" | "retrain"> {
+  return d instanceof TelemetryDetector ? d.summary() : d.stats;
 }
 
 function isLoopback(host: string): boolean {
