@@ -1,20 +1,23 @@
 // The live dashboard: aggregation bounds, the HTTP/SSE API without a browser, the
 // CLI flag, and the page in a real headless Chromium as a user would open it.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { get, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardPort } from "../src/dashboard/cli.js";
-import { ALL_ROUTES, Aggregator, OTHER_ROUTE, binCentre, histogramQuantile, latencyBin, type BucketRow } from "../src/dashboard/aggregate.js";
+import { ALL_ROUTES, Aggregator, OTHER_ROUTE, binCentre, histogramQuantile, latencyBin, type DashboardRow } from "../src/dashboard/aggregate.js";
 import { resolveDashboardOptions, startDashboard, type Dashboard, type DashboardDelta, type DashboardState } from "../src/dashboard/server.js";
 import type { Alert, ScoredBatch } from "../src/detect.js";
 import { runDemo } from "../src/demo.js";
 import type { IsolationForest } from "../src/forest.js";
 import { Rng } from "../src/random.js";
-import { runDetect } from "../src/run-detect.js";
+import { runDetect, type AnyAlert, type AnyDetector } from "../src/run-detect.js";
 import { simulate } from "../src/simulate.js";
+import { TelemetryDetector, trainTelemetry, type TelemetryAlert } from "../src/telemetry.js";
+import { simulateTelemetry } from "../src/telemetry-sim.js";
 import { trainFromLines } from "../src/train.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logforest-dashboard-"));
@@ -45,6 +48,22 @@ function syntheticAlert(i: number, second: number): Alert {
     line: i, file: "synthetic.log", ts, score: 0.7, severity: 80, rule: "slow",
     record: { ts, method: "GET", route: "/r1", status: 200, latency_ms: 900, bytes: 10, ip: "10.0.0.1", user_agent: "<script>x</script>" },
   };
+}
+
+/**
+ * 100k lines over 2,000 seconds (100 batches of 1,000, 20 alerts each) into a window of
+ * 120 seconds and a ring of 50 alerts, checking after each batch that no more is held
+ * than the window's seconds, `keys` cells a second and the ring.
+ */
+function feedBounded(agg: Aggregator, rng: Rng, t0: number, batch: (rng: Rng, t0: number, n: number, perSecond: number) => ScoredBatch, alert: (i: number, second: number) => AnyAlert, keys: number): void {
+  for (let k = 0; k < 100; k++) {
+    agg.addBatch(batch(rng, t0 + k * 20, 1000, 50));
+    for (let j = 0; j < 20; j++) agg.addAlert(alert(k * 20 + j, t0 + k * 20 + j));
+    const size = agg.size();
+    expect(size.seconds).toBeLessThanOrEqual(120);
+    expect(size.cells).toBeLessThanOrEqual(120 * keys);
+    expect(size.alerts).toBeLessThanOrEqual(50);
+  }
 }
 
 describe("dashboard aggregation", () => {
@@ -83,7 +102,7 @@ describe("dashboard aggregation", () => {
     for (let i = 0; i < b.count; i++) if (b.status[i] >= 500) errors++;
     expect(all.reduce((s, r) => s + r[2], 0)).toBe(errors);
     const maxScore = Math.max(...b.scores);
-    expect(Math.max(...all.map((r) => r[6]))).toBeCloseTo(maxScore, 6);
+    expect(Math.max(...all.map((r) => Number(r[6])))).toBeCloseTo(maxScore, 6);
     expect(agg.routes()[0]).toEqual({ key: ALL_ROUTES, lines: 500 });
     expect(agg.routes().some((r) => r.key === OTHER_ROUTE)).toBe(true);
 
@@ -98,16 +117,7 @@ describe("dashboard aggregation", () => {
 
   it("stays bounded: 100k lines over 2,000 seconds keep only the window and the newest alerts", () => {
     const agg = new Aggregator({ windowSeconds: 120, maxAlerts: 50 });
-    const rng = new Rng(9);
-    const t0 = 1_700_000_000;
-    for (let k = 0; k < 100; k++) {
-      agg.addBatch(syntheticBatch(rng, t0 + k * 20, 1000, 50));
-      for (let j = 0; j < 20; j++) agg.addAlert(syntheticAlert(k * 20 + j, t0 + k * 20 + j));
-      const size = agg.size();
-      expect(size.seconds).toBeLessThanOrEqual(120);
-      expect(size.cells).toBeLessThanOrEqual(120 * (ROUTES.length + 2));
-      expect(size.alerts).toBeLessThanOrEqual(50);
-    }
+    feedBounded(agg, new Rng(9), 1_700_000_000, syntheticBatch, syntheticAlert, ROUTES.length + 2);
     const rows = agg.rows(ALL_ROUTES);
     const newest = rows[rows.length - 1][0];
     expect(rows.length).toBeLessThanOrEqual(120);
@@ -128,6 +138,99 @@ describe("dashboard aggregation", () => {
     expect(agg.untimed).toBe(1);
     expect(agg.late).toBe(1);
     expect(agg.rows(ALL_ROUTES).reduce((s, r) => s + r[1], 0)).toBe(8);
+  });
+});
+
+const SERIES = ["cpu_pct", "latency_ms", "queue_depth"];
+
+/** A seeded telemetry batch: `n` rows from second `t0` on, `perSecond` a second; values around 0 (negatives, zeros), one NaN. */
+function telemetryBatch(rng: Rng, t0: number, n: number, perSecond: number): ScoredBatch & { values: Float64Array } {
+  const s = SERIES.length;
+  const b = {
+    file: "metrics.csv", count: n, lineNo: new Int32Array(n), seconds: new Float64Array(n), route: new Int32Array(n).fill(-1),
+    latencyMs: new Float64Array(n).fill(NaN), status: new Float64Array(n).fill(NaN), scores: new Float64Array(n), routeNames: [], skipped: [],
+    values: new Float64Array(n * s), seriesNames: SERIES,
+  };
+  for (let i = 0; i < n; i++) {
+    b.lineNo[i] = i + 2;
+    b.seconds[i] = t0 + i / perSecond;
+    b.scores[i] = 0.3 + 0.4 * rng.next();
+    b.values[i * s] = 40 + 10 * rng.normal();
+    b.values[i * s + 1] = 10 * rng.normal() - 5;
+    b.values[i * s + 2] = Math.round(2 * rng.normal());
+  }
+  if (n > 5) b.values[5 * s + 1] = NaN;
+  return b;
+}
+
+function telemetryAlert(i: number, second: number): TelemetryAlert {
+  const ts = new Date(second * 1000).toISOString();
+  return {
+    line: i, file: "metrics.csv", ts, score: 0.6, severity: 70, rule: "telemetry",
+    record: { ts, values: { cpu_pct: 97, latency_ms: -3, queue_depth: 0 } },
+    reasons: [{ feature: "cpu_pct", share: 0.8, text: "cpu_pct 97: a step" }],
+  };
+}
+
+describe("dashboard aggregation of telemetry rows", () => {
+  it("buckets rows per series per second (mean, min and max of the values, scores, rows), all series together, and sends only what changed", () => {
+    const agg = new Aggregator({ windowSeconds: 600, maxAlerts: 10 });
+    const t0 = 1_795_716_000;
+    const b = telemetryBatch(new Rng(4), t0, 40, 4); // 10 seconds of 4 rows
+    agg.addBatch(b);
+    const s = SERIES.length;
+    expect(agg.routes()).toEqual([{ key: ALL_ROUTES, lines: 40 }, ...SERIES.map((key) => ({ key, lines: 40 }))]);
+    const all = agg.rows(ALL_ROUTES);
+    expect(all.map((r) => r[0])).toEqual(Array.from({ length: 10 }, (_, i) => t0 + i));
+    SERIES.forEach((name, q) => {
+      const rows = agg.rows(name);
+      expect(rows.length).toBe(10);
+      rows.forEach((r, j) => {
+        const idx = [0, 1, 2, 3].map((k) => j * 4 + k);
+        const scores = idx.map((i) => b.scores[i]);
+        const values = idx.map((i) => b.values[i * s + q]).filter(Number.isFinite);
+        expect(r.length).toBe(7);
+        expect(r[1]).toBe(4);
+        expect(r[2]).toBeCloseTo(scores.reduce((a, x) => a + x, 0) / 4, 6);
+        expect(r[3]).toBeCloseTo(Math.max(...scores), 6);
+        expect(r[4]).toBeCloseTo(values.reduce((a, x) => a + x, 0) / values.length, 6);
+        expect(r[5]).toBe(Math.min(...values));
+        expect(r[6]).toBe(Math.max(...values));
+        // The all-series row carries the same scores and each series' mean.
+        expect(all[j].length).toBe(4 + s);
+        expect(all[j].slice(1, 4)).toEqual(r.slice(1, 4));
+        expect(all[j][4 + q]).toBe(r[4]);
+      });
+    });
+    // Zeros and negatives are values like any other (not "no latency").
+    expect(Math.min(...agg.rows("latency_ms").map((r) => r[5] as number))).toBeLessThan(0);
+    expect(agg.rows("queue_depth").some((r) => r[5] === 0 || r[6] === 0)).toBe(true);
+
+    const stamp = agg.seal();
+    for (const key of [ALL_ROUTES, ...SERIES]) expect(agg.rows(key, stamp)).toEqual([]);
+    agg.addBatch(telemetryBatch(new Rng(5), t0 + 3, 2, 4)); // two more rows in second t0 + 3
+    for (const key of [ALL_ROUTES, ...SERIES]) {
+      const changed = agg.rows(key, stamp);
+      expect(changed.map((r) => r[0])).toEqual([t0 + 3]);
+      expect(changed[0][1]).toBe(6);
+    }
+    // Telemetry alerts are kept as they are.
+    agg.addAlert(telemetryAlert(9, t0 + 3));
+    expect(agg.alertsAfter(0)[0].alert).toEqual(telemetryAlert(9, t0 + 3));
+  });
+
+  it("stays bounded: 100k rows over 2,000 seconds keep only the window (widened or narrowed) and the newest alerts", () => {
+    const agg = new Aggregator({ windowSeconds: 120, maxAlerts: 50 });
+    feedBounded(agg, new Rng(11), 1_795_716_000, telemetryBatch, telemetryAlert, SERIES.length + 1);
+    const rows = agg.rows("cpu_pct");
+    const newest = rows[rows.length - 1][0];
+    expect(rows.length).toBe(120);
+    expect(rows[0][0]).toBe(newest - 119);
+    expect(agg.routes()).toEqual([{ key: ALL_ROUTES, lines: 100_000 }, ...SERIES.map((key) => ({ key, lines: 100_000 }))]);
+    agg.setWindow(30);
+    expect(agg.size().seconds).toBe(30);
+    expect(agg.size().cells).toBe(30 * (SERIES.length + 1));
+    expect(agg.rows(ALL_ROUTES)[0][0]).toBe(newest - 29);
   });
 });
 
@@ -220,7 +323,7 @@ describe("dashboard server", () => {
       const { summary } = await runDetect({ model: forest, input: logFile, out: null, ...d.hooks });
       d.finish();
       const deltas = await events;
-      const merged = new Map<number, BucketRow>();
+      const merged = new Map<number, DashboardRow>();
       const alertSeqs: number[] = [];
       for (const x of deltas) {
         for (const r of x.rows) merged.set(r[0], r);
@@ -244,6 +347,10 @@ describe("dashboard server", () => {
       expect(s.model?.created_at).toBe(forest.createdAt);
       expect(s.model?.threshold).toBe(forest.threshold);
       expect(s.model?.generation).toBe(0);
+      expect(s.model?.kind).toBe("logs");
+      expect(s.model?.telemetry).toBeUndefined();
+      expect(s.window_seconds).toBe(86_400);
+      expect(s.rows.every((r) => r.length === 7)).toBe(true);
       expect(s.routes[0]).toEqual({ key: "all", lines: summary.lines_scored });
       // The deltas rebuild exactly the state the page would load.
       expect([...merged.values()].sort((a, b) => a[0] - b[0])).toEqual(s.rows);
@@ -327,44 +434,173 @@ describe("dashboard server", () => {
   });
 });
 
-describe("logforest detect --dashboard", () => {
-  const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+/** The lines of a simulated telemetry stream (the header first). */
+function telemetryLines(opts: Parameters<typeof simulateTelemetry>[0]): string[] {
+  return [...simulateTelemetry(opts)].map((l) => l.text);
+}
 
+describe("dashboard server on a telemetry stream", () => {
+  let forest: IsolationForest;
+  let csv: string;
+  let lines: string[];
+  beforeAll(() => {
+    forest = trainTelemetry(telemetryLines({ count: 3000, seed: 1, incidents: "none" }), { forest: { seed: 1 } }).forest;
+    // Four rows a second, so that a bucket holds several values; incidents of every kind.
+    lines = telemetryLines({ count: 4000, seed: 7, stepMs: 250, start: "2026-11-26T00:00:00Z" });
+    csv = join(dir, "metrics.csv");
+    writeFileSync(csv, lines.join("\n") + "\n");
+  });
+
+  it("lists the series, charts their values and scores per second, and lists telemetry alerts with reasons, losslessly", async () => {
+    const d = await startDashboard({ port: 0, pushMs: 50 });
+    try {
+      const before = JSON.parse((await fetchText(`${d.url}api/state`)).body) as DashboardState;
+      const events = readEvents(`${d.url}api/events?since=${before.stamp}&alerts=0`, (x) => x.totals.status === "finished");
+      await new Promise((r) => setTimeout(r, 100));
+      let detector: AnyDetector | null = null;
+      const { summary } = await runDetect({ model: forest, input: csv, out: null, ...d.hooks, onStart: (x) => ((detector = x), d.hooks.onStart(x)) });
+      d.finish();
+      expect(detector).toBeInstanceOf(TelemetryDetector);
+      const deltas = await events;
+
+      const s = JSON.parse((await fetchText(`${d.url}api/state`)).body) as DashboardState;
+      expect(s.window_seconds).toBe(21_600);
+      expect(s.routes).toEqual([{ key: "all", lines: 4000 }, ...SERIES.map((key) => ({ key, lines: 4000 }))]);
+      expect(s.totals).toMatchObject({ status: "finished", lines_read: 4001, lines_scored: 4000, skipped: { header: 1 }, alerts: summary.alerts });
+      expect(s.totals.alerts_by_severity).toEqual(summary.alerts_by_severity);
+      expect(s.model).toMatchObject({ kind: "telemetry", format: "csv", routes: 0, features: forest.featureNames, generation: 0 });
+      expect(s.model?.telemetry?.series.map((x) => x.name)).toEqual(SERIES);
+      expect(s.model?.telemetry?.k).toBe(4);
+      // Every row in one second of "all": 1,000 seconds of 4 rows, each with the three series' means.
+      expect(s.rows.length).toBe(1000);
+      expect(s.rows.every((r) => r[1] === 4 && r.length === 4 + SERIES.length)).toBe(true);
+      const merged = new Map<number, DashboardRow>();
+      for (const x of deltas) for (const r of x.rows) merged.set(r[0], r);
+      expect([...merged.values()].sort((a, b) => a[0] - b[0])).toEqual(s.rows);
+
+      // One series: its values per second are the file's.
+      const bySecond = new Map<number, number[]>();
+      for (const line of lines.slice(1)) {
+        const [ts, , latency] = line.split(",");
+        const second = Math.floor(Date.parse(ts) / 1000);
+        bySecond.set(second, [...(bySecond.get(second) ?? []), Number(latency)]);
+      }
+      const one = JSON.parse((await fetchText(`${d.url}api/state?route=latency_ms`)).body) as DashboardState;
+      expect(one.route).toBe("latency_ms");
+      expect(one.rows.length).toBe(1000);
+      for (const r of one.rows) {
+        const v = bySecond.get(r[0]) ?? [];
+        expect([r[1], r[5], r[6]]).toEqual([v.length, Math.min(...v), Math.max(...v)]);
+        expect(r[4]).toBeCloseTo(v.reduce((a, x) => a + x, 0) / v.length, 5);
+        expect(r.slice(1, 4)).toEqual(s.rows.find((x) => x[0] === r[0])?.slice(1, 4));
+      }
+
+      // The alerts are the run's telemetry alerts, with their values and reasons.
+      expect(summary.alerts).toBeGreaterThan(0);
+      expect(s.alerts.length).toBe(Math.min(summary.alerts, s.max_alerts));
+      for (const { alert } of s.alerts) {
+        const a = alert as TelemetryAlert;
+        expect(a.rule).toBe("telemetry");
+        expect(Object.keys(a.record.values)).toEqual(SERIES);
+        expect(a.reasons.length).toBeGreaterThan(0);
+        for (const r of a.reasons) expect(SERIES).toContain(r.feature);
+      }
+      expect(deltas.flatMap((x) => x.alerts.map((a) => a.seq))).toEqual(s.alerts.map((a) => a.seq));
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+
+  it("describes the telemetry model again when the detector retrains while running", async () => {
+    const d = await startDashboard({ port: 0 });
+    try {
+      let detector: AnyDetector | null = null;
+      const { summary } = await runDetect({ model: forest, input: csv, out: null, retrain: { everyLines: 1000, sample: 2000 }, ...d.hooks, onStart: (x) => ((detector = x), d.hooks.onStart(x)) });
+      expect(summary.retrain.generation).toBeGreaterThan(0);
+      const t = detector as unknown as TelemetryDetector;
+      expect(t.forest).not.toBe(forest);
+      const m = d.state().model;
+      expect(m?.generation).toBe(summary.retrain.generation);
+      expect(m?.telemetry?.series.map((x) => [x.name, x.p01, x.median, x.p99])).toEqual(t.meta.series.map((name, q) => [name, t.meta.scales[q].p01, t.meta.scales[q].median, t.meta.scales[q].p99]));
+      expect(m?.created_at).toBe(t.forest.createdAt);
+    } finally {
+      await d.close();
+    }
+  }, 60_000);
+});
+
+const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+
+/** `logforest detect --model M --input F --json --dashboard 0`, once the input is scored: the page, stderr, Ctrl-C (the exit code) and a last-resort kill. */
+async function detectWithDashboard(model: string, input: string): Promise<{ url: string; err: string; interrupt: () => Promise<number | null>; kill: () => void }> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does it first)`);
+  const child = spawn(process.execPath, [BIN, "detect", "--model", model, "--input", input, "--json", "--dashboard", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.setEncoding("utf8");
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const kill = () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (c: string) => {
+        err += c;
+        const m = /the dashboard stays up at (http:\S+) until Ctrl-C/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.on("exit", () => reject(new Error(`detect exited early: ${err}`)));
+    });
+    return { url, err, interrupt: () => (child.kill("SIGINT"), exited), kill };
+  } catch (e) {
+    kill();
+    throw e;
+  }
+}
+
+describe("logforest detect --dashboard", () => {
   it("serves while scoring a file, stays up after the end of input, and exits cleanly on Ctrl-C", async () => {
-    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does it first)`);
     const clean = [...simulate({ count: 5000, seed: 31, incidents: "none", start: "2026-11-20T00:00:00Z" })];
     const { forest } = trainFromLines(clean.map((l) => l.text), { forest: { seed: 31 } });
     const model = join(dir, "cli.lfm");
     forest.save(model);
     const input = join(dir, "cli.log");
     writeFileSync(input, [...simulate({ count: 3000, seed: 32, start: "2026-11-20T06:00:00Z" })].map((l) => l.text).join("\n") + "\n");
-    const child = spawn(process.execPath, [BIN, "detect", "--model", model, "--input", input, "--json", "--dashboard", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.setEncoding("utf8");
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const run = await detectWithDashboard(model, input);
     try {
-      const finished = await new Promise<string>((resolve, reject) => {
-        child.stderr.on("data", (c: string) => {
-          err += c;
-          const m = /the dashboard stays up at (http:\S+) until Ctrl-C/.exec(err);
-          if (m) resolve(m[1]);
-        });
-        child.on("exit", () => reject(new Error(`detect exited early: ${err}`)));
-      });
-      expect(err).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/m);
-      const s = JSON.parse((await fetchText(`${finished}api/state`)).body) as DashboardState;
+      expect(run.err).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/m);
+      const s = JSON.parse((await fetchText(`${run.url}api/state`)).body) as DashboardState;
       expect(s.totals).toMatchObject({ status: "finished", lines_read: 3000, lines_scored: 3000 });
-      child.kill("SIGINT");
-      expect(await exited).toBe(0);
+      expect(await run.interrupt()).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      run.kill();
+    }
+  }, 60_000);
+
+  it("on a telemetry model: shows the series, their rows and the telemetry alerts of a CSV stream", async () => {
+    const model = join(dir, "metrics.model");
+    trainTelemetry(telemetryLines({ count: 3000, seed: 1, incidents: "none" }), { forest: { seed: 1 } }).forest.save(model);
+    const input = join(dir, "cli-metrics.csv");
+    writeFileSync(input, telemetryLines({ count: 2000, seed: 101, start: "2026-11-26T00:00:00Z" }).join("\n") + "\n");
+    const run = await detectWithDashboard(model, input);
+    try {
+      const summary = JSON.parse(run.err.split("\n").find((l) => l.startsWith("{")) ?? "{}") as { alerts: number };
+      const s = JSON.parse((await fetchText(`${run.url}api/state`)).body) as DashboardState;
+      expect(s.totals).toMatchObject({ status: "finished", lines_read: 2001, lines_scored: 2000, alerts: summary.alerts });
+      expect(s.model?.kind).toBe("telemetry");
+      expect(s.routes.map((r) => r.key)).toEqual(["all", ...SERIES]);
+      expect(s.rows.reduce((n, r) => n + r[1], 0)).toBe(2000);
+      expect(summary.alerts).toBeGreaterThan(0);
+      expect(s.alerts.length).toBe(summary.alerts);
+      expect((s.alerts[0].alert as TelemetryAlert).reasons.length).toBeGreaterThan(0);
+      expect(await run.interrupt()).toBe(0);
+    } finally {
+      run.kill();
     }
   }, 60_000);
 });
 
 describe("logforest demo --dashboard", () => {
   it("refuses a bad port by name, range and value", async () => {
-    const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does it first)`);
     const child = spawn(process.execPath, [BIN, "demo", "--dashboard", "http"], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
@@ -440,6 +676,109 @@ describe("dashboard in a browser", () => {
       const shot = join(shots, "dashboard.png");
       await page.screenshot({ path: shot });
       expect(statSync(shot).size).toBeGreaterThan(10_000);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+      await d.close();
+      rmSync(shots, { recursive: true, force: true });
+    }
+  }, 120_000);
+  it("shows a telemetry stream: series to pick, values and scores in the charts, alerts with their series and values, a record on click", async () => {
+    if (!existsSync(chromiumPath)) {
+      if (process.env.LOGFOREST_BROWSER_TESTS === "0") return; // explicitly turned off
+      throw new Error(`${chromiumPath} is missing: install it (apt-get install -y chromium; .ci/run does) or set LOGFOREST_BROWSER_TESTS=0 to skip the browser test`);
+    }
+    const { chromium } = await import("playwright-core");
+    // As `simulate --kind telemetry --count 3000 --seed 1 --incidents none | train --format csv`, then
+    // `simulate --kind telemetry --count 8640 --seed 101 --start 2026-11-26T00:00:00Z | detect --dashboard`.
+    const forest = trainTelemetry(telemetryLines({ count: 3000, seed: 1, incidents: "none" }), { forest: { seed: 1 } }).forest;
+    const lines = telemetryLines({ count: 8640, seed: 101, start: "2026-11-26T00:00:00Z" });
+    const valueAt = new Map(lines.slice(1).map((l) => {
+      const [ts, , latency] = l.split(",");
+      return [Date.parse(ts) / 1000, Number(latency)];
+    }));
+    const shots = mkdtempSync(join(tmpdir(), "logforest-dashboard-shot-"));
+    const d = await startDashboard({ port: 0, pushMs: 100 });
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(d.url);
+      await page.locator("#status", { hasText: "waiting" }).waitFor();
+      expect(await page.evaluate("document.body.className")).toBe("mode-logs");
+
+      // The stream arrives in chunks on stdin while the page is open.
+      async function* chunks(): AsyncGenerator<string> {
+        for (let i = 0; i < lines.length; i += 500) {
+          yield lines.slice(i, i + 500).join("\n") + "\n";
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      const detection = runDetect({ model: forest, stdin: Readable.from(chunks(), { objectMode: false }), out: null, ...d.hooks });
+      const rows = page.locator("#alerts tbody tr");
+      await rows.nth(2).waitFor({ timeout: 60_000 });
+      await expect.poll(async () => Number(await page.locator("#chart-value").getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(10);
+      expect(await page.evaluate("document.body.className")).toBe("mode-telemetry");
+      expect(await page.locator("label.route span").textContent()).toBe("series");
+      expect(await page.locator("#chart-latency").isVisible()).toBe(false);
+      expect(await page.locator("#value-title").textContent()).toBe("all series");
+      expect(Number(await page.locator("#chart-score").getAttribute("data-lines"))).toBeGreaterThan(0);
+      expect(await page.locator("#route option").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^all series \(/), expect.stringMatching(/^cpu_pct \(/)]));
+      // All series: one line per series, each on its typical range.
+      const allData = (await page.evaluate(`window.logforestDashboard.data("value")`)) as Array<Array<number | null>>;
+      expect(allData.length).toBe(1 + SERIES.length);
+      expect(allData[2].filter((v) => v !== null && v > -1 && v < 2).length).toBeGreaterThan(allData[0].length * 0.9);
+
+      // Click an alert (by sequence number: newer ones arrive on top): its whole record shows.
+      const seq = await rows.nth(1).getAttribute("data-seq");
+      const row = page.locator(`#alerts tbody tr[data-seq="${seq}"]`);
+      const cells = await row.locator("td").allTextContents();
+      await row.click();
+      const detail = JSON.parse((await page.locator("#detail").textContent()) ?? "") as TelemetryAlert;
+      expect(detail.rule).toBe("telemetry");
+      expect(Object.keys(detail.record.values)).toEqual(SERIES);
+      expect(cells[2]).toBe(detail.reasons.map((r) => r.feature).join(", "));
+      expect(cells[3]).toBe(detail.reasons.map((r) => String(Number(detail.record.values[r.feature].toPrecision(4)))).join(", "));
+      expect(cells[4]).toBe(detail.score.toFixed(3));
+      expect(await row.getAttribute("class")).toContain("selected");
+
+      const { summary } = await detection;
+      d.finish();
+      await page.locator("#status", { hasText: "finished" }).waitFor();
+      const shown = Math.min(summary.alerts, 500);
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(shown);
+      expect(await page.locator("#scored").textContent()).toBe("8,640");
+      expect(await page.locator("#alerts-total").textContent()).toBe(summary.alerts.toLocaleString("en-US"));
+      const seqs = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-seq")));
+
+      // Pick one series: the charts show its own values, which are the file's.
+      await page.selectOption("#route", "latency_ms");
+      await expect.poll(() => page.evaluate("window.logforestDashboard.layout()"), { timeout: 30_000 }).toBe("telemetry:latency_ms");
+      await expect.poll(async () => Number(await page.locator("#chart-value").getAttribute("data-points")), { timeout: 30_000 }).toBe(2160);
+      expect(await page.locator("#value-title").textContent()).toBe("latency_ms");
+      expect(new URL(page.url()).searchParams.get("route")).toBe("latency_ms");
+      const data = (await page.evaluate(`window.logforestDashboard.data("value")`)) as [number[], ...Array<Array<number | null>>];
+      expect(data.length).toBe(4); // seconds, mean, min, max
+      expect(data[0].length).toBe(2160); // the last 6 hours of 10 s rows
+      const off = data[0].map((x, i) => Math.abs((data[1][i] ?? NaN) - (valueAt.get(x) ?? NaN)));
+      expect(Math.max(...off)).toBeLessThan(1e-6);
+
+      // Reload: the same alerts, the same series.
+      await page.reload();
+      await page.locator("#status", { hasText: "finished" }).waitFor();
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(shown);
+      expect(await page.evaluate("window.logforestDashboard.layout()")).toBe("telemetry:latency_ms");
+      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-seq")))).toEqual(seqs);
+
+      // Open an alert naming the series for the picture.
+      await page.locator("#alerts tbody tr", { hasText: "latency_ms" }).first().click();
+      expect((JSON.parse((await page.locator("#detail").textContent()) ?? "") as TelemetryAlert).reasons.map((r) => r.feature)).toContain("latency_ms");
+      const shot = join(shots, "dashboard-telemetry.png");
+      await page.screenshot({ path: shot });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+      // LOGFOREST_UPDATE_SCREENSHOTS=1 refreshes the README's picture.
+      if (process.env.LOGFOREST_UPDATE_SCREENSHOTS === "1") copyFileSync(shot, new URL("fixtures/dashboard-telemetry.png", import.meta.url));
       expect(pageErrors).toEqual([]);
     } finally {
       await browser.close();
