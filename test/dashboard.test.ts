@@ -369,7 +369,11 @@ describe("dashboard server", () => {
   it("describes the model again when the detector retrains while running", async () => {
     const d = await startDashboard({ port: 0 });
     try {
-      const { summary } = await runDetect({ model: forest, input: logFile, out: null, retrain: { everyLines: 5000 }, ...d.hooks });
+      // Described once at the start (as a page open then would), so it must be described again.
+      const first: Array<number | undefined> = [];
+      const onStart = (x: AnyDetector) => (d.hooks.onStart(x), first.push(d.state().model?.generation));
+      const { summary } = await runDetect({ model: forest, input: logFile, out: null, retrain: { everyLines: 5000 }, ...d.hooks, onStart });
+      expect(first).toEqual([0]);
       expect(summary.retrain.generation).toBeGreaterThan(0);
       const s = d.state();
       expect(s.model?.generation).toBe(summary.retrain.generation);
@@ -515,7 +519,10 @@ describe("dashboard server on a telemetry stream", () => {
     const d = await startDashboard({ port: 0 });
     try {
       let detector: AnyDetector | null = null;
-      const { summary } = await runDetect({ model: forest, input: csv, out: null, retrain: { everyLines: 1000, sample: 2000 }, ...d.hooks, onStart: (x) => ((detector = x), d.hooks.onStart(x)) });
+      const first: Array<number | undefined> = [];
+      const onStart = (x: AnyDetector) => ((detector = x), d.hooks.onStart(x), first.push(d.state().model?.generation));
+      const { summary } = await runDetect({ model: forest, input: csv, out: null, retrain: { everyLines: 1000, sample: 2000 }, ...d.hooks, onStart });
+      expect(first).toEqual([0]);
       expect(summary.retrain.generation).toBeGreaterThan(0);
       const t = detector as unknown as TelemetryDetector;
       expect(t.forest).not.toBe(forest);
@@ -693,10 +700,6 @@ describe("dashboard in a browser", () => {
     // `simulate --kind telemetry --count 8640 --seed 101 --start 2026-11-26T00:00:00Z | detect --dashboard`.
     const forest = trainTelemetry(telemetryLines({ count: 3000, seed: 1, incidents: "none" }), { forest: { seed: 1 } }).forest;
     const lines = telemetryLines({ count: 8640, seed: 101, start: "2026-11-26T00:00:00Z" });
-    const valueAt = new Map(lines.slice(1).map((l) => {
-      const [ts, , latency] = l.split(",");
-      return [Date.parse(ts) / 1000, Number(latency)];
-    }));
     const shots = mkdtempSync(join(tmpdir(), "logforest-dashboard-shot-"));
     const d = await startDashboard({ port: 0, pushMs: 100 });
     const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
@@ -751,6 +754,16 @@ describe("dashboard in a browser", () => {
       expect(await page.locator("#scored").textContent()).toBe("8,640");
       expect(await page.locator("#alerts-total").textContent()).toBe(summary.alerts.toLocaleString("en-US"));
       const seqs = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-seq")));
+      // All series: each line is the file's values on that series' typical range (0 = p1, 1 = p99).
+      const scales = (JSON.parse((await fetchText(`${d.url}api/state`)).body) as DashboardState).model?.telemetry?.series ?? [];
+      const all = (await page.evaluate(`window.logforestDashboard.data("value")`)) as [number[], ...Array<Array<number | null>>];
+      expect(all[0].length).toBe(2160);
+      expect(scales.map((x) => x.name)).toEqual(SERIES);
+      const fileValues = new Map(lines.slice(1).map((l) => [Date.parse(l.split(",")[0]) / 1000, l.split(",").slice(1).map(Number)]));
+      scales.forEach((x, q) => {
+        const off = all[0].map((t, i) => Math.abs((all[q + 1][i] ?? NaN) - ((fileValues.get(t)?.[q] ?? NaN) - x.p01) / (x.p99 - x.p01)));
+        expect(Math.max(...off)).toBeLessThan(1e-6);
+      });
 
       // Pick one series: the charts show its own values, which are the file's.
       await page.selectOption("#route", "latency_ms");
@@ -761,7 +774,7 @@ describe("dashboard in a browser", () => {
       const data = (await page.evaluate(`window.logforestDashboard.data("value")`)) as [number[], ...Array<Array<number | null>>];
       expect(data.length).toBe(4); // seconds, mean, min, max
       expect(data[0].length).toBe(2160); // the last 6 hours of 10 s rows
-      const off = data[0].map((x, i) => Math.abs((data[1][i] ?? NaN) - (valueAt.get(x) ?? NaN)));
+      const off = data[0].map((x, i) => Math.abs((data[1][i] ?? NaN) - (fileValues.get(x)?.[1] ?? NaN)));
       expect(Math.max(...off)).toBeLessThan(1e-6);
 
       // Reload: the same alerts, the same series.
