@@ -640,7 +640,9 @@ describe("dashboard in a browser", () => {
       const rows = page.locator("#alerts tbody tr");
       const alertSeqs = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-seq")));
       await rows.nth(2).waitFor({ timeout: 60_000 });
-      await page.waitForFunction(`Number(document.getElementById("chart-rate").dataset.points) > 10`);
+      // Waits poll from the test (expect.poll), not page.waitForFunction: that polls with eval
+      // inside the page, which the page's Content Security Policy refuses once it has to retry.
+      await expect.poll(async () => Number(await page.locator("#chart-rate").getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(10);
       expect(Number(await page.locator("#chart-score").getAttribute("data-lines"))).toBeGreaterThan(0);
       // A live count shows in the totals.
       expect(Number((await page.locator("#scored").textContent())?.replace(/,/g, ""))).toBeGreaterThan(0);
@@ -659,14 +661,14 @@ describe("dashboard in a browser", () => {
       const result = await demo;
       d.finish(); // as the CLI does when the demo ends
       await page.locator("#status", { hasText: "finished" }).waitFor();
-      await page.waitForFunction(`document.querySelectorAll("#alerts tbody tr").length === ${Math.min(result.alerts.length, 500)}`);
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(Math.min(result.alerts.length, 500));
       const seqs = await alertSeqs();
       const times = await page.locator("#alerts tbody tr td:first-child").allTextContents();
 
       // Reload: the page asks for the recent window and shows the same alerts.
       await page.reload();
       await page.locator("#status", { hasText: "finished" }).waitFor();
-      await page.waitForFunction(`document.querySelectorAll("#alerts tbody tr").length === ${seqs.length}`);
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(seqs.length);
       expect(await alertSeqs()).toEqual(seqs);
       expect(await page.locator("#alerts tbody tr td:first-child").allTextContents()).toEqual(times);
       expect(Number(await page.locator("#chart-rate").getAttribute("data-points"))).toBeGreaterThan(10);
@@ -677,8 +679,8 @@ describe("dashboard in a browser", () => {
       // Pick one route: the charts show its own series.
       const option = await page.locator("#route option").nth(1).getAttribute("value");
       await page.selectOption("#route", option ?? "");
-      await page.waitForFunction(`new URL(location.href).searchParams.get("route") === ${JSON.stringify(option)}`);
-      await page.waitForFunction(`Number(document.getElementById("chart-rate").dataset.points) > 0`);
+      await expect.poll(() => new URL(page.url()).searchParams.get("route"), { timeout: 30_000 }).toBe(option);
+      await expect.poll(async () => Number(await page.locator("#chart-rate").getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(0);
 
       const shot = join(shots, "dashboard.png");
       await page.screenshot({ path: shot });
