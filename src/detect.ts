@@ -62,8 +62,8 @@ export interface SkippedExample {
   reason: string;
 }
 
-/** Counts of a detection run; `--json` prints this object. */
-export interface DetectSummary {
+/** The counts every detection run keeps, of logs or of telemetry. */
+export interface RunCounts {
   lines_read: number;
   lines_scored: number;
   alerts: number;
@@ -72,10 +72,44 @@ export interface DetectSummary {
   suppressed: { warmup: number; cooldown: number };
   alerts_by_rule: Record<string, number>;
   alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
-  above_min_severity_without_rule: number;
-  formats: Record<string, FormatName>;
   /** Retraining refreshes done and the model generation reached. */
   retrain: { refreshes: number; generation: number };
+}
+
+/** Counts of a detection run; `--json` prints this object. */
+export interface DetectSummary extends RunCounts {
+  above_min_severity_without_rule: number;
+  formats: Record<string, FormatName>;
+}
+
+/** Run counts at zero. */
+export function zeroCounts(): RunCounts {
+  return {
+    lines_read: 0,
+    lines_scored: 0,
+    alerts: 0,
+    skipped: {},
+    skipped_examples: [],
+    suppressed: { warmup: 0, cooldown: 0 },
+    alerts_by_rule: {},
+    alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
+    retrain: { refreshes: 0, generation: 0 },
+  };
+}
+
+const EXAMPLES_PER_REASON = 3;
+
+/** Count a skipped line by reason, keeping the first few as examples. */
+export function countSkipped(c: RunCounts, file: string, line: number, reason: string): void {
+  c.skipped[reason] = (c.skipped[reason] ?? 0) + 1;
+  if (c.skipped[reason] <= EXAMPLES_PER_REASON) c.skipped_examples.push({ file, line, reason });
+}
+
+/** Count an alert by rule and severity band. */
+export function countAlert(c: RunCounts, rule: string, severity: number): void {
+  c.alerts++;
+  c.alerts_by_rule[rule] = (c.alerts_by_rule[rule] ?? 0) + 1;
+  c.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : "50-74"]++;
 }
 
 /**
@@ -121,8 +155,6 @@ export interface DetectorOptions {
   explain?: boolean;
 }
 
-const EXAMPLES_PER_REASON = 3;
-
 /** Scores lines and raises alerts; one per detection run (it keeps the stream's windows). */
 export class Detector {
   private pipe: PipelineMeta;
@@ -157,19 +189,7 @@ export class Detector {
   private rowSeconds = new Float64Array(0);
   private rowIp: string[] = [];
   private rowRouteText: string[] = [];
-  readonly stats: DetectSummary = {
-    lines_read: 0,
-    lines_scored: 0,
-    alerts: 0,
-    skipped: {},
-    skipped_examples: [],
-    suppressed: { warmup: 0, cooldown: 0 },
-    alerts_by_rule: {},
-    alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
-    above_min_severity_without_rule: 0,
-    formats: {},
-    retrain: { refreshes: 0, generation: 0 },
-  };
+  readonly stats: DetectSummary = { ...zeroCounts(), above_min_severity_without_rule: 0, formats: {} };
 
   constructor(
     forest: IsolationForest,
@@ -408,9 +428,7 @@ export class Detector {
   ): Alert {
     const r = this.alertRecord;
     parser.parse(text, r);
-    this.stats.alerts++;
-    this.stats.alerts_by_rule[rule] = (this.stats.alerts_by_rule[rule] ?? 0) + 1;
-    this.stats.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : "50-74"]++;
+    countAlert(this.stats, rule, severity);
     const ts = Number.isFinite(r.ts) ? new Date(r.ts).toISOString() : null;
     const orNull = (v: number) => (Number.isFinite(v) ? v : null);
     return {
@@ -434,9 +452,7 @@ export class Detector {
   }
 
   private skip(file: string, line: number, reason: string): void {
-    const s = this.stats;
-    s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
-    if (s.skipped[reason] <= EXAMPLES_PER_REASON) s.skipped_examples.push({ file, line, reason });
+    countSkipped(this.stats, file, line, reason);
   }
 
   private grow(n: number): void {

@@ -13,7 +13,7 @@
 import { inParts, type RefreshReport, type RetrainOptions } from "./retrain.js";
 import { TelemetryRetrainer } from "./telemetry-retrain.js";
 import { explainShares } from "./explain.js";
-import type { AlertReason, ScoredBatch, SkippedExample } from "./detect.js";
+import { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch } from "./detect.js";
 import { IsolationForest, type BatchScorer } from "./forest.js";
 import { parseIsoAt, scaledDecimal, type Cursor } from "./formats/common.js";
 import type { ForestOptions } from "./options.js";
@@ -755,18 +755,8 @@ export interface TelemetryAlert {
 }
 
 /** Counts of a telemetry detection run (DetectSummary's fields that apply). */
-export interface TelemetryDetectSummary {
-  lines_read: number;
-  lines_scored: number;
-  alerts: number;
-  skipped: Record<string, number>;
-  skipped_examples: SkippedExample[];
-  suppressed: { warmup: number; cooldown: number };
-  alerts_by_rule: Record<string, number>;
-  alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
+export interface TelemetryDetectSummary extends RunCounts {
   formats: Record<string, "csv">;
-  /** Retraining refreshes done and the model generation reached. */
-  retrain: { refreshes: number; generation: number };
 }
 
 /** Per-file state: a stream of its own (layout, history, warm-up, cooldowns). */
@@ -779,7 +769,6 @@ interface FileState {
   lastAlertRow: Float64Array;
 }
 
-const EXAMPLES_PER_REASON = 3;
 const RULE = "telemetry";
 // Reasons list the series holding at least this share (the top one always).
 const REASON_SHARE = 0.1;
@@ -812,18 +801,7 @@ export class TelemetryDetector {
   private rowValues = new Float64Array(0);
   private rowVol = new Float64Array(0);
   private batchSkipped: Array<{ line: number; reason: string }> = [];
-  private readonly stats: TelemetryDetectSummary = {
-    lines_read: 0,
-    lines_scored: 0,
-    alerts: 0,
-    skipped: {},
-    skipped_examples: [],
-    suppressed: { warmup: 0, cooldown: 0 },
-    alerts_by_rule: {},
-    alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
-    formats: {},
-    retrain: { refreshes: 0, generation: 0 },
-  };
+  private readonly stats: TelemetryDetectSummary = { ...zeroCounts(), formats: {} };
 
   constructor(forest: IsolationForest, opts: TelemetryDetectorOptions = {}) {
     this.model = forest;
@@ -1024,9 +1002,7 @@ export class TelemetryDetector {
       if (reasons.length > 0 && (this.perSeries[q] < REASON_SHARE || reasons.length >= 3)) break;
       reasons.push({ feature: this.meta.series[q], share: Math.round(this.perSeries[q] * 1000) / 1000, text: this.describe(q, values[this.meta.series[q]], this.rowVol[j * s + q], features, shares) });
     }
-    this.stats.alerts++;
-    this.stats.alerts_by_rule[RULE] = (this.stats.alerts_by_rule[RULE] ?? 0) + 1;
-    this.stats.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : "50-74"]++;
+    countAlert(this.stats, RULE, severity);
     return {
       line: this.rowLineNo[j],
       file,
@@ -1063,9 +1039,7 @@ export class TelemetryDetector {
   }
 
   private skip(file: string, line: number, reason: string): void {
-    const s = this.stats;
-    s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
-    if (s.skipped[reason] <= EXAMPLES_PER_REASON) s.skipped_examples.push({ file, line, reason });
+    countSkipped(this.stats, file, line, reason);
   }
 
   private grow(n: number): void {
