@@ -12,10 +12,12 @@
  * Trees are grown and scored in WASM (assembly/eif.ts); the plain-TS reference
  * scorer below computes every dot product in the same order, so both agree.
  */
-import { readFileSync } from "node:fs";
-import { type Backend, checkAllFinite, quantile, writeFileAtomic } from "./forest.js";
+import { ForestBase, checkBackend, checkMeta, fitted, loadFile, walkTrees, type Backend, type ForestMeta } from "./forest-base.js";
+import { checkAllFinite } from "./forest.js";
 import { asRows, assertFinite, type Matrix, type Rows } from "./matrix.js";
-import { MAGIC as FOREST_MAGIC, ModelFileError, crc32 } from "./model-file.js";
+import {
+  HEADER, MAGIC as FOREST_MAGIC, ModelFileError, checkFileBytes, linkRightChildren, malformed, openFile, readMeta, sealFile, startFile,
+} from "./model-file.js";
 import { heightLimit, resolveOptions, type ForestOptions, type ResolvedOptions } from "./options.js";
 import { averagePathLength, pathToScore } from "./reference.js";
 import { CHUNK_BYTES, WasmInstance, eifKernels, type EifKernels } from "./wasm.js";
@@ -83,16 +85,11 @@ export interface HyperplaneTrees {
 /** Path length of every leaf (depth + c(size)); 0 for internal nodes. */
 export function hyperplaneLeafPathLengths(t: HyperplaneTrees): Float64Array {
   const values = new Float64Array(t.intercept.length);
-  for (let tree = 0; tree < t.trees; tree++) {
-    const base = t.treeStart[tree];
-    const stack: Array<[number, number]> = [[0, 0]];
-    while (stack.length > 0) {
-      const [id, depth] = stack.pop() as [number, number];
-      const node = base + id;
-      if (t.coefStart[node] === t.coefStart[node + 1]) values[node] = depth + averagePathLength(t.leafSize[node]);
-      else stack.push([t.right[node], depth + 1], [id + 1, depth + 1]);
-    }
-  }
+  walkTrees(t, (node, depth) => {
+    if (t.coefStart[node] < t.coefStart[node + 1]) return true;
+    values[node] = depth + averagePathLength(t.leafSize[node]);
+    return false;
+  });
   return values;
 }
 
@@ -288,83 +285,20 @@ export interface ExtendedScoreOptions {
   backend?: Backend;
 }
 
-/** What the model file's metadata holds besides the trees. */
-interface ExtendedMeta {
-  format: typeof FORMAT_NAME;
-  cols: number;
-  sampleSize: number;
-  height: number;
-  threshold: number;
-  options: Omit<ResolvedExtendedOptions, "featureNames">;
-  featureNames: string[] | null;
-  trainedRows: number;
-  createdAt: string;
-  metadata: Record<string, unknown>;
-}
-
 const FORMAT_NAME = "logforest-extended-isolation-forest";
 
 /** An Extended Isolation Forest with the standard forest's API and scikit-learn's score conventions. */
-export class ExtendedIsolationForest {
-  /** Columns (features) per row. */
-  readonly cols: number;
-  /** Rows each tree was grown on (psi). */
-  readonly sampleSize: number;
-  /** Height limit of every tree: ceil(log2(sampleSize)). */
-  readonly height: number;
-  /** Anomaly threshold on s: predict() flags rows with s > threshold. */
-  readonly threshold: number;
-  /** The options the forest was grown with, resolved against the training table. */
-  readonly options: Readonly<ResolvedExtendedOptions>;
-  /** Rows in the training table. */
-  readonly trainedRows: number;
-  /** When the forest was grown (ISO 8601). */
-  readonly createdAt: string;
-  /** Free-form JSON saved with the model. */
-  metadata: Record<string, unknown>;
-
-  private readonly t: HyperplaneTrees;
-  private readonly cPsi: number;
+export class ExtendedIsolationForest extends ForestBase<HyperplaneTrees, Omit<ResolvedExtendedOptions, "featureNames">, ExtendedScoreOptions> {
   private leaves: Float64Array | null = null;
   private wasm: WasmHyperplaneScorer | null = null;
-
-  private constructor(t: HyperplaneTrees, meta: Omit<ExtendedMeta, "format">) {
-    this.t = t;
-    this.cols = meta.cols;
-    this.sampleSize = meta.sampleSize;
-    this.height = meta.height;
-    this.threshold = meta.threshold;
-    this.options = Object.freeze({ ...meta.options, featureNames: meta.featureNames });
-    this.trainedRows = meta.trainedRows;
-    this.createdAt = meta.createdAt;
-    this.metadata = meta.metadata;
-    this.cPsi = averagePathLength(meta.sampleSize);
-  }
 
   /** Grow a forest on X (rows of numbers). Synchronous; the same seed gives the same forest everywhere. */
   static fit(X: Matrix, options?: ExtendedForestOptions): ExtendedIsolationForest {
     const rows = asRows(X);
     const o = resolveExtendedOptions(options, rows.rows, rows.cols);
     checkAllFinite(X, rows);
-    const height = heightLimit(o.sampleSize);
-    const trees = growHyperplaneTrees(rows, o, height);
-    const { featureNames, ...rest } = o;
-    const meta = {
-      cols: rows.cols,
-      sampleSize: o.sampleSize,
-      height,
-      threshold: 0.5,
-      options: rest,
-      featureNames,
-      trainedRows: rows.rows,
-      createdAt: new Date().toISOString(),
-      metadata: {},
-    };
-    const forest = new ExtendedIsolationForest(trees, meta);
-    if (o.contamination === "auto") return forest;
-    // scikit-learn: the threshold is the (1 - contamination) quantile of the training scores.
-    const threshold = quantile(forest.score(X), 1 - o.contamination);
-    return new ExtendedIsolationForest(trees, { ...meta, threshold });
+    const trees = growHyperplaneTrees(rows, o, heightLimit(o.sampleSize));
+    return fitted(X, rows, o, (meta) => new ExtendedIsolationForest(trees, meta));
   }
 
   /** The hyperplane trees (read-only; for tests, not a stable API). */
@@ -372,100 +306,35 @@ export class ExtendedIsolationForest {
     return this.t;
   }
 
-  /** Number of trees. */
-  get trees(): number {
-    return this.t.trees;
-  }
-
-  /** Feature names given at fit, or null. */
-  get featureNames(): string[] | null {
-    return this.options.featureNames;
-  }
-
   /** Anomaly score s(x) = 2^(-E[h(x)] / c(sampleSize)) in (0, 1]; higher is more anomalous. */
-  score(X: Matrix, opts: ExtendedScoreOptions = {}): Float64Array {
-    const backend = opts.backend ?? "wasm";
-    if (backend !== "wasm" && backend !== "js") throw new RangeError(`backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
-    const rows = asRows(X);
-    if (rows.cols !== this.cols) throw new RangeError(`X has ${rows.cols} columns but the forest was trained on ${this.cols}`);
-    this.leaves ??= hyperplaneLeafPathLengths(this.t);
+  override score(X: Matrix, opts: ExtendedScoreOptions = {}): Float64Array {
+    const backend = checkBackend(opts.backend);
+    const rows = this.rowsToScore(X);
+    const leaves = (this.leaves ??= hyperplaneLeafPathLengths(this.t));
     if (backend === "wasm") {
-      this.wasm ??= new WasmHyperplaneScorer(this.t, this.leaves, this.cols, this.cPsi);
+      this.wasm ??= new WasmHyperplaneScorer(this.t, leaves, this.cols, this.cPsi);
       return this.wasm.score(rows);
     }
-    const out = new Float64Array(rows.rows);
-    const chunk = Math.max(256, Math.floor(65536 / this.cols));
-    const buf = new Float64Array(chunk * this.cols);
-    for (let from = 0; from < rows.rows; from += chunk) {
-      const n = Math.min(chunk, rows.rows - from);
-      rows.copy(from, n, buf);
-      assertFinite(buf, n, this.cols, from);
-      scoreHyperplaneReference(this.t, this.leaves, this.cPsi, buf, n, this.cols, out.subarray(from, from + n));
-    }
-    return out;
-  }
-
-  /** scikit-learn's score_samples: -s(x) (lower is more anomalous). */
-  scoreSamples(X: Matrix, opts?: ExtendedScoreOptions): Float64Array {
-    const s = this.score(X, opts);
-    for (let i = 0; i < s.length; i++) s[i] = -s[i];
-    return s;
-  }
-
-  /** scikit-learn's decision_function: threshold - s(x); negative for anomalies. */
-  decisionFunction(X: Matrix, opts?: ExtendedScoreOptions): Float64Array {
-    const s = this.score(X, opts);
-    for (let i = 0; i < s.length; i++) s[i] = this.threshold - s[i];
-    return s;
-  }
-
-  /** 1 for rows with s(x) > threshold (anomalies), else 0. */
-  predict(X: Matrix, opts?: ExtendedScoreOptions): Uint8Array {
-    const s = this.score(X, opts);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s[i] > this.threshold ? 1 : 0;
-    return out;
+    return this.scoreInChunks(rows, (x, n, out) => scoreHyperplaneReference(this.t, leaves, this.cPsi, x, n, this.cols, out));
   }
 
   /** The model file's bytes (format above encodeExtendedModel). */
-  toBytes(): Uint8Array {
+  override toBytes(): Uint8Array {
     const { featureNames, ...options } = this.options;
-    const meta: ExtendedMeta = {
-      format: FORMAT_NAME,
-      cols: this.cols,
-      sampleSize: this.sampleSize,
-      height: this.height,
-      threshold: this.threshold,
-      options,
-      featureNames,
-      trainedRows: this.trainedRows,
-      createdAt: this.createdAt,
-      metadata: this.metadata,
-    };
-    return encodeExtendedModel(this.t, meta);
+    return encodeExtendedModel(this.t, this.fileMeta(FORMAT_NAME, options));
   }
 
   /** Load a forest from toBytes() output; throws ModelFileError saying why a file is refused. */
   static fromBytes(bytes: Uint8Array): ExtendedIsolationForest {
     const { trees, meta } = decodeExtendedModel(bytes);
-    const m = checkMeta(meta);
+    const m = checkMeta(meta, FORMAT_NAME, "an extended isolation forest", checkExtensionLevel);
     checkTrees(trees, m);
     return new ExtendedIsolationForest(trees, m);
   }
 
-  /** Write the model file atomically (temporary file, fsync, rename). */
-  save(path: string): void {
-    writeFileAtomic(path, this.toBytes());
-  }
-
   /** Read a model file written by save(). */
   static load(path: string): ExtendedIsolationForest {
-    try {
-      return ExtendedIsolationForest.fromBytes(readFileSync(path));
-    } catch (e) {
-      if (e instanceof ModelFileError) throw new ModelFileError(e.problem, `${path}: ${e.message}`);
-      throw e;
-    }
+    return loadFile(path, ExtendedIsolationForest.fromBytes);
   }
 }
 
@@ -496,42 +365,26 @@ export class ExtendedIsolationForest {
 export const EIF_MAGIC = Uint8Array.of(0x89, 0x4c, 0x47, 0x45, 0x0d, 0x0a, 0x1a, 0x0a);
 /** The extended model file's format version this code writes and reads. */
 export const EIF_FORMAT_VERSION = 1;
-const HEADER = 32;
 
 /** Encode hyperplane trees and metadata into the extended container. */
 export function encodeExtendedModel(t: HyperplaneTrees, meta: unknown): Uint8Array {
-  let json = JSON.stringify(meta);
-  const pad = (8 - (new TextEncoder().encode(json).length % 8)) % 8;
-  json += " ".repeat(pad);
-  const metaBytes = new TextEncoder().encode(json);
   const T = t.trees;
   const N = t.intercept.length;
   const C = t.coefFeature.length;
-  const total = HEADER + metaBytes.length + 4 * (T + 1) + 12 * N + 12 * C + 4;
-  const buf = new Uint8Array(total);
-  const dv = new DataView(buf.buffer);
-  buf.set(EIF_MAGIC, 0);
-  dv.setUint32(8, EIF_FORMAT_VERSION, true);
-  dv.setUint32(12, total, true);
-  dv.setUint32(16, metaBytes.length, true);
-  dv.setUint32(20, T, true);
-  dv.setUint32(24, N, true);
-  dv.setUint32(28, C, true);
-  buf.set(metaBytes, HEADER);
-  let o = HEADER + metaBytes.length;
+  const { buf, dv, body } = startFile(EIF_MAGIC, EIF_FORMAT_VERSION, meta, [T, N, C], 4 * (T + 1) + 12 * N + 12 * C);
+  let o = body;
   for (let i = 0; i <= T; i++, o += 4) dv.setUint32(o, t.treeStart[i], true);
   for (let i = 0; i < N; i++, o += 4) dv.setUint32(o, t.coefStart[i + 1] - t.coefStart[i], true);
   for (let i = 0; i < N; i++, o += 8) dv.setFloat64(o, t.coefStart[i + 1] > t.coefStart[i] ? t.intercept[i] : t.leafSize[i], true);
   for (let i = 0; i < C; i++, o += 4) dv.setUint32(o, t.coefFeature[i], true);
   for (let i = 0; i < C; i++, o += 8) dv.setFloat64(o, t.coefValue[i], true);
-  dv.setUint32(o, crc32(buf.subarray(0, o)), true);
+  sealFile(buf);
   return buf;
 }
 
 /** Decode and check an extended model file's container; throws ModelFileError saying what is wrong. */
 export function decodeExtendedModel(bytes: Uint8Array): { trees: HyperplaneTrees; meta: unknown } {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("a model must be given as a Uint8Array of the file's bytes");
-  if (bytes.length === 0) throw new ModelFileError("truncated", "model file is truncated: it is empty (0 bytes)");
+  checkFileBytes(bytes);
   const starts = (magic: Uint8Array): boolean => magic.every((b, i) => bytes[i] === b);
   if (!starts(EIF_MAGIC)) {
     if (bytes.length >= FOREST_MAGIC.length && starts(FOREST_MAGIC)) {
@@ -539,46 +392,15 @@ export function decodeExtendedModel(bytes: Uint8Array): { trees: HyperplaneTrees
     }
     throw new ModelFileError("wrong-magic", "not an extended isolation forest model: the file does not start with the magic bytes 89 4C 47 45 0D 0A 1A 0A");
   }
-  if (bytes.length < 16) throw new ModelFileError("truncated", `model file is truncated: ${bytes.length} bytes, shorter than the 16-byte preamble`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint32(8, true);
-  const total = dv.getUint32(12, true);
-  if (bytes.length < total) throw new ModelFileError("truncated", `model file is truncated: it has ${bytes.length} bytes but its header says ${total}`);
-  if (bytes.length > total) {
-    throw new ModelFileError("malformed", `model file is damaged: ${bytes.length - total} unexpected bytes after the declared end (${total} bytes)`);
-  }
-  if (total < HEADER + 4) throw new ModelFileError("malformed", `model file is damaged: declared length ${total} is too small`);
-  const stored = dv.getUint32(total - 4, true);
-  const actual = crc32(bytes.subarray(0, total - 4));
-  if (stored !== actual) {
-    throw new ModelFileError(
-      "checksum",
-      `model file is damaged: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}); the file was corrupted after it was written`,
-    );
-  }
-  if (version > EIF_FORMAT_VERSION) {
-    throw new ModelFileError(
-      "newer-version",
-      `model file format version ${version} is newer than this logforest reads (${EIF_FORMAT_VERSION}); upgrade logforest to load it`,
-    );
-  }
-  if (version < 1) throw new ModelFileError("malformed", `model file has an invalid format version ${version}`);
+  const { dv, total } = openFile(bytes, EIF_FORMAT_VERSION);
   const metaLength = dv.getUint32(16, true);
   const T = dv.getUint32(20, true);
   const N = dv.getUint32(24, true);
   const C = dv.getUint32(28, true);
   if (HEADER + metaLength + 4 * (T + 1) + 12 * N + 12 * C + 4 !== total) {
-    throw new ModelFileError(
-      "malformed",
-      `model file is damaged: section sizes (meta ${metaLength}, ${T} trees, ${N} nodes, ${C} coefficients) do not add up to ${total} bytes`,
-    );
+    throw malformed(`section sizes (meta ${metaLength}, ${T} trees, ${N} nodes, ${C} coefficients) do not add up to ${total} bytes`);
   }
-  let meta: unknown;
-  try {
-    meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(HEADER, HEADER + metaLength)));
-  } catch (e) {
-    throw new ModelFileError("malformed", `model file is damaged: its metadata is not valid JSON (${(e as Error).message})`);
-  }
+  const meta = readMeta(bytes, metaLength);
   let o = HEADER + metaLength;
   const treeStart = new Uint32Array(T + 1);
   for (let i = 0; i <= T; i++, o += 4) treeStart[i] = dv.getUint32(o, true);
@@ -598,103 +420,32 @@ export function decodeExtendedModel(bytes: Uint8Array): { trees: HyperplaneTrees
   for (let i = 0; i < C; i++, o += 4) coefFeature[i] = dv.getUint32(o, true);
   const coefValue = new Float64Array(C);
   for (let i = 0; i < C; i++, o += 8) coefValue[i] = dv.getFloat64(o, true);
-  const right = linkRightChildren(treeStart, coefStart);
+  const right = linkRightChildren(treeStart, N, (i) => coefStart[i + 1] > coefStart[i]);
   return { trees: { trees: T, treeStart, coefStart, coefFeature, coefValue, intercept, leafSize, right }, meta };
 }
 
-/** Rebuild right-child indices from the preorder, checking every tree is a whole binary tree ending where the next begins. */
-function linkRightChildren(treeStart: Uint32Array, coefStart: Uint32Array): Uint32Array {
-  const N = coefStart.length - 1;
-  const right = new Uint32Array(N);
-  const T = treeStart.length - 1;
-  if (treeStart[0] !== 0 || treeStart[T] !== N) throw malformed("tree offsets do not cover the node array");
-  // Internal nodes on the path to the current node, and whether we are in their right subtree.
-  const open: number[] = [];
-  const inRight: boolean[] = [];
-  for (let t = 0; t < T; t++) {
-    const base = treeStart[t];
-    const end = treeStart[t + 1];
-    let i = base;
-    for (;;) {
-      if (i >= end) throw malformed(`tree ${t} ends in the middle of a subtree`);
-      if (coefStart[i + 1] > coefStart[i]) {
-        open.push(i);
-        inRight.push(false);
-        i++;
-        continue;
-      }
-      i++; // a leaf closes every ancestor whose right subtree it ends
-      while (inRight.length > 0 && inRight[inRight.length - 1]) {
-        open.pop();
-        inRight.pop();
-      }
-      if (open.length === 0) break;
-      right[open[open.length - 1]] = i - base;
-      inRight[inRight.length - 1] = true;
-    }
-    if (i !== end) throw malformed(`tree ${t} has ${end - i} nodes after its last leaf`);
-  }
-  return right;
-}
-
-function malformed(what: string): ModelFileError {
-  return new ModelFileError("malformed", `model file is damaged: ${what}`);
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
-}
-
-function checkMeta(meta: unknown): Omit<ExtendedMeta, "format"> {
-  if (typeof meta !== "object" || meta === null) throw malformed("metadata is not an object");
-  const m = meta as Partial<ExtendedMeta>;
-  if (m.format !== FORMAT_NAME) throw malformed(`metadata format is ${JSON.stringify(m.format)}, not an extended isolation forest`);
-  const posInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
-  if (!posInt(m.cols) || !posInt(m.sampleSize) || typeof m.height !== "number" || m.height !== heightLimit(m.sampleSize)) {
-    throw malformed("metadata has an invalid shape (cols, sampleSize or height)");
-  }
-  if (typeof m.threshold !== "number" || !Number.isFinite(m.threshold)) throw malformed("metadata has no valid threshold");
-  const o = m.options;
-  if (typeof o !== "object" || o === null) throw malformed("metadata has no options");
+/** The extended forest's own option in a model file: an extensionLevel the columns allow. */
+function checkExtensionLevel(o: Omit<ResolvedExtendedOptions, "featureNames">, cols: number): void {
   const ext = o.extensionLevel;
-  if (typeof ext !== "number" || !Number.isInteger(ext) || ext < 0 || ext > m.cols - 1) {
-    throw malformed(`extensionLevel ${String(ext)} is not in [0, ${m.cols - 1}]`);
+  if (typeof ext !== "number" || !Number.isInteger(ext) || ext < 0 || ext > cols - 1) {
+    throw malformed(`extensionLevel ${String(ext)} is not in [0, ${cols - 1}]`);
   }
-  const names = m.featureNames ?? null;
-  if (names !== null && (!Array.isArray(names) || names.length !== m.cols)) throw malformed("feature names do not match the columns");
-  return {
-    cols: m.cols,
-    sampleSize: m.sampleSize,
-    height: m.height,
-    threshold: m.threshold,
-    options: o,
-    featureNames: names,
-    trainedRows: typeof m.trainedRows === "number" ? m.trainedRows : 0,
-    createdAt: typeof m.createdAt === "string" ? m.createdAt : "",
-    metadata: typeof m.metadata === "object" && m.metadata !== null ? m.metadata : {},
-  };
 }
 
 /** Every node must be one the scorers can walk safely: features in range, finite values, leaves within the height. */
-function checkTrees(t: HyperplaneTrees, m: Omit<ExtendedMeta, "format">): void {
+function checkTrees(t: HyperplaneTrees, m: ForestMeta<Omit<ResolvedExtendedOptions, "featureNames">>): void {
   if (t.trees !== m.options.trees) throw malformed(`it holds ${t.trees} trees but its options say ${m.options.trees}`);
   const maxCount = m.options.extensionLevel + 1;
-  for (let tree = 0; tree < t.trees; tree++) {
-    const base = t.treeStart[tree];
-    const stack: Array<[number, number]> = [[0, 0]];
-    while (stack.length > 0) {
-      const [id, depth] = stack.pop() as [number, number];
-      const node = base + id;
-      const from = t.coefStart[node];
-      const to = t.coefStart[node + 1];
-      if (from === to) {
-        if (t.leafSize[node] > m.sampleSize) throw malformed(`tree ${tree} has an invalid leaf at node ${id}`);
-        continue;
-      }
-      let ok = depth < m.height && to - from <= maxCount;
-      for (let k = from; k < to && ok; k++) ok = t.coefFeature[k] < m.cols && Number.isFinite(t.coefValue[k]);
-      if (!ok) throw malformed(`tree ${tree} has an invalid split at node ${id}`);
-      stack.push([t.right[node], depth + 1], [id + 1, depth + 1]);
+  walkTrees(t, (node, depth, tree, id) => {
+    const from = t.coefStart[node];
+    const to = t.coefStart[node + 1];
+    if (from === to) {
+      if (t.leafSize[node] > m.sampleSize) throw malformed(`tree ${tree} has an invalid leaf at node ${id}`);
+      return false;
     }
-  }
+    let ok = depth < m.height && to - from <= maxCount;
+    for (let k = from; k < to && ok; k++) ok = t.coefFeature[k] < m.cols && Number.isFinite(t.coefValue[k]);
+    if (!ok) throw malformed(`tree ${tree} has an invalid split at node ${id}`);
+    return true;
+  });
 }

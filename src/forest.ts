@@ -2,16 +2,15 @@
  * IsolationForest: the typed, synchronous API over the WASM kernels and the
  * TypeScript reference scorer.
  */
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync } from "node:fs";
+import { ForestBase, checkBackend, checkMeta, fitted, loadFile, walkTrees, type Backend, type ForestMeta } from "./forest-base.js";
 import { asRows, assertFinite, throwNonFinite, type Matrix, type Rows } from "./matrix.js";
-import { ModelFileError, decodeModel, encodeModel } from "./model-file.js";
+import { decodeModel, encodeModel, malformed } from "./model-file.js";
 import { heightLimit, resolveOptions, type ForestOptions, type ResolvedOptions } from "./options.js";
 import { ScoringPool, checkThreads, poolReaper, threadsFor, type Threads } from "./parallel.js";
-import { averagePathLength, leafPathLengths, scoreReference } from "./reference.js";
+import { leafPathLengths, scoreReference } from "./reference.js";
 import { WasmScorer, buildForest, type CompactTrees } from "./wasm.js";
 
-/** Which scorer computes the scores: the WASM kernels (default) or the plain-TS reference. */
-export type Backend = "wasm" | "js";
+export { quantile, type Backend } from "./forest-base.js";
 
 /** Options of score, predict, scoreSamples and decisionFunction. */
 export interface ScoreOptions {
@@ -39,82 +38,21 @@ export interface BatchScorer {
   run(rows: number): Float64Array;
 }
 
-/** What the model file's metadata holds besides the trees. */
-interface ModelMeta {
-  format: "logforest-isolation-forest";
-  cols: number;
-  sampleSize: number;
-  height: number;
-  threshold: number;
-  options: Omit<ResolvedOptions, "featureNames">;
-  featureNames: string[] | null;
-  trainedRows: number;
-  createdAt: string;
-  metadata: Record<string, unknown>;
-}
+const FORMAT_NAME = "logforest-isolation-forest";
 
 /** An Isolation Forest (Liu, Ting & Zhou 2008) with scikit-learn's semantics. */
-export class IsolationForest {
-  /** Columns (features) per row. */
-  readonly cols: number;
-  /** Rows each tree was grown on (psi). */
-  readonly sampleSize: number;
-  /** Height limit of every tree: ceil(log2(sampleSize)). */
-  readonly height: number;
-  /** Anomaly threshold on s: predict() flags rows with s > threshold. */
-  readonly threshold: number;
-  /** The options the forest was grown with, resolved against the training table. */
-  readonly options: Readonly<ResolvedOptions>;
-  /** Rows in the training table. */
-  readonly trainedRows: number;
-  /** When the forest was grown (ISO 8601). */
-  readonly createdAt: string;
-  /** Free-form JSON saved with the model (the log pipeline keeps its feature spec here). */
-  metadata: Record<string, unknown>;
-
-  private readonly t: CompactTrees;
-  private readonly cPsi: number;
+export class IsolationForest extends ForestBase<CompactTrees, Omit<ResolvedOptions, "featureNames">, ScoreOptions> {
   private wasm: WasmScorer | null = null;
   private pool: ScoringPool | null = null;
   private jsLeaves: Float64Array | null = null;
-
-  private constructor(t: CompactTrees, meta: Omit<ModelMeta, "format">) {
-    this.t = t;
-    this.cols = meta.cols;
-    this.sampleSize = meta.sampleSize;
-    this.height = meta.height;
-    this.threshold = meta.threshold;
-    this.options = Object.freeze({ ...meta.options, featureNames: meta.featureNames });
-    this.trainedRows = meta.trainedRows;
-    this.createdAt = meta.createdAt;
-    this.metadata = meta.metadata;
-    this.cPsi = averagePathLength(meta.sampleSize);
-  }
 
   /** Grow a forest on X (rows of numbers). Synchronous; the same seed gives the same forest everywhere. */
   static fit(X: Matrix, options?: ForestOptions): IsolationForest {
     const rows = asRows(X);
     const o = resolveOptions(options, rows.rows, rows.cols);
     checkAllFinite(X, rows);
-    const height = heightLimit(o.sampleSize);
     const trees = growTrees(X, rows, o);
-    const { featureNames, ...rest } = o;
-    const meta = {
-      cols: rows.cols,
-      sampleSize: o.sampleSize,
-      height,
-      threshold: 0.5,
-      options: rest,
-      featureNames,
-      trainedRows: rows.rows,
-      createdAt: new Date().toISOString(),
-      metadata: {},
-    };
-    const forest = new IsolationForest(trees, meta);
-    if (o.contamination === "auto") return forest;
-    // scikit-learn: the threshold is the (1 - contamination) quantile of the training scores.
-    const threshold = quantile(forest.score(X), 1 - o.contamination);
-    return new IsolationForest(trees, { ...meta, threshold });
+    return fitted(X, rows, o, (meta) => new IsolationForest(trees, meta));
   }
 
   /** The compact trees (read-only; for explanations and tests, not a stable API). */
@@ -122,25 +60,11 @@ export class IsolationForest {
     return this.t;
   }
 
-  /** Number of trees. */
-  get trees(): number {
-    return this.t.trees;
-  }
-
-  /** Feature names given at fit, or null. */
-  get featureNames(): string[] | null {
-    return this.options.featureNames;
-  }
-
   /** Anomaly score s(x) = 2^(-E[h(x)] / c(sampleSize)) in (0, 1]; higher is more anomalous. */
-  score(X: Matrix, opts: ScoreOptions = {}): Float64Array {
-    const backend = opts.backend ?? "wasm";
-    if (backend !== "wasm" && backend !== "js") throw new RangeError(`backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
+  override score(X: Matrix, opts: ScoreOptions = {}): Float64Array {
+    const backend = checkBackend(opts.backend);
     const threads = checkThreads(opts.threads ?? "auto");
-    const rows = asRows(X);
-    if (rows.cols !== this.cols) {
-      throw new RangeError(`X has ${rows.cols} columns but the forest was trained on ${this.cols}`);
-    }
+    const rows = this.rowsToScore(X);
     return backend === "wasm" ? this.scoreWasm(rows, threadsFor(threads, rows.rows)) : this.scoreJs(rows);
   }
 
@@ -152,28 +76,6 @@ export class IsolationForest {
     this.pool = null;
   }
 
-  /** scikit-learn's score_samples: -s(x) (lower is more anomalous). */
-  scoreSamples(X: Matrix, opts?: ScoreOptions): Float64Array {
-    const s = this.score(X, opts);
-    for (let i = 0; i < s.length; i++) s[i] = -s[i];
-    return s;
-  }
-
-  /** scikit-learn's decision_function: threshold - s(x); negative for anomalies. */
-  decisionFunction(X: Matrix, opts?: ScoreOptions): Float64Array {
-    const s = this.score(X, opts);
-    for (let i = 0; i < s.length; i++) s[i] = this.threshold - s[i];
-    return s;
-  }
-
-  /** 1 for rows with s(x) > threshold (anomalies), else 0. */
-  predict(X: Matrix, opts?: ScoreOptions): Uint8Array {
-    const s = this.score(X, opts);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s[i] > this.threshold ? 1 : 0;
-    return out;
-  }
-
   /** A scorer with its own WASM instance whose input area the caller fills in place. */
   batchScorer(): BatchScorer {
     const w = new WasmScorer(this.t, this.cols, this.height, this.sampleSize);
@@ -181,49 +83,23 @@ export class IsolationForest {
   }
 
   /** The model file's bytes (see src/model-file.ts for the format). */
-  toBytes(): Uint8Array {
-    const meta: ModelMeta = {
-      format: "logforest-isolation-forest",
-      cols: this.cols,
-      sampleSize: this.sampleSize,
-      height: this.height,
-      threshold: this.threshold,
-      options: {
-        trees: this.options.trees,
-        sampleSize: this.options.sampleSize,
-        contamination: this.options.contamination,
-        maxFeatures: this.options.maxFeatures,
-        seed: this.options.seed,
-      },
-      featureNames: this.options.featureNames,
-      trainedRows: this.trainedRows,
-      createdAt: this.createdAt,
-      metadata: this.metadata,
-    };
-    return encodeModel(this.t, meta);
+  override toBytes(): Uint8Array {
+    // The five fit options in a fixed order, whatever a loaded file held.
+    const { trees, sampleSize, contamination, maxFeatures, seed } = this.options;
+    return encodeModel(this.t, this.fileMeta(FORMAT_NAME, { trees, sampleSize, contamination, maxFeatures, seed }));
   }
 
   /** Load a forest from toBytes() output; throws ModelFileError saying why a file is refused. */
   static fromBytes(bytes: Uint8Array): IsolationForest {
     const { trees, meta } = decodeModel(bytes);
-    const m = checkMeta(meta);
+    const m = checkMeta<Omit<ResolvedOptions, "featureNames">>(meta, FORMAT_NAME, "an isolation forest");
     checkTrees(trees, m);
     return new IsolationForest(trees, m);
   }
 
-  /** Write the model file atomically (temporary file, fsync, rename). */
-  save(path: string): void {
-    writeFileAtomic(path, this.toBytes());
-  }
-
   /** Read a model file written by save(). */
   static load(path: string): IsolationForest {
-    try {
-      return IsolationForest.fromBytes(readFileSync(path));
-    } catch (e) {
-      if (e instanceof ModelFileError) throw new ModelFileError(e.problem, `${path}: ${e.message}`);
-      throw e;
-    }
+    return loadFile(path, IsolationForest.fromBytes);
   }
 
   private scoreWasm(rows: Rows, threads: number): Float64Array {
@@ -257,27 +133,9 @@ export class IsolationForest {
   }
 
   private scoreJs(rows: Rows): Float64Array {
-    this.jsLeaves ??= leafPathLengths(this.t);
-    const out = new Float64Array(rows.rows);
-    const chunk = Math.max(256, Math.floor(65536 / this.cols));
-    const buf = new Float64Array(chunk * this.cols);
-    for (let from = 0; from < rows.rows; from += chunk) {
-      const n = Math.min(chunk, rows.rows - from);
-      rows.copy(from, n, buf);
-      assertFinite(buf, n, this.cols, from);
-      scoreReference(this.t, this.jsLeaves, this.cPsi, buf, n, this.cols, out.subarray(from, from + n));
-    }
-    return out;
+    const leaves = (this.jsLeaves ??= leafPathLengths(this.t));
+    return this.scoreInChunks(rows, (x, n, out) => scoreReference(this.t, leaves, this.cPsi, x, n, this.cols, out));
   }
-}
-
-/** Linear-interpolation quantile (numpy's default) of the values, q in [0, 1]. */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(values).sort();
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 /**
@@ -347,73 +205,16 @@ export function growTrees(X: Matrix, rows: Rows, o: ResolvedOptions): CompactTre
   });
 }
 
-function malformed(what: string): ModelFileError {
-  return new ModelFileError("malformed", `model file is damaged: ${what}`);
-}
-
-function checkMeta(meta: unknown): Omit<ModelMeta, "format"> {
-  if (typeof meta !== "object" || meta === null) throw malformed("metadata is not an object");
-  const m = meta as Partial<ModelMeta>;
-  if (m.format !== "logforest-isolation-forest") throw malformed(`metadata format is ${JSON.stringify(m.format)}, not an isolation forest`);
-  const posInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
-  if (!posInt(m.cols) || !posInt(m.sampleSize) || typeof m.height !== "number" || m.height !== heightLimit(m.sampleSize)) {
-    throw malformed("metadata has an invalid shape (cols, sampleSize or height)");
-  }
-  if (typeof m.threshold !== "number" || !Number.isFinite(m.threshold)) throw malformed("metadata has no valid threshold");
-  if (typeof m.options !== "object" || m.options === null) throw malformed("metadata has no options");
-  const names = m.featureNames ?? null;
-  if (names !== null && (!Array.isArray(names) || names.length !== m.cols)) throw malformed("feature names do not match the columns");
-  return {
-    cols: m.cols,
-    sampleSize: m.sampleSize,
-    height: m.height,
-    threshold: m.threshold,
-    options: m.options,
-    featureNames: names,
-    trainedRows: typeof m.trainedRows === "number" ? m.trainedRows : 0,
-    createdAt: typeof m.createdAt === "string" ? m.createdAt : "",
-    metadata: typeof m.metadata === "object" && m.metadata !== null ? m.metadata : {},
-  };
-}
-
 /** Every node must be one the scorers can walk safely: features in range, leaves within the height. */
-function checkTrees(t: CompactTrees, m: Omit<ModelMeta, "format">): void {
+function checkTrees(t: CompactTrees, m: ForestMeta<Omit<ResolvedOptions, "featureNames">>): void {
   if (t.trees !== m.options.trees) throw malformed(`it holds ${t.trees} trees but its options say ${m.options.trees}`);
-  for (let tree = 0; tree < t.trees; tree++) {
-    const base = t.treeStart[tree];
-    const stack: Array<[number, number]> = [[0, 0]];
-    while (stack.length > 0) {
-      const [id, depth] = stack.pop() as [number, number];
-      const node = base + id;
-      const f = t.feature[node];
-      if (f < 0) {
-        if (f !== -1 || t.leafSize[node] < 1 || t.leafSize[node] > m.sampleSize) throw malformed(`tree ${tree} has an invalid leaf at node ${id}`);
-        continue;
-      }
-      if (f >= m.cols || depth >= m.height || !Number.isFinite(t.split[node])) throw malformed(`tree ${tree} has an invalid split at node ${id}`);
-      stack.push([t.right[node], depth + 1], [id + 1, depth + 1]);
+  walkTrees(t, (node, depth, tree, id) => {
+    const f = t.feature[node];
+    if (f < 0) {
+      if (f !== -1 || t.leafSize[node] < 1 || t.leafSize[node] > m.sampleSize) throw malformed(`tree ${tree} has an invalid leaf at node ${id}`);
+      return false;
     }
-  }
-}
-
-/** Write a file so that a crash never leaves it half-written: temp file, fsync, rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    const fd = openSync(tmp, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file may not exist
-    }
-    throw e;
-  }
+    if (f >= m.cols || depth >= m.height || !Number.isFinite(t.split[node])) throw malformed(`tree ${tree} has an invalid split at node ${id}`);
+    return true;
+  });
 }
