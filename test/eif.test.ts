@@ -4,13 +4,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SKLEARN_REFERENCE } from "../src/accuracy.js";
 import { EIF_FORMAT_VERSION, EIF_MAGIC, ExtendedIsolationForest, type HyperplaneTrees } from "../src/eif.js";
-import { IsolationForest, ModelFileError, type Backend } from "../src/index.js";
-import { crc32 } from "../src/model-file.js";
+import { IsolationForest, type Backend } from "../src/index.js";
 import { averagePathLength } from "../src/reference.js";
 import { Rng } from "../src/random.js";
 import { readCsvTable, rocAuc } from "../src/table.js";
 import { DATA_DIR, dataFile } from "./data.js";
-import { clusteredTable, dense, maxAbsDiff, uniformTable } from "./helpers.js";
+import { clusteredTable, dense, maxAbsDiff, problemOf, resealed, uniformTable } from "./helpers.js";
 
 /** Leaf nodes of tree `tree`, with their depths, by walking from the root. */
 function leavesOf(t: HyperplaneTrees, tree: number): Array<{ node: number; depth: number }> {
@@ -222,22 +221,7 @@ describe("extended model files", () => {
   const dir = mkdtempSync(join(tmpdir(), "logforest-eif-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function problemOf(b: Uint8Array): string {
-    try {
-      ExtendedIsolationForest.fromBytes(b);
-    } catch (e) {
-      if (e instanceof ModelFileError) return e.problem;
-      throw e;
-    }
-    return "loaded";
-  }
-
-  /** Rewrite the trailing CRC so that a deliberate edit is not caught as damage. */
-  function resealed(b: Uint8Array): Uint8Array {
-    const c = b.slice();
-    new DataView(c.buffer).setUint32(c.length - 4, crc32(c.subarray(0, c.length - 4)), true);
-    return c;
-  }
+  const problem = (b: Uint8Array) => problemOf((x) => ExtendedIsolationForest.fromBytes(x), b);
 
   it("round-trips: the same scores on both backends, threshold, options, names and metadata", () => {
     const back = ExtendedIsolationForest.fromBytes(bytes);
@@ -263,13 +247,13 @@ describe("extended model files", () => {
   });
 
   it("refuses truncated files", () => {
-    expect(problemOf(new Uint8Array(0))).toBe("truncated");
-    expect(problemOf(bytes.subarray(0, 12))).toBe("truncated");
-    expect(problemOf(bytes.subarray(0, bytes.length - 1))).toBe("truncated");
+    expect(problem(new Uint8Array(0))).toBe("truncated");
+    expect(problem(bytes.subarray(0, 12))).toBe("truncated");
+    expect(problem(bytes.subarray(0, bytes.length - 1))).toBe("truncated");
   });
 
   it("refuses other files by their magic, naming a standard forest's model", () => {
-    expect(problemOf(new TextEncoder().encode("f0,f1,label\n1,2,0\n"))).toBe("wrong-magic");
+    expect(problem(new TextEncoder().encode("f0,f1,label\n1,2,0\n"))).toBe("wrong-magic");
     const standard = IsolationForest.fit(X, { seed: 1, trees: 5 }).toBytes();
     expect(() => ExtendedIsolationForest.fromBytes(standard)).toThrow(/standard isolation forest/);
   });
@@ -278,7 +262,7 @@ describe("extended model files", () => {
     for (const at of [20, 200, Math.floor(bytes.length / 2), bytes.length - 20]) {
       const c = bytes.slice();
       c[at] ^= 0x10;
-      expect(problemOf(c)).toBe("checksum");
+      expect(problem(c)).toBe("checksum");
     }
   });
 
@@ -286,7 +270,7 @@ describe("extended model files", () => {
     const c = bytes.slice();
     new DataView(c.buffer).setUint32(8, EIF_FORMAT_VERSION + 1, true);
     const sealed = resealed(c);
-    expect(problemOf(sealed)).toBe("newer-version");
+    expect(problem(sealed)).toBe("newer-version");
     expect(() => ExtendedIsolationForest.fromBytes(sealed)).toThrow(/newer than this logforest reads/);
   });
 
@@ -301,23 +285,23 @@ describe("extended model files", () => {
     // A coefficient naming column 99 of a 5-column model.
     const badFeature = bytes.slice();
     new DataView(badFeature.buffer).setUint32(features, 99, true);
-    expect(problemOf(resealed(badFeature))).toBe("malformed");
+    expect(problem(resealed(badFeature))).toBe("malformed");
     // A non-finite intercept.
     const badIntercept = bytes.slice();
     new DataView(badIntercept.buffer).setFloat64(counts + 4 * N, NaN, true);
-    expect(problemOf(resealed(badIntercept))).toBe("malformed");
+    expect(problem(resealed(badIntercept))).toBe("malformed");
     // The first node's count changed: the node counts no longer add up to C.
     const badCount = bytes.slice();
     new DataView(badCount.buffer).setUint32(counts, 7, true);
-    expect(problemOf(resealed(badCount))).toBe("malformed");
+    expect(problem(resealed(badCount))).toBe("malformed");
     // Metadata that is not JSON.
     const badMeta = bytes.slice();
     badMeta[32] = 0x7b + 1;
-    expect(problemOf(resealed(badMeta))).toBe("malformed");
+    expect(problem(resealed(badMeta))).toBe("malformed");
     // Bytes after the declared end.
     const longer = new Uint8Array(bytes.length + 4);
     longer.set(bytes);
-    expect(problemOf(longer)).toBe("malformed");
+    expect(problem(longer)).toBe("malformed");
     expect(C).toBeGreaterThan(0);
   });
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Follower, type FollowOptions, type FollowedLine } from "../src/follow.js";
 import { loadPositions } from "../src/positions.js";
+import { mulberry32 } from "./helpers.js";
 
 // Every test line carries its sequence number, so exactly-once and order are checked by equality.
 const seqLine = (i: number): string => `seq=${i} payload=${"x".repeat(i % 23)}`;
@@ -66,17 +67,6 @@ function expectSeq(lines: FollowedLine[], from: number, to: number, firstLineNo:
   }
 }
 
-/** Seeded PRNG (mulberry32) for the append sizes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -88,7 +78,7 @@ describe("Follower: live appends", () => {
     for (let b = 0; b < 3; b++) appendFileSync(file, seqText(b * 20_000, (b + 1) * 20_000));
     // The rest in many small appends cut at arbitrary bytes, so reads often end mid-line.
     const rest = Buffer.from(seqText(60_000, 100_000));
-    const rand = rng(42);
+    const rand = mulberry32(42);
     for (let pos = 0, n = 0; pos < rest.length; n++) {
       const len = 1 + Math.floor(rand() * 300);
       appendFileSync(file, rest.subarray(pos, pos + len));

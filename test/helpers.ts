@@ -1,4 +1,5 @@
 /** Shared test data: seeded tables with known outliers. */
+import { ModelFileError, crc32 } from "../src/model-file.js";
 import { Rng } from "../src/random.js";
 
 /** n inliers from two Gaussian clusters in d dimensions, then `outliers` rows far out. */
@@ -36,4 +37,34 @@ export function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** mulberry32: a tiny seeded generator of numbers in [0, 1), for reproducible random cases. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The ModelFileError problem `load` refuses the bytes with, or "loaded". */
+export function problemOf(load: (b: Uint8Array) => unknown, b: Uint8Array): string {
+  try {
+    load(b);
+  } catch (e) {
+    if (e instanceof ModelFileError) return e.problem;
+    throw e;
+  }
+  return "loaded";
+}
+
+/** Rewrite a model file's trailing CRC so that a deliberate edit is not caught as damage. */
+export function resealed(b: Uint8Array): Uint8Array {
+  const c = b.slice();
+  new DataView(c.buffer).setUint32(c.length - 4, crc32(c.subarray(0, c.length - 4)), true);
+  return c;
 }

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { IsolationForest, ModelFileError } from "../src/index.js";
-import { FORMAT_VERSION, crc32 } from "../src/model-file.js";
-import { clusteredTable } from "./helpers.js";
+import { IsolationForest } from "../src/index.js";
+import { FORMAT_VERSION } from "../src/model-file.js";
+import { clusteredTable, problemOf, resealed } from "./helpers.js";
 
 const { X } = clusteredTable(3, 5000, 8, 50);
 const forest = IsolationForest.fit(X, { seed: 9, contamination: 0.02, featureNames: ["a", "b", "c", "d", "e", "f", "g", "h"] });
@@ -13,22 +13,7 @@ const bytes = forest.toBytes();
 const dir = mkdtempSync(join(tmpdir(), "logforest-model-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function problemOf(b: Uint8Array): string {
-  try {
-    IsolationForest.fromBytes(b);
-  } catch (e) {
-    if (e instanceof ModelFileError) return e.problem;
-    throw e;
-  }
-  return "loaded";
-}
-
-/** Rewrite the trailing CRC so a deliberate edit is not caught as damage. */
-function resealed(b: Uint8Array): Uint8Array {
-  const c = b.slice();
-  new DataView(c.buffer).setUint32(c.length - 4, crc32(c.subarray(0, c.length - 4)), true);
-  return c;
-}
+const problem = (b: Uint8Array) => problemOf((x) => IsolationForest.fromBytes(x), b);
 
 describe("model files", () => {
   it("round-trip: the same scores, threshold, options, names and metadata", () => {
@@ -54,7 +39,7 @@ describe("model files", () => {
 
   it("refuses a truncated file at any length, saying it is truncated", () => {
     for (const len of [10, 16, 31, 100, bytes.length >> 1, bytes.length - 5, bytes.length - 1]) {
-      expect(problemOf(bytes.subarray(0, len))).toBe("truncated");
+      expect(problem(bytes.subarray(0, len))).toBe("truncated");
     }
     expect(() => IsolationForest.fromBytes(bytes.subarray(0, 100))).toThrow(/truncated: it has 100 bytes but its header says \d+/);
   });
@@ -65,7 +50,7 @@ describe("model files", () => {
       for (const bit of [0, 5]) {
         const b = bytes.slice();
         b[pos] ^= 1 << bit;
-        expect(problemOf(b)).toBe("checksum");
+        expect(problem(b)).toBe("checksum");
       }
     }
     const b = bytes.slice();
@@ -76,18 +61,18 @@ describe("model files", () => {
   it("refuses a flipped version or length field", () => {
     const v = bytes.slice();
     v[8] ^= 1;
-    expect(["checksum", "newer-version"]).toContain(problemOf(v));
-    expect(problemOf(v)).toBe("checksum");
+    expect(["checksum", "newer-version"]).toContain(problem(v));
+    expect(problem(v)).toBe("checksum");
     const l = bytes.slice();
     l[12] ^= 1 << 3;
-    expect(["truncated", "malformed"]).toContain(problemOf(l));
+    expect(["truncated", "malformed"]).toContain(problem(l));
   });
 
   it("refuses a file with the wrong magic", () => {
     const b = bytes.slice();
     b[1] = 0x58;
-    expect(problemOf(b)).toBe("wrong-magic");
-    expect(problemOf(new TextEncoder().encode('{"not":"a model"}'))).toBe("wrong-magic");
+    expect(problem(b)).toBe("wrong-magic");
+    expect(problem(new TextEncoder().encode('{"not":"a model"}'))).toBe("wrong-magic");
     expect(() => IsolationForest.fromBytes(b)).toThrow(/not a logforest model/);
     expect(() => IsolationForest.fromBytes(new Uint8Array(0))).toThrow(/truncated: it is empty/);
   });
@@ -96,7 +81,7 @@ describe("model files", () => {
     const b = bytes.slice();
     new DataView(b.buffer).setUint32(8, FORMAT_VERSION + 1, true);
     const sealed = resealed(b);
-    expect(problemOf(sealed)).toBe("newer-version");
+    expect(problem(sealed)).toBe("newer-version");
     expect(() => IsolationForest.fromBytes(sealed)).toThrow(/format version 2 is newer than this logforest reads \(1\)/);
   });
 
@@ -106,7 +91,7 @@ describe("model files", () => {
     const featureAt = 32 + meta + 4 * (trees + 1); // first node of the first tree: the root split
     const b = bytes.slice();
     new DataView(b.buffer).setInt32(featureAt, 8, true); // feature 8 of 8 columns
-    expect(problemOf(resealed(b))).toBe("malformed");
+    expect(problem(resealed(b))).toBe("malformed");
     expect(() => IsolationForest.fromBytes(resealed(b))).toThrow(/tree 0 has an invalid split/);
   });
 

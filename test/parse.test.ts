@@ -8,18 +8,8 @@ import {
 import { emptyRecord, type LogRecord } from "../src/record.js";
 import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal } from "../src/formats/common.js";
 import { simulate } from "../src/simulate.js";
+import { mulberry32 } from "./helpers.js";
 
-/** mulberry32: a tiny seeded generator so every random case is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Parse `line`, expecting success, and return a copy of the record. */
 function ok(format: FormatName, line: string, opts?: ParserOptions): LogRecord {
@@ -38,14 +28,14 @@ const MONTH = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "O
 
 describe("scanning helpers", () => {
   it("daysFromCivil agrees with Date.UTC across four centuries and the leap-year edges", () => {
-    const r = rng(1);
+    const r = mulberry32(1);
     const dates: [number, number, number][] = [[1970, 1, 1], [2000, 2, 29], [1900, 3, 1], [2100, 2, 28], [1969, 12, 31], [1600, 1, 1]];
     for (let k = 0; k < 2000; k++) dates.push([1800 + Math.floor(r() * 400), 1 + Math.floor(r() * 12), 1 + Math.floor(r() * 28)]);
     for (const [y, m, d] of dates) expect(daysFromCivil(y, m, d) * 86_400_000, `${y}-${m}-${d}`).toBe(Date.UTC(y, m - 1, d));
   });
 
   it("parseIsoAt agrees with Date.parse on zoned ISO strings", () => {
-    const r = rng(2);
+    const r = mulberry32(2);
     const cur = { pos: 0 };
     for (let k = 0; k < 500; k++) {
       const iso = new Date(Math.floor(r() * 4e12)).toISOString(); // always ...Z with milliseconds
@@ -77,7 +67,7 @@ describe("scanning helpers", () => {
   });
 
   it("scaledDecimal matches parseFloat and converts units exactly", () => {
-    const r = rng(3);
+    const r = mulberry32(3);
     for (let k = 0; k < 2000; k++) {
       const digits = Math.floor(r() * 1e6);
       const frac = Math.floor(r() * 5);
@@ -275,7 +265,7 @@ describe("combined parser", () => {
   });
 
   it("agrees with Date.UTC on random timestamps in every month", () => {
-    const r = rng(4);
+    const r = mulberry32(4);
     for (let k = 0; k < 300; k++) {
       const t = Math.floor(r() * 2e12);
       const d = new Date(t);
@@ -484,12 +474,12 @@ describe("robustness", () => {
   }
 
   it("never throws on seeded random garbage, and returns only known reasons", () => {
-    const lines = garbage(rng(5), 3000);
+    const lines = garbage(mulberry32(5), 3000);
     for (const format of FORMAT_NAMES) checkParser(createParser(format), lines);
   });
 
   it("never throws on mutated valid lines of every format", () => {
-    const r = rng(6);
+    const r = mulberry32(6);
     for (const source of FORMAT_NAMES) {
       const lines = mutations(r, VALID[source], 1500);
       for (const format of FORMAT_NAMES) {
