@@ -6,6 +6,7 @@
  */
 import { emptyRecord, type LogRecord } from "./record.js";
 import { CombinedParser } from "./formats/combined.js";
+import { LATENCY_UNITS, type LatencyUnit } from "./formats/common.js";
 import { compilePath, JsonParser } from "./formats/json.js";
 import { SeedParser } from "./formats/seed.js";
 
@@ -23,10 +24,29 @@ export interface LineParser {
   parse(line: string, out: LogRecord): string | null;
 }
 
+export { LATENCY_UNITS, type LatencyUnit } from "./formats/common.js";
+export { guessLatencyUnit, latencyEvidence, type LatencyEvidence } from "./formats/combined.js";
+
 /** Options for createParser. */
 export interface ParserOptions {
   /** JSON only: field -> dotted path (`req.headers["user-agent"]`), replacing the default paths for that field. */
   fields?: Partial<Record<FieldName, string>>;
+  /**
+   * Unit of a latency number that carries no unit of its own: "ms", "s" or "us".
+   * Default: JSON and seed read such numbers as ms (`responseTime`, `latency=`);
+   * combined reads a bare trailing decimal with a point as s (nginx `$request_time`)
+   * and ignores a bare integer. Given, every format reads every bare latency number
+   * in this unit (see src/formats/combined.ts for which trailing number that is).
+   * Tokens with a unit (`12ms`, `0.5s`, `573.1 ms`) and combined's `rt=`/`request_time=`
+   * (nginx's $request_time: seconds) keep their own.
+   */
+  latencyUnit?: LatencyUnit;
+}
+
+/** createParser's options after validation. */
+export interface ResolvedParserOptions {
+  fields: Partial<Record<FieldName, string>>;
+  latencyUnit: LatencyUnit | null;
 }
 
 /** All formats, in the order detection prefers on a tie. */
@@ -39,7 +59,7 @@ export const FIELD_NAMES: readonly FieldName[] = ["ts", "method", "route", "stat
 export const FAILURE_REASONS: readonly string[] = [
   "empty", "not_json", "json_not_object", "no_status_or_route", "no_timestamp", "bad_timestamp", "no_request",
   "unterminated_quote", "bad_request_line", "no_status", "bad_status", "no_bytes", "bad_bytes", "bad_latency",
-  "no_route",
+  "no_route", "timestamp_out_of_range", "bad_route", "bad_method", "bad_ip", "bad_user_agent",
 ];
 
 /** Lines detectFormat looks at. */
@@ -53,14 +73,22 @@ function isFormatName(name: unknown): name is FormatName {
   return typeof name === "string" && (FORMAT_NAMES as readonly string[]).includes(name);
 }
 
-/** Validate createParser's arguments; returns the field mapping to use. */
-function validateOptions(format: unknown, opts: unknown): Partial<Record<FieldName, string>> {
+/** Validate createParser's arguments. */
+function validateOptions(format: unknown, opts: unknown): ResolvedParserOptions {
   if (!isFormatName(format)) {
     throw new RangeError(`format must be one of ${FORMAT_NAMES.join(", ")}, got ${JSON.stringify(format) ?? String(format)}`);
   }
-  if (opts === undefined) return {};
+  if (opts === undefined) return { fields: {}, latencyUnit: null };
   if (typeof opts !== "object" || opts === null) throw new TypeError(`parser options must be an object, got ${String(opts)}`);
-  const fields: unknown = (opts as ParserOptions).fields;
+  const unit: unknown = (opts as ParserOptions).latencyUnit;
+  if (unit !== undefined && !(LATENCY_UNITS as readonly unknown[]).includes(unit)) {
+    throw new RangeError(`latencyUnit must be one of ${LATENCY_UNITS.join(", ")}, got ${JSON.stringify(unit) ?? String(unit)}`);
+  }
+  return { fields: validateFields(format, (opts as ParserOptions).fields), latencyUnit: (unit as LatencyUnit | undefined) ?? null };
+}
+
+/** Validate a JSON field mapping; returns the mapping to use. */
+function validateFields(format: FormatName, fields: unknown): Partial<Record<FieldName, string>> {
   if (fields === undefined) return {};
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
     throw new TypeError(`fields must be an object mapping field names to paths, got ${JSON.stringify(fields)}`);
@@ -81,14 +109,14 @@ function validateOptions(format: unknown, opts: unknown): Partial<Record<FieldNa
 
 /** A parser for `format`; throws RangeError/TypeError on bad options. */
 export function createParser(format: FormatName, opts?: ParserOptions): LineParser {
-  const fields = validateOptions(format, opts);
+  const o = validateOptions(format, opts);
   switch (format) {
     case "json":
-      return new JsonParser(fields);
+      return new JsonParser(o.fields, o.latencyUnit);
     case "combined":
-      return new CombinedParser();
+      return new CombinedParser(o.latencyUnit);
     case "seed":
-      return new SeedParser();
+      return new SeedParser(o.latencyUnit);
   }
 }
 

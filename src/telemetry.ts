@@ -15,7 +15,7 @@ import { TelemetryRetrainer } from "./telemetry-retrain.js";
 import { explainShares } from "./explain.js";
 import { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch } from "./detect.js";
 import { IsolationForest, type BatchScorer } from "./forest.js";
-import { parseIsoAt, scaledDecimal, type Cursor } from "./formats/common.js";
+import { parseIsoAt, scaledDecimal, timestampInRange, type Cursor } from "./formats/common.js";
 import type { ForestOptions } from "./options.js";
 import { calibrate, isCalibration, severityOf, type Calibration } from "./severity.js";
 
@@ -37,6 +37,7 @@ export const TIMESTAMP_NAMES: readonly string[] = ["ts", "time", "timestamp"];
 /** Every reason TelemetryParser.parse returns, plus the detector's header reasons. */
 export const TELEMETRY_FAILURE_REASONS: readonly string[] = [
   "empty", "wrong_field_count", "bad_timestamp", "not_a_number", "missing_value", "header", "header_mismatch",
+  "timestamp_out_of_range",
 ];
 
 /** [start, end) of a CSV field with blanks and one pair of surrounding double quotes removed. */
@@ -202,6 +203,8 @@ export class TelemetryParser {
         if (f === this.tsField) {
           out.ts = timestampAt(line, b[0], b[1], this.cur);
           if (!Number.isFinite(out.ts)) return "bad_timestamp";
+          // Within Date's range and the log's: [1970, 2200) (src/formats/common.ts).
+          if (!timestampInRange(out.ts)) return "timestamp_out_of_range";
         } else {
           if (b[0] === b[1]) return "missing_value";
           const v = numberAt(line, b[0], b[1]);

@@ -1,12 +1,22 @@
 import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import express from "express";
+import expressWinston from "express-winston";
+import morgan from "morgan";
+import pino from "pino";
+import { pinoHttp } from "pino-http";
+import winston from "winston";
 import { describe, expect, it } from "vitest";
 import {
-  createParser, detectFormat, FAILURE_REASONS, FIELD_NAMES, FORMAT_NAMES, parseFieldMappings,
-  type FormatName, type LineParser, type ParserOptions,
+  createParser, detectFormat, FAILURE_REASONS, FIELD_NAMES, FORMAT_NAMES, guessLatencyUnit, LATENCY_UNITS, latencyEvidence,
+  parseFieldMappings, type FormatName, type LineParser, type ParserOptions,
 } from "../src/parse.js";
+import { emptyTelemetryRow, parseTelemetryHeader, TELEMETRY_FAILURE_REASONS, TelemetryParser } from "../src/telemetry.js";
 import { emptyRecord, type LogRecord } from "../src/record.js";
-import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal } from "../src/formats/common.js";
+import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal, type LatencyUnit } from "../src/formats/common.js";
 import { simulate } from "../src/simulate.js";
 import { mulberry32 } from "./helpers.js";
 
@@ -80,14 +90,17 @@ describe("scanning helpers", () => {
   });
 
   it("latencyMs reads units and refuses bare numbers unless told", () => {
-    const l = (s: string, bare = false): number => latencyMs(s, 0, s.length, bare);
+    const l = (s: string, bare: LatencyUnit | null = null): number => latencyMs(s, 0, s.length, bare);
     expect(l("123ms")).toBe(123);
     expect(l("123.4ms")).toBe(123.4);
     expect(l("0.12s")).toBe(120);
     expect(l("1500us")).toBe(1.5);
     expect(l("1500µs")).toBe(1.5);
     expect(l("42")).toBeNaN();
-    expect(l("42", true)).toBe(42);
+    expect(l("42", "ms")).toBe(42);
+    expect(l("42", "s")).toBe(42_000);
+    expect(l("42", "us")).toBe(0.042);
+    expect(l("0.5s", "us")).toBe(500);
     for (const bad of ["ms", "12m", "12 ms", "12hours", "abc", "1.2.3ms"]) expect(l(bad), bad).toBeNaN();
   });
 
@@ -202,13 +215,27 @@ describe("json parser", () => {
       ["hello", "not_json"], ["{", "not_json"], ['{"a":1', "not_json"], ["{'a':1}", "not_json"], ["nul", "not_json"],
       ["[1,2]", "json_not_object"], ["42", "json_not_object"], ['"str"', "json_not_object"], ["null", "json_not_object"],
       ["{}", "no_status_or_route"], ['{"msg":"server listening","time":1}', "no_status_or_route"],
-      ['{"route":"","status":null}', "no_status_or_route"], ['{"route":42}', "no_status_or_route"],
+      ['{"route":"","status":null}', "no_status_or_route"], ['{"route":42}', "bad_route"],
       ['{"route":"/a","status":"abc"}', "bad_status"], ['{"route":"/a","status":42}', "bad_status"],
       ['{"route":"/a","status":200.5}', "bad_status"], ['{"status":700}', "bad_status"], ['{"status":true}', "bad_status"],
       ['{"route":"/a","ts":"yesterday"}', "bad_timestamp"], ['{"route":"/a","ts":"2024-13-01T00:00:00Z"}', "bad_timestamp"],
       ['{"route":"/a","ts":"2024-01-01T00:00:00Zjunk"}', "bad_timestamp"], ['{"route":"/a","ts":{}}', "bad_timestamp"],
       ['{"route":"/a","latency_ms":-5}', "bad_latency"], ['{"route":"/a","latency_ms":"fast"}', "bad_latency"],
       ['{"route":"/a","bytes":"many"}', "bad_bytes"], ['{"route":"/a","bytes":-1}', "bad_bytes"],
+      // Wrong types and numbers outside what a record may carry (issue 11).
+      ['{"route":["/a"],"status":200}', "bad_route"], ['{"route":{},"status":200}', "bad_route"],
+      ['{"route":"/a","method":7}', "bad_method"], ['{"route":"/a","method":["GET"]}', "bad_method"],
+      ['{"route":"/a","ip":{"v4":"1.2.3.4"}}', "bad_ip"], ['{"route":"/a","user_agent":false}', "bad_user_agent"],
+      ['{"route":"/a","req":{"headers":{"x-forwarded-for":["1.2.3.4"]}}}', "bad_ip"],
+      ['{"route":"/a","ts":1e20}', "timestamp_out_of_range"], ['{"route":"/a","ts":-1}', "timestamp_out_of_range"],
+      ['{"route":"/a","ts":"1e20"}', "timestamp_out_of_range"], ['{"route":"/a","ts":"9999-01-01T00:00:00Z"}', "timestamp_out_of_range"],
+      ['{"route":"/a","ts":"1969-12-31T23:59:59Z"}', "timestamp_out_of_range"], ['{"route":"/a","ts":"0x10"}', "bad_timestamp"],
+      ['{"route":"/a","ts":true}', "bad_timestamp"], ['{"route":"/a","ts":[1]}', "bad_timestamp"],
+      ['{"route":"/a","status":"0xC8"}', "bad_status"], ['{"route":"/a","status":"Infinity"}', "bad_status"],
+      ['{"route":"/a","bytes":"1e999"}', "bad_bytes"], ['{"route":"/a","bytes":1e400}', "bad_bytes"],
+      ['{"route":"/a","latency_ms":1e400}', "bad_latency"], ['{"route":"/a","latency_ms":"Infinity"}', "bad_latency"],
+      [`{"route":"/a","latency_ms":"${"9".repeat(400)}"}`, "bad_latency"], ['{"route":"/a","latency_ms":true}', "bad_latency"],
+      ['{"route":"/a","latency_ms":{"v":1}}', "bad_latency"],
     ];
     for (const [line, reason] of cases) expect(fail("json", line), line).toBe(reason);
   });
@@ -653,6 +680,240 @@ describe("options", () => {
 });
 
 // Real logs, read from LOGFOREST_DATA: skipped when it is unset, failing when a file is missing.
+describe("a bad line is a skipped line (issue 11)", () => {
+  const head = '1.2.3.4 - - [';
+  const tail = '] "GET /a HTTP/1.1" 200 1 "-" "ua"';
+
+  it("combined: a time outside [1970, 2200) is timestamp_out_of_range, the edges are in", () => {
+    expect(fail("combined", `${head}17/May/9999:10:05:03 +0000${tail}`)).toBe("timestamp_out_of_range");
+    expect(fail("combined", `${head}31/Dec/1969:23:59:59 +0000${tail}`)).toBe("timestamp_out_of_range");
+    expect(fail("combined", `${head}01/Jan/1970:00:30:00 +0100${tail}`)).toBe("timestamp_out_of_range");
+    expect(fail("combined", `${head}01/Jan/2200:00:00:00 +0000${tail}`)).toBe("timestamp_out_of_range");
+    expect(ok("combined", `${head}01/Jan/1970:00:00:00 +0000${tail}`).ts).toBe(0);
+    expect(ok("combined", `${head}31/Dec/2199:23:59:59 +0000${tail}`).ts).toBe(Date.UTC(2199, 11, 31, 23, 59, 59));
+  });
+
+  it("combined: a trailing number too long to be finite is no latency", () => {
+    expect(ok("combined", `${head}17/May/2015:10:05:03 +0000${tail} ${"9".repeat(400)}.5`).latencyMs).toBeNaN();
+    expect(ok("combined", `${head}17/May/2015:10:05:03 +0000${tail} rt=${"9".repeat(400)}`).latencyMs).toBeNaN();
+    expect(ok("combined", `${head}17/May/2015:10:05:03 +0000${tail} ${"9".repeat(400)}`, { latencyUnit: "s" }).latencyMs).toBeNaN();
+  });
+
+  it("seed: out-of-range times, and latency, status or bytes keys with a value that is not a valid number", () => {
+    const cases: [string, string][] = [
+      ["9999-12-31 23:59:59 GET /a 200", "timestamp_out_of_range"], ["1969-12-31T23:59:59Z GET /a 200", "timestamp_out_of_range"],
+      ["2200-01-01 00:00:00 GET /a 200", "timestamp_out_of_range"],
+      [`2026-11-24 14:00:00 GET /a 200 latency=${"9".repeat(400)}`, "bad_latency"],
+      ["2026-11-24 14:00:00 GET /a 200 latency=abc", "bad_latency"], ["2026-11-24 14:00:00 GET /a 200 took=-3ms", "bad_latency"],
+      ["2026-11-24 14:00:00 GET /a 200 status=700", "bad_status"], ["2026-11-24 14:00:00 GET /a status=2e2", "bad_status"],
+      ["2026-11-24 14:00:00 GET /a 200 bytes=12k", "bad_bytes"], [`2026-11-24 14:00:00 GET /a 200 bytes=${"9".repeat(16)}`, "bad_bytes"],
+    ];
+    for (const [line, reason] of cases) expect(fail("seed", line), line).toBe(reason);
+    // "-" or nothing after the "=" is absent, not bad.
+    const r = ok("seed", "2026-11-24 14:00:00 GET /a 200 latency=- bytes= status=-");
+    expect(r.latencyMs).toBeNaN();
+    expect(r.bytes).toBeNaN();
+    expect(r.status).toBe(200);
+  });
+
+  it("every reason a parser returns is listed in FAILURE_REASONS", () => {
+    for (const reason of ["timestamp_out_of_range", "bad_route", "bad_method", "bad_ip", "bad_user_agent"]) {
+      expect(FAILURE_REASONS).toContain(reason);
+    }
+  });
+
+  it("telemetry CSV: a timestamp that parses to a number outside [1970, 2200) is timestamp_out_of_range", () => {
+    const p = new TelemetryParser(parseTelemetryHeader("ts,cpu"));
+    const row = emptyTelemetryRow(1);
+    for (const line of ["1e20,1", "-5,1", "9999-01-01T00:00:00Z,1", "7258118400000,1", "1e15,1"]) {
+      expect(p.parse(line, row), line).toBe("timestamp_out_of_range");
+    }
+    expect(TELEMETRY_FAILURE_REASONS).toContain("timestamp_out_of_range");
+    expect(p.parse("1700000000,1e308", row)).toBeNull();
+    expect(p.parse(`1700000000,${"9".repeat(400)}`, row)).toBe("not_a_number");
+    expect(p.parse("1700000000,1e999", row)).toBe("not_a_number");
+    expect(p.parse("1700000000,Infinity", row)).toBe("not_a_number");
+  });
+});
+
+describe("latency units (issue 10)", () => {
+  const UA = "Mozilla/5.0";
+  const cl = (t: string): string => `10.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 5 "-" "${UA}"${t}`;
+
+  it("createParser validates latencyUnit, naming it, the allowed values and the value", () => {
+    expect(() => createParser("combined", { latencyUnit: "min" as LatencyUnit })).toThrow(RangeError);
+    expect(() => createParser("json", { latencyUnit: "sec" as LatencyUnit })).toThrow(/latencyUnit must be one of ms, s, us, got "sec"/);
+    expect(() => createParser("seed", { latencyUnit: 5 as unknown as LatencyUnit })).toThrow(/latencyUnit .* got 5/);
+    for (const u of LATENCY_UNITS) expect(createParser("combined", { latencyUnit: u }).format).toBe("combined");
+  });
+
+  it("combined: a bare trailing number is in latencyUnit; without it a decimal is s and an integer none", () => {
+    expect(ok("combined", cl(" 573.123")).latencyMs).toBe(573_123);
+    expect(ok("combined", cl(" 573.123"), { latencyUnit: "ms" }).latencyMs).toBe(573.123);
+    expect(ok("combined", cl(" 1500"), { latencyUnit: "us" }).latencyMs).toBe(1.5);
+    expect(ok("combined", cl(" 2"), { latencyUnit: "s" }).latencyMs).toBe(2000);
+    expect(ok("combined", cl(" 1500")).latencyMs).toBeNaN();
+    // the first bare number is the one, quoted fields skipped
+    expect(ok("combined", cl(' "x, y" 12 0.5'), { latencyUnit: "ms" }).latencyMs).toBe(12);
+  });
+
+  it("combined: a unit on the number or in the next token wins, and rt= is seconds whatever latencyUnit says", () => {
+    expect(ok("combined", cl(" 573.123 ms")).latencyMs).toBe(573.123);
+    expect(ok("combined", cl(" 573.123 ms"), { latencyUnit: "s" }).latencyMs).toBe(573.123);
+    expect(ok("combined", cl(" 12ms")).latencyMs).toBe(12);
+    expect(ok("combined", cl(" 0.5s"), { latencyUnit: "us" }).latencyMs).toBe(500);
+    expect(ok("combined", cl(" 300us")).latencyMs).toBe(0.3);
+    expect(ok("combined", cl(" rt=0.051"), { latencyUnit: "ms" }).latencyMs).toBe(51);
+    expect(ok("combined", cl(" request_time=2"), { latencyUnit: "us" }).latencyMs).toBe(2000);
+  });
+
+  it("json and seed: bare numbers are ms by default and in latencyUnit when given; a unit in the text wins", () => {
+    const j = '{"route":"/a","status":200,"responseTime":1.5}';
+    expect(ok("json", j).latencyMs).toBe(1.5);
+    expect(ok("json", j, { latencyUnit: "s" }).latencyMs).toBe(1500);
+    expect(ok("json", j, { latencyUnit: "us" }).latencyMs).toBe(0.0015);
+    expect(ok("json", '{"route":"/a","duration":"250"}', { latencyUnit: "us" }).latencyMs).toBe(0.25);
+    expect(ok("json", '{"route":"/a","duration":"2ms"}', { latencyUnit: "s" }).latencyMs).toBe(2);
+    expect(fail("json", '{"route":"/a","duration":1e306}', { latencyUnit: "s" })).toBe("bad_latency");
+    expect(ok("seed", "2026-11-24 14:00:00 GET /a 200 latency=3", { latencyUnit: "s" }).latencyMs).toBe(3000);
+    expect(ok("seed", "2026-11-24 14:00:00 GET /a 200 took 3", { latencyUnit: "us" }).latencyMs).toBe(0.003);
+    expect(ok("seed", "2026-11-24 14:00:00 GET /a 200 4ms", { latencyUnit: "s" }).latencyMs).toBe(4);
+  });
+
+  /** n lines with trailing fields from `tail(k)`, on a seeded generator. */
+  const sample = (n: number, tail: (r: () => number, k: number) => string, seed = 7): string[] => {
+    const r = mulberry32(seed);
+    return Array.from({ length: n }, (_, k) => cl(tail(r, k)));
+  };
+  const logNormal = (r: () => number, mu: number, sigma: number): number => {
+    const u = Math.max(1e-12, r());
+    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r()));
+  };
+
+  it("guessLatencyUnit: nginx $request_time (s, 3 decimals, cache hits at 0.00x) is s", () => {
+    // 20% static files and cache hits at 0-9 ms, the rest proxied at a median of 120 ms.
+    const lines = sample(500, (r) => ` ${(r() < 0.2 ? r() * 0.009 : logNormal(r, Math.log(0.12), 0.8)).toFixed(3)}`);
+    const ev = latencyEvidence(lines);
+    expect(ev).toMatchObject({ lines: 500, bare: 500, decimals: 500, unit: "s" });
+    expect(ev.belowHundredth).toBeGreaterThanOrEqual(0.05);
+    expect(guessLatencyUnit(lines)).toBe("s");
+  });
+
+  it("guessLatencyUnit: Apache %D (µs integers) is us, %T (whole seconds) is s, integer ms cannot be told", () => {
+    expect(guessLatencyUnit(sample(300, (r) => ` ${Math.round(logNormal(r, Math.log(8000), 1))}`))).toBe("us");
+    expect(guessLatencyUnit(sample(300, (r) => ` ${r() < 0.9 ? 0 : 1 + Math.floor(r() * 3)}`))).toBe("s");
+    const ms = latencyEvidence(sample(300, (r) => ` ${Math.round(logNormal(r, Math.log(40), 0.7))}`));
+    expect(ms.bare).toBe(300);
+    expect(ms.unit).toBeNull();
+  });
+
+  it("guessLatencyUnit: null without bare numbers (bare 0) and with too few of them", () => {
+    const none = latencyEvidence(sample(100, () => ""));
+    expect(none).toMatchObject({ lines: 100, bare: 0, unit: null });
+    expect(latencyEvidence(sample(100, () => " rt=0.120")).bare).toBe(0);
+    expect(latencyEvidence(sample(100, () => " 0.120 ms")).bare).toBe(0);
+    expect(guessLatencyUnit(sample(10, (r) => ` ${(r() * 0.005).toFixed(3)}`))).toBeNull();
+    expect(guessLatencyUnit(sample(40, (r) => ` ${(r() * 0.005).toFixed(3)}`))).toBe("s");
+  });
+});
+
+/** Run an express app on 127.0.0.1 logging with `use`, send the requests, and return the logged lines. */
+async function realLogLines(
+  use: (app: express.Express, out: PassThrough) => void,
+  requests: readonly { path: string; method?: string; xff?: string }[],
+): Promise<string[]> {
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (c: Buffer) => (text += c.toString("utf8")));
+  const app = express();
+  use(app, out);
+  app.get("/api/items/:id", (req, res) => {
+    // A handler that takes 2-8 ms, like one with a database call.
+    setTimeout(() => res.json({ id: req.params.id }), 2 + (Number(req.params.id) % 7));
+  });
+  app.post("/login", (_req, res) => res.status(401).send("no"));
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    for (const q of requests) {
+      const headers: Record<string, string> = { "user-agent": "probe/1.0" };
+      if (q.xff !== undefined) headers["x-forwarded-for"] = q.xff;
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path: q.path, method: q.method ?? "GET", headers }, (res) => {
+          res.resume();
+          res.on("end", () => resolve());
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    }
+    // Loggers write on the response's finish; let them flush.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return text.split("\n").filter((l) => l !== "");
+}
+
+describe("real loggers' output (issue 10)", () => {
+  const REQS = [
+    { path: "/api/items/1?q=1", xff: "203.0.113.7, 10.0.0.1" },
+    { path: "/api/items/2", xff: " 198.51.100.4 " },
+    { path: "/api/items/3" },
+    { path: "/login", method: "POST", xff: "192.0.2.9,10.0.0.2,10.0.0.1" },
+  ];
+  const WANT_IPS = ["203.0.113.7", "198.51.100.4", "", "192.0.2.9"];
+
+  it("pino-http: the client is the first x-forwarded-for address, else req.remoteAddress; a mapping wins", async () => {
+    const lines = await realLogLines((app, out) => app.use(pinoHttp({ logger: pino(out) })), REQS);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toContain('"x-forwarded-for":"203.0.113.7, 10.0.0.1"');
+    const recs = lines.map((l) => ok("json", l));
+    expect(recs.map((r) => r.ip)).toEqual(WANT_IPS.map((ip) => ip || "127.0.0.1"));
+    expect(recs.map((r) => `${r.method} ${r.route} ${r.status}`)).toEqual(["GET /api/items/1 200", "GET /api/items/2 200", "GET /api/items/3 200", "POST /login 401"]);
+    for (const r of recs) expect(r.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(lines.map((l) => ok("json", l, { fields: { ip: "req.remoteAddress" } }).ip)).toEqual(["127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"]);
+  });
+
+  it("express-winston: the client is the first meta.req.headers x-forwarded-for address; it logs no remote address", async () => {
+    const lines = await realLogLines((app, out) => app.use(expressWinston.logger({
+      transports: [new winston.transports.Stream({ stream: out })],
+      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    })), REQS);
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain('"meta":{"req":{');
+    const recs = lines.map((l) => ok("json", l));
+    expect(recs.map((r) => r.ip)).toEqual(WANT_IPS);
+    expect(recs.map((r) => r.status)).toEqual([200, 200, 200, 401]);
+    for (const r of recs) expect(Number.isFinite(r.ts)).toBe(true);
+  });
+
+  it("morgan combined with :response-time: ms, told by guessLatencyUnit and read with it", async () => {
+    const reqs = Array.from({ length: 40 }, (_, k) => ({ path: `/api/items/${k}` }));
+    const fmt = ':remote-addr - :remote-user [:date[clf]] ":method :url HTTP/:http-version" :status :res[content-length] ":referrer" ":user-agent" :response-time';
+    const lines = await realLogLines((app, out) => app.use(morgan(fmt, { stream: out })), reqs);
+    expect(lines).toHaveLength(40);
+    expect(guessLatencyUnit(lines)).toBe("ms");
+    const p = createParser("combined", { latencyUnit: "ms" });
+    const rec = emptyRecord();
+    for (const line of lines) {
+      expect(p.parse(line, rec), line).toBeNull();
+      // every handler waits 2-8 ms: the latency is that many ms, not seconds
+      expect(rec.latencyMs, line).toBeGreaterThanOrEqual(2);
+      expect(rec.latencyMs, line).toBeLessThan(2000);
+      expect(line.endsWith(` ${rec.latencyMs.toFixed(3)}`), line).toBe(true);
+    }
+    // and ":response-time ms" says its unit itself
+    const withUnit = await realLogLines((app, out) => app.use(morgan(`${fmt} ms`, { stream: out })), reqs.slice(0, 3));
+    for (const line of withUnit) {
+      expect(p.parse(line, rec)).toBeNull();
+      expect(ok("combined", line).latencyMs).toBe(rec.latencyMs);
+    }
+    expect(latencyEvidence(withUnit).bare).toBe(0);
+  });
+});
+
 const DATA = process.env.LOGFOREST_DATA;
 function dataLines(name: string): string[] {
   if (DATA === undefined) throw new Error("LOGFOREST_DATA is not set");

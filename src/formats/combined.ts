@@ -1,13 +1,44 @@
 /**
  * Apache/nginx access logs:
  *   %h %l %u [%t] "%r" %>s %b ["%{Referer}i" "%{User-agent}i"] [trailing fields]
- * Common log format stops after %b. Of the trailing fields, the first `rt=`/
- * `request_time=` value or bare decimal with a point (nginx `$request_time`, seconds)
- * is the latency; integers there are ambiguous (Apache %D is µs, %T s) and ignored.
+ * Common log format stops after %b. A time outside [1970, 2200) skips the line
+ * (timestamp_out_of_range).
+ *
+ * Latency: the trailing fields after the agent are scanned in order (quoted ones
+ * skipped whole) and the first of these is the latency:
+ *   - `rt=V` or `request_time=V`: V in seconds (nginx `$request_time`), whatever
+ *     latencyUnit says;
+ *   - a number with a unit, `12ms`, `0.5s`, `300us`, or a number followed by a unit
+ *     token, `573.123 ms` (morgan's `:response-time ms`): in that unit;
+ *   - a bare number (digits, optionally one point): in latencyUnit when the parser
+ *     has one; without it a decimal with a point is read as seconds (nginx
+ *     `$request_time` after the combined fields) and an integer is not a latency
+ *     (Apache `%D` is µs, `%T` s, a custom field anything) and the scan goes on.
+ * A latency unit cannot be told from one line: morgan's `:response-time` writes ms
+ * with three decimals (`573.123`), nginx's `$request_time` seconds with three
+ * (`0.573`). guessLatencyUnit decides it from a sample of lines, by the rule below;
+ * when it cannot, the caller asks the user (`--latency-unit`).
+ *
+ * guessLatencyUnit's rule, over the bare numbers that latencyUnit would apply to
+ * (at least 20 of them, else null):
+ *   - numbers with a point: "s" when 5% or more are below 0.01 (nginx rounds to the
+ *     ms, so cache hits and static files print 0.000-0.009; morgan's ms are never
+ *     below 10 µs); else "ms" when the median is 1 or more (a typical request of
+ *     1 ms or more, where a server whose every request takes 10 ms or more and the
+ *     median one 1 s or more is not a web server's usual traffic); else null (a
+ *     fast Node app in ms and a proxied API in s look alike there);
+ *   - integers only: "s" when half or more are 0 and none is above 3600 (Apache
+ *     `%T`: whole seconds, most requests 0); "us" when the median is 1000 or more
+ *     (Apache `%D`: a typical request of 1 ms or more); else null (integer ms, %D
+ *     of a sub-millisecond server and `%{ms}T` look alike).
  */
 import type { LogRecord } from "../record.js";
 import type { LineParser } from "../parse.js";
-import { ClfClock, isSpace, methodToken, routeOf, scaledDecimal, trimmedEnd, uintAt } from "./common.js";
+import {
+  ClfClock, isSpace, latencyMs, methodToken, msExponent, routeOf, scaledDecimal, timestampInRange, trimmedEnd, uintAt,
+  unitExponent, type LatencyUnit,
+} from "./common.js";
+import { emptyRecord } from "../record.js";
 
 /** Apache writes `"` and `\` inside quoted fields as `\"` and `\\`. */
 const ESCAPE = /\\(["\\])/g;
@@ -47,6 +78,15 @@ function unquote(s: string, i: number, end: number): string {
 export class CombinedParser implements LineParser {
   readonly format = "combined" as const;
   private readonly clock = new ClfClock();
+  /** Unit of a bare trailing number; null: a decimal is seconds, an integer no latency. */
+  private readonly unit: LatencyUnit | null;
+  /** [start, end) of the bare number the last parse read as the latency, or -1: what guessLatencyUnit looks at. */
+  bareStart = -1;
+  bareEnd = -1;
+
+  constructor(latencyUnit: LatencyUnit | null = null) {
+    this.unit = latencyUnit;
+  }
 
   /** Fill `out` from one access-log line; null on success, else the failure reason. */
   parse(line: string, out: LogRecord): string | null {
@@ -63,6 +103,7 @@ export class CombinedParser implements LineParser {
     if (rb < 0 || rb >= end) return "bad_timestamp";
     const ts = this.clock.parse(line, lb + 1, rb);
     if (Number.isNaN(ts)) return "bad_timestamp";
+    if (!timestampInRange(ts)) return "timestamp_out_of_range";
 
     let p = rb + 1;
     if (p + 1 >= end || line.charCodeAt(p) !== 32 || line.charCodeAt(p + 1) !== 34) return "no_request";
@@ -99,6 +140,7 @@ export class CombinedParser implements LineParser {
     out.bytes = bytes;
     out.latencyMs = NaN;
     out.userAgent = "";
+    this.bareStart = -1;
     if (q >= end) return null;
 
     // Referer and user agent, each optional; the agent is kept.
@@ -150,7 +192,8 @@ export class CombinedParser implements LineParser {
       let v = NaN;
       if (s.startsWith("rt=", p)) v = scaledDecimal(s, p + 3, q, 3);
       else if (s.startsWith("request_time=", p)) v = scaledDecimal(s, p + 13, q, 3);
-      else if (hasDot(s, p, q)) v = scaledDecimal(s, p, q, 3);
+      else if (!isNumber(s, p, q)) v = latencyMs(s, p, q, null);
+      else v = this.bare(s, p, q, end);
       if (v >= 0) {
         out.latencyMs = v;
         return null;
@@ -159,4 +202,114 @@ export class CombinedParser implements LineParser {
     }
     return null;
   }
+
+  /** The bare number [p, q) in ms by the rule in the header; NaN when it is not a latency. */
+  private bare(s: string, p: number, q: number, end: number): number {
+    let r = q;
+    while (r < end && s.charCodeAt(r) === 32) r++;
+    let t = r;
+    while (t < end && s.charCodeAt(t) !== 32) t++;
+    const e = unitExponent(s, r, t);
+    if (!Number.isNaN(e)) return scaledDecimal(s, p, q, e);
+    if (this.unit === null) return hasDot(s, p, q) ? scaledDecimal(s, p, q, 3) : NaN;
+    const v = scaledDecimal(s, p, q, msExponent(this.unit));
+    if (v >= 0) {
+      this.bareStart = p;
+      this.bareEnd = q;
+    }
+    return v;
+  }
+}
+
+/** Whether [i, end) is digits with at most one point (and at least one digit). */
+function isNumber(s: string, i: number, end: number): boolean {
+  let digits = 0;
+  let dots = 0;
+  for (let p = i; p < end; p++) {
+    const c = s.charCodeAt(p);
+    if (c === 46) dots++;
+    else if (c >= 48 && c <= 57) digits++;
+    else return false;
+  }
+  return digits > 0 && dots <= 1;
+}
+
+/** What guessLatencyUnit saw in its sample, and its verdict. */
+export interface LatencyEvidence {
+  /** Lines of the sample that parsed as combined. */
+  lines: number;
+  /** Lines whose latency is a bare number: the ones latencyUnit applies to. */
+  bare: number;
+  /** Of those, numbers with a point. */
+  decimals: number;
+  /** Median of the bare numbers, as written (NaN when none). */
+  median: number;
+  /** Share of the bare numbers below 0.01, and of those equal to 0. */
+  belowHundredth: number;
+  zeros: number;
+  /** Largest bare number (NaN when none). */
+  max: number;
+  /** The unit of the bare numbers by the rule in this file's header; null when there are none or it cannot be told. */
+  unit: LatencyUnit | null;
+}
+
+/** Lines guessLatencyUnit reads at most (the first ones). */
+const GUESS_SAMPLE = 10_000;
+/** Bare numbers needed before guessLatencyUnit names a unit. */
+const GUESS_MIN = 20;
+
+/**
+ * The evidence on the unit of combined lines' bare trailing numbers, from a sample of
+ * (training) lines: the first 10,000. `unit` is null both when no line has a bare
+ * number (then no unit is needed: `bare` is 0) and when it cannot be told (then ask).
+ */
+export function latencyEvidence(lines: readonly string[]): LatencyEvidence {
+  const parser = new CombinedParser("s");
+  const rec = emptyRecord();
+  const values: number[] = [];
+  let parsed = 0;
+  let decimals = 0;
+  for (let k = 0; k < lines.length && k < GUESS_SAMPLE; k++) {
+    const line = lines[k];
+    if (typeof line !== "string" || parser.parse(line, rec) !== null) continue;
+    parsed++;
+    if (parser.bareStart < 0) continue;
+    values.push(scaledDecimal(line, parser.bareStart, parser.bareEnd, 0));
+    if (hasDot(line, parser.bareStart, parser.bareEnd)) decimals++;
+  }
+  const n = values.length;
+  values.sort((a, b) => a - b);
+  const median = n === 0 ? NaN : n % 2 === 1 ? values[(n - 1) / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  let below = 0;
+  let zeros = 0;
+  for (const v of values) {
+    if (v < 0.01) below++;
+    if (v === 0) zeros++;
+  }
+  const ev: LatencyEvidence = {
+    lines: parsed, bare: n, decimals, median, belowHundredth: n === 0 ? 0 : below / n, zeros: n === 0 ? 0 : zeros / n,
+    max: n === 0 ? NaN : values[n - 1], unit: null,
+  };
+  ev.unit = unitFrom(ev);
+  return ev;
+}
+
+/** The rule in this file's header. */
+function unitFrom(ev: LatencyEvidence): LatencyUnit | null {
+  if (ev.bare < GUESS_MIN) return null;
+  if (ev.decimals > 0) {
+    if (ev.belowHundredth >= 0.05) return "s";
+    return ev.median >= 1 ? "ms" : null;
+  }
+  if (ev.zeros >= 0.5 && ev.max <= 3600) return "s";
+  return ev.median >= 1000 ? "us" : null;
+}
+
+/**
+ * The unit of combined lines' bare trailing numbers ("ms" | "s" | "us") decided from
+ * a sample of lines by the rule in this file's header; null when the sample has no
+ * bare number or cannot tell (latencyEvidence says which).
+ */
+export function guessLatencyUnit(lines: readonly string[]): LatencyUnit | null {
+  return latencyEvidence(lines).unit;
 }

@@ -5,6 +5,39 @@
  */
 
 const MS_PER_DAY = 86_400_000;
+
+/**
+ * The timestamps a record may carry: [1970-01-01, 2200-01-01) UTC, as epoch ms. A log
+ * line is written after the epoch and before our descendants retire; anything outside
+ * (a year 9999, an epoch-ms value of 1e20 that Date cannot even hold, a negative
+ * number) is a damaged line, skipped as "timestamp_out_of_range" rather than carried
+ * into windows, alerts and `new Date(ts).toISOString()`.
+ */
+export const MIN_TIMESTAMP_MS = 0;
+/** End (exclusive) of the accepted timestamps: 2200-01-01T00:00:00Z. */
+export const MAX_TIMESTAMP_MS = 7_258_118_400_000;
+
+/** Whether epoch ms `ms` is a timestamp a record may carry (finite and in [1970, 2200)). */
+export function timestampInRange(ms: number): boolean {
+  return ms >= MIN_TIMESTAMP_MS && ms < MAX_TIMESTAMP_MS;
+}
+
+/** A latency unit: of a number that carries no unit of its own. */
+export type LatencyUnit = "ms" | "s" | "us";
+
+/** Every latency unit, as ParserOptions.latencyUnit accepts them. */
+export const LATENCY_UNITS: readonly LatencyUnit[] = ["ms", "s", "us"];
+
+/** `v` in `unit` as milliseconds; NaN unless finite. */
+export function toMs(v: number, unit: LatencyUnit): number {
+  const ms = unit === "s" ? v * 1000 : unit === "us" ? v / 1000 : v;
+  return Number.isFinite(ms) ? ms : NaN;
+}
+
+/** Power of ten that turns a number in `unit` into milliseconds. */
+export function msExponent(unit: LatencyUnit): number {
+  return unit === "s" ? 3 : unit === "us" ? -3 : 0;
+}
 /** Exact powers of ten (10^22 is the largest a double holds exactly). */
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
@@ -239,7 +272,8 @@ function monthAt(s: string, i: number): number {
 
 /**
  * The unsigned decimal `digits[.digits]` spanning exactly [i, end), times 10^exp10,
- * correctly rounded like parseFloat; NaN when the range is anything else.
+ * correctly rounded like parseFloat; NaN when the range is anything else or the
+ * result overflows (400 digits of "9" are not a number a record may carry).
  */
 export function scaledDecimal(s: string, i: number, end: number, exp10: number): number {
   if (i >= end) return NaN;
@@ -263,27 +297,35 @@ export function scaledDecimal(s: string, i: number, end: number, exp10: number):
   const e = exp10 - (frac > 0 ? frac : 0);
   // One rounding step keeps the result exact-as-parsed; long inputs take the slow path.
   if (nd <= 15 && e >= -22 && e <= 22) return e >= 0 ? mant * (POW10[e] ?? 1) : mant / (POW10[-e] ?? 1);
-  return Number(s.slice(i, end)) * 10 ** exp10;
+  const v = Number(s.slice(i, end)) * 10 ** exp10;
+  return Number.isFinite(v) ? v : NaN;
 }
 
 /**
  * A latency token spanning [i, end): `123ms`, `0.12s`, `450us`/`450µs`, in ms. A bare
- * number is taken as ms only when `bareIsMs` (it follows a key such as `latency=`).
+ * number is read in `bare` (a latency unit, e.g. "ms" after a key such as `latency=`);
+ * with `bare` null a bare number is not a latency (NaN).
  */
-export function latencyMs(s: string, i: number, end: number, bareIsMs: boolean): number {
+export function latencyMs(s: string, i: number, end: number, bare: LatencyUnit | null): number {
   let u = end;
   while (u > i) {
     const c = s.charCodeAt(u - 1);
     if ((c >= 48 && c <= 57) || c === 46) break;
     u--;
   }
-  if (u === end) return bareIsMs ? scaledDecimal(s, i, end, 0) : NaN;
-  const unitLen = end - u;
-  if (unitLen === 1 && s.charCodeAt(u) === 115) return scaledDecimal(s, i, u, 3);
-  if (unitLen === 2 && s.charCodeAt(u + 1) === 115) {
-    const c = s.charCodeAt(u);
-    if (c === 109) return scaledDecimal(s, i, u, 0);
-    if (c === 117 || c === 0xb5) return scaledDecimal(s, i, u, -3);
+  if (u === end) return bare === null ? NaN : scaledDecimal(s, i, end, msExponent(bare));
+  const e = unitExponent(s, u, end);
+  return Number.isNaN(e) ? NaN : scaledDecimal(s, i, u, e);
+}
+
+/** Power of ten to ms of the unit spelled by [i, end) (`s`, `ms`, `us`, `µs`), or NaN. */
+export function unitExponent(s: string, i: number, end: number): number {
+  const n = end - i;
+  if (n === 1 && s.charCodeAt(i) === 115) return 3;
+  if (n === 2 && s.charCodeAt(i + 1) === 115) {
+    const c = s.charCodeAt(i);
+    if (c === 109) return 0;
+    if (c === 117 || c === 0xb5) return -3;
   }
   return NaN;
 }

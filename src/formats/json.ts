@@ -2,10 +2,21 @@
  * JSON-lines parser: one object per line, fields found by dotted paths. The default
  * paths cover logforest's simulator, pino/pino-http, bunyan, winston/express-winston
  * and common flat names; a user mapping replaces the defaults for its field.
+ *
+ * Client address behind a proxy: unless `ip` is mapped, the first address of an
+ * `x-forwarded-for` header (pino-http and bunyan: `req.headers["x-forwarded-for"]`;
+ * express-winston: `meta.req.headers["x-forwarded-for"]`; nginx JSON templates:
+ * `http_x_forwarded_for`), trimmed, is the client; without one (absent, "", "-") the
+ * remote address is (`req.remoteAddress`, `ip`, ...). The proxy's own address would
+ * make every client one.
+ *
+ * A value of the wrong type where a field is found (a route that is a number, a
+ * status that is an object, "0x1F" as a number) skips the line with that field's
+ * reason; so does a number that is not finite or a time outside [1970, 2200).
  */
 import { clearRecord, type LogRecord } from "../record.js";
 import type { FieldName, LineParser } from "../parse.js";
-import { ClfClock, IsoClock, latencyMs, routeOf, type Cursor } from "./common.js";
+import { ClfClock, IsoClock, latencyMs, routeOf, timestampInRange, toMs, type Cursor, type LatencyUnit } from "./common.js";
 
 /** A compiled path: the keys to follow from the top-level object. */
 export type JsonPath = readonly string[];
@@ -25,6 +36,15 @@ export const DEFAULT_JSON_PATHS: Readonly<Record<FieldName, readonly string[]>> 
     'meta.req.headers["user-agent"]',
   ],
 };
+
+/** Where loggers put the x-forwarded-for header; its first address beats the default ip paths. */
+export const FORWARDED_FOR_PATHS: readonly string[] = [
+  'req.headers["x-forwarded-for"]', 'meta.req.headers["x-forwarded-for"]', 'request.headers["x-forwarded-for"]',
+  'headers["x-forwarded-for"]', "http_x_forwarded_for", "x_forwarded_for",
+];
+
+/** A decimal number as JSON or a log writes one: no hex, no "Infinity", no blanks inside. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * Split a path such as `req.headers["user-agent"]` or `meta.res.statusCode` into keys.
@@ -90,17 +110,21 @@ function pick(root: Record<string, unknown>, paths: readonly JsonPath[]): unknow
   return undefined;
 }
 
-/** A finite number from a number or numeric string; NaN otherwise. */
+/** A finite number from a number or a decimal string; NaN otherwise. */
 function toNumber(v: unknown): number {
   if (typeof v === "number") return Number.isFinite(v) ? v : NaN;
-  if (typeof v === "string" && v.trim() !== "") return Number(v);
-  return NaN;
+  if (typeof v !== "string") return NaN;
+  const t = v.trim();
+  if (!DECIMAL.test(t)) return NaN;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : NaN;
 }
 
-/** Latency in ms from text: a number (ms) or a number with a unit ("12ms", "0.5s"). */
-function latencyText(v: string): number {
-  const t = v.trim();
-  return latencyMs(t, 0, t.length, true);
+/** The first address of an x-forwarded-for list ("client, proxy1, proxy2"), trimmed; "" when none. */
+export function firstForwarded(v: string): string {
+  const comma = v.indexOf(",");
+  const first = (comma < 0 ? v : v.slice(0, comma)).trim();
+  return first === "-" ? "" : first;
 }
 
 /** Whether `v` is a JSON placeholder for "no value" (nginx and others write "-"). */
@@ -118,13 +142,17 @@ export class JsonParser implements LineParser {
   private readonly latency: readonly JsonPath[];
   private readonly bytes: readonly JsonPath[];
   private readonly ip: readonly JsonPath[];
+  /** x-forwarded-for paths; empty when the user mapped ip. */
+  private readonly forwarded: readonly JsonPath[];
+  /** Unit of a latency number without one of its own. */
+  private readonly unit: LatencyUnit;
   private readonly userAgent: readonly JsonPath[];
   private readonly cur: Cursor = { pos: 0 };
   private readonly iso = new IsoClock();
   private readonly clf = new ClfClock();
 
-  /** `fields` must already be validated (see createParser). */
-  constructor(fields: Partial<Record<FieldName, string>>) {
+  /** `fields` must already be validated (see createParser); `latencyUnit` null: ms. */
+  constructor(fields: Partial<Record<FieldName, string>>, latencyUnit: LatencyUnit | null = null) {
     const paths = (f: FieldName): readonly JsonPath[] => {
       const mapped = fields[f];
       return mapped !== undefined ? [compilePath(mapped)] : DEFAULT_JSON_PATHS[f].map(compilePath);
@@ -137,6 +165,8 @@ export class JsonParser implements LineParser {
     this.bytes = paths("bytes");
     this.ip = paths("ip");
     this.userAgent = paths("user_agent");
+    this.forwarded = fields.ip !== undefined ? [] : FORWARDED_FOR_PATHS.map(compilePath);
+    this.unit = latencyUnit ?? "ms";
   }
 
   /** Fill `out` from one JSON line; null on success, else the failure reason. */
@@ -161,7 +191,8 @@ export class JsonParser implements LineParser {
 
     const status = pick(o, this.status);
     const route = pick(o, this.route);
-    const hasRoute = typeof route === "string" && route !== "";
+    if (route !== undefined && typeof route !== "string") return "bad_route";
+    const hasRoute = route !== undefined && route !== "";
     if (status === undefined && !hasRoute) return "no_status_or_route";
     if (status !== undefined) {
       const s = toNumber(status);
@@ -174,11 +205,12 @@ export class JsonParser implements LineParser {
     if (ts !== undefined) {
       const t = this.timestamp(ts);
       if (Number.isNaN(t)) return "bad_timestamp";
+      if (!timestampInRange(t)) return "timestamp_out_of_range";
       out.ts = t;
     }
     const lat = pick(o, this.latency);
     if (lat !== undefined && !isPlaceholder(lat)) {
-      const l = typeof lat === "string" ? latencyText(lat) : toNumber(lat);
+      const l = this.latencyOf(lat);
       if (!(l >= 0)) return "bad_latency";
       out.latencyMs = l;
     }
@@ -189,12 +221,31 @@ export class JsonParser implements LineParser {
       out.bytes = b;
     }
     const method = pick(o, this.method);
-    if (typeof method === "string") out.method = method.toUpperCase();
-    const ip = pick(o, this.ip);
-    if (typeof ip === "string") out.ip = ip;
+    if (method !== undefined) {
+      if (typeof method !== "string") return "bad_method";
+      out.method = method.toUpperCase();
+    }
+    const fwd = pick(o, this.forwarded);
+    if (fwd !== undefined && typeof fwd !== "string") return "bad_ip";
+    out.ip = fwd === undefined ? "" : firstForwarded(fwd);
+    if (out.ip === "") {
+      const ip = pick(o, this.ip);
+      if (ip !== undefined && typeof ip !== "string") return "bad_ip";
+      if (ip !== undefined) out.ip = ip;
+    }
     const ua = pick(o, this.userAgent);
-    if (typeof ua === "string") out.userAgent = ua;
+    if (ua !== undefined && typeof ua !== "string") return "bad_user_agent";
+    if (ua !== undefined) out.userAgent = ua;
     return null;
+  }
+
+  /** Latency in ms: a number in the parser's unit, or text with or without a unit ("12ms", "0.5s", "12"). */
+  private latencyOf(v: unknown): number {
+    if (typeof v === "string") {
+      const t = v.trim();
+      return latencyMs(t, 0, t.length, this.unit);
+    }
+    return toMs(toNumber(v), this.unit);
   }
 
   /** Epoch ms from epoch ms/seconds (numbers below 1e11 are seconds), ISO or `%t` strings. */
@@ -205,7 +256,7 @@ export class JsonParser implements LineParser {
     const n = s.length;
     if (n === 0) return NaN;
     const c = s.charCodeAt(0);
-    if (n <= 20 && c >= 48 && c <= 57 && s.indexOf("-") < 0) {
+    if (n <= 20 && c >= 48 && c <= 57 && s.indexOf("-") < 0 && DECIMAL.test(s)) {
       const num = Number(s);
       if (Number.isFinite(num)) return num < 1e11 ? num * 1000 : num;
     }

@@ -6,11 +6,17 @@
  * if it is one), the first 3-digit token after the route is the status, and the first
  * latency token anywhere (`123ms`, `0.12s`, `latency=123`, `took 123ms`) the latency.
  * `key=value` tokens (status=, bytes=, ip=, path=, method=) are read too; other
- * tokens (level words, messages) are ignored.
+ * tokens (level words, messages) are ignored. A latency, status or bytes key whose
+ * value is not a valid number ("latency=abc", 400 digits, "status=700") skips the
+ * line (bad_latency, bad_status, bad_bytes); "-" or nothing after the "=" is absent.
+ * A bare latency number (`latency=123`, `took 123`) is in ms unless the parser's
+ * latencyUnit says otherwise.
  */
 import { clearRecord, type LogRecord } from "../record.js";
 import type { LineParser } from "../parse.js";
-import { IsoClock, isSpace, knownMethod, latencyMs, routeOf, trimmedEnd, uintAt, type Cursor } from "./common.js";
+import {
+  IsoClock, isSpace, knownMethod, latencyMs, routeOf, timestampInRange, trimmedEnd, uintAt, type Cursor, type LatencyUnit,
+} from "./common.js";
 
 const LATENCY_KEYS = ["latency", "latency_ms", "duration", "duration_ms", "elapsed", "elapsed_ms", "took", "response_time"];
 const STATUS_KEYS = ["status", "status_code"];
@@ -58,6 +64,15 @@ export class SeedParser implements LineParser {
   readonly format = "seed" as const;
   private readonly cur: Cursor = { pos: 0 };
   private readonly clock = new IsoClock();
+  /** Unit of a latency number without one of its own. */
+  private readonly unit: LatencyUnit;
+  /** Failure reason found by keyValue on the current line, or null. */
+  private bad: string | null = null;
+
+  /** `latencyUnit` null: ms. */
+  constructor(latencyUnit: LatencyUnit | null = null) {
+    this.unit = latencyUnit ?? "ms";
+  }
 
   /** Fill `out` from one text line; null on success, else the failure reason. */
   parse(line: string, out: LogRecord): string | null {
@@ -73,7 +88,9 @@ export class SeedParser implements LineParser {
     p = this.cur.pos;
     if (p < end && line.charCodeAt(p) === 93) p++;
     if (p < end && !isSep(line.charCodeAt(p))) return "bad_timestamp";
+    if (!timestampInRange(ts)) return "timestamp_out_of_range";
     out.ts = ts;
+    this.bad = null;
 
     let prevStart = p;
     let prevEnd = p;
@@ -106,7 +123,7 @@ export class SeedParser implements LineParser {
         if (out.method === "") out.method = knownMethod(line, prevStart, prevEnd);
       } else if (!(eq > start && this.keyValue(line, start, eq, p, out))) {
         if (Number.isNaN(out.latencyMs)) {
-          const l = latencyMs(line, start, p, took);
+          const l = latencyMs(line, start, p, took ? this.unit : null);
           if (l >= 0) {
             out.latencyMs = l;
             took = false;
@@ -126,6 +143,7 @@ export class SeedParser implements LineParser {
       prevStart = start;
       prevEnd = p;
     }
+    if (this.bad !== null) return this.bad;
     if (out.route === "") return "no_route";
     if (Number.isNaN(out.status)) return badStatus ? "bad_status" : "no_status";
     return null;
@@ -134,17 +152,19 @@ export class SeedParser implements LineParser {
   /** Read a `key=value` token [i, end) with its "=" at `eq` into `out`; false for an unknown key. */
   private keyValue(s: string, i: number, eq: number, end: number, out: LogRecord): boolean {
     const v = eq + 1;
+    const absent = v === end || (v + 1 === end && s.charCodeAt(v) === 45);
     if (keyIn(s, i, eq, LATENCY_KEYS)) {
-      if (Number.isNaN(out.latencyMs)) {
-        const l = latencyMs(s, v, end, true);
-        if (l >= 0) out.latencyMs = l;
-      }
+      const l = absent ? 0 : latencyMs(s, v, end, this.unit);
+      if (!(l >= 0)) this.bad ??= "bad_latency";
+      else if (Number.isNaN(out.latencyMs) && !absent) out.latencyMs = l;
     } else if (keyIn(s, i, eq, STATUS_KEYS)) {
-      const st = uintAt(s, v, end);
-      if (Number.isNaN(out.status) && st >= 100 && st <= 599) out.status = st;
+      const st = absent ? 200 : uintAt(s, v, end);
+      if (st < 100 || st > 599) this.bad ??= "bad_status";
+      else if (Number.isNaN(out.status) && !absent) out.status = st;
     } else if (keyIn(s, i, eq, BYTES_KEYS)) {
-      const b = uintAt(s, v, end);
-      if (b >= 0) out.bytes = b;
+      const b = absent ? 0 : uintAt(s, v, end);
+      if (b < 0) this.bad ??= "bad_bytes";
+      else if (!absent) out.bytes = b;
     } else if (keyIn(s, i, eq, IP_KEYS)) {
       if (v < end) out.ip = s.slice(v, end);
     } else if (keyIn(s, i, eq, ROUTE_KEYS)) {
