@@ -1,7 +1,7 @@
 /** `logforest simulate`: write realistic HTTP logs with labelled incidents (options only; work in src/). */
 import type { Argv, CommandModule } from "yargs";
 import { writeTelemetrySimulation } from "../src/telemetry-cli.js";
-import { SIM_FORMATS, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/simulate.js";
+import { DEFAULT_INCIDENT_KINDS, INCIDENT_KINDS, SIM_FORMATS, SIM_PROFILES, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/simulate.js";
 
 /** Parsed arguments of `simulate`. */
 export interface SimulateArgs {
@@ -13,6 +13,7 @@ export interface SimulateArgs {
   truth: string | undefined;
   incidents: string;
   format: (typeof SIM_FORMATS)[number];
+  profile: (typeof SIM_PROFILES)[number];
   start: string | undefined;
   realtime: boolean | undefined;
   kind: string;
@@ -58,13 +59,19 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       .option("incidents", {
         type: "string",
         default: SIMULATE_DEFAULTS.incidents,
-        describe: "default (every kind), none, or a comma list of latency_spike,error_burst,scanner,oversized,surge",
+        describe: `default (${DEFAULT_INCIDENT_KINDS.join(",")}), all, none, or a comma list of ${INCIDENT_KINDS.join(",")}`,
       })
       .option("format", {
         type: "string",
         choices: SIM_FORMATS,
         default: SIMULATE_DEFAULTS.format,
         describe: "json lines, combined (Apache/nginx + request time) or seed (plain level lines)",
+      })
+      .option("profile", {
+        type: "string",
+        choices: SIM_PROFILES,
+        default: SIMULATE_DEFAULTS.profile,
+        describe: "classic (14 API routes, one client mix) or realistic (long-tail pages, static assets, sessions, crawlers, API clients, NAT, everyday noise)",
       })
       .option("start", {
         type: "string",
@@ -109,6 +116,7 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       truth: argv.truth,
       incidents: argv.incidents,
       format: argv.format,
+      profile: argv.profile,
       start: argv.start,
       realtime: argv.realtime ?? rateMode,
     });

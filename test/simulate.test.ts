@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEFAULT_INCIDENT_KINDS,
   INCIDENT_KINDS,
   dailyRateFactor,
   simulate,
@@ -174,9 +175,9 @@ describe("simulate: incidents", () => {
     expect(clean.incidents).toEqual([]);
   });
 
-  it("has every kind in a default run of 20,000 lines, with consecutive ids and one kind per id", () => {
+  it("has every default kind in a default run of 20,000 lines, with consecutive ids and one kind per id", () => {
     const labelled = base.lines.filter((l) => l.incident !== null);
-    expect(new Set(labelled.map((l) => l.kind))).toEqual(new Set(INCIDENT_KINDS));
+    expect(new Set(labelled.map((l) => l.kind))).toEqual(new Set(DEFAULT_INCIDENT_KINDS));
     const ids = [...new Set(labelled.map((l) => l.incident))].sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(ids).toEqual(ids.map((_, i) => i + 1));
     for (const [, g] of groupBy(labelled, (l) => String(l.incident))) {
@@ -235,6 +236,43 @@ describe("simulate: incidents", () => {
     expect(new Set(only.map((l) => l.kind))).toEqual(new Set<IncidentKind>(["scanner"]));
     const two = collect({ count: 20000, incidents: "surge,error_burst" }).lines.filter((l) => l.kind !== null);
     expect(new Set(two.map((l) => l.kind))).toEqual(new Set<IncidentKind>(["surge", "error_burst"]));
+  });
+});
+
+describe("simulate: brute_force", () => {
+  const brute = collect({ count: 20000, incidents: "brute_force" });
+
+  it("is a kind of its own: not in the default set, in \"all\"", () => {
+    expect(INCIDENT_KINDS).toContain("brute_force");
+    expect(DEFAULT_INCIDENT_KINDS).not.toContain("brute_force");
+    expect(base.lines.some((l) => l.kind === "brute_force")).toBe(false);
+    const all = collect({ count: 20000, seed: 3, incidents: "all" }).lines;
+    expect(new Set(all.filter((l) => l.kind !== null).map((l) => l.kind))).toEqual(new Set(INCIDENT_KINDS));
+  });
+
+  it("is one new client failing to log in 150-400 times within 30 s, every attempt labelled", () => {
+    expect(brute.incidents.map((i) => i.kind)).toEqual(["brute_force"]);
+    const rows = brute.lines.filter((l) => l.kind === "brute_force").map((l) => parse(l.text));
+    expect(brute.incidents[0]?.lines).toBe(rows.length);
+    // A Poisson count around the planned 150-400 attempts.
+    expect(rows.length).toBeGreaterThan(120);
+    expect(rows.length).toBeLessThan(450);
+    expect(new Set(rows.map((r) => r.ip)).size).toBe(1);
+    expect(new Set(clean.lines.map((l) => parse(l.text).ip)).has(rows[0]?.ip ?? "")).toBe(false);
+    expect(new Set(rows.map((r) => `${r.method} ${r.route}`))).toEqual(new Set(["POST /api/login"]));
+    expect(rows.every((r) => r.status === 401 || r.status === 403)).toBe(true);
+    expect(rows.filter((r) => r.status === 401).length / rows.length).toBeGreaterThan(0.5);
+    const ts = rows.map((r) => Date.parse(r.ts));
+    expect(Math.max(...ts) - Math.min(...ts)).toBeLessThanOrEqual(30000);
+    // In 30 s it fails more than five times as often as any normal client does in the whole run.
+    const perIp = groupBy(clean.lines.map((l) => parse(l.text)), (r) => r.ip);
+    const failed = (g: JsonLine[]): number => g.filter((r) => r.route === "/api/login" && r.status >= 400).length;
+    expect(failed(rows)).toBeGreaterThan(5 * Math.max(...[...perIp.values()].map(failed)));
+  });
+
+  it("leaves the normal traffic as it was: the unlabelled lines are the clean run's", () => {
+    const kept = brute.lines.filter((l) => l.kind === null).map((l) => l.text);
+    expect(kept).toEqual(clean.lines.slice(0, kept.length).map((l) => l.text));
   });
 });
 
@@ -315,7 +353,7 @@ describe("writeSimulation: files and truth", () => {
         }
       }
     }
-    expect(seenKinds).toEqual(new Set(INCIDENT_KINDS));
+    expect(seenKinds).toEqual(new Set(DEFAULT_INCIDENT_KINDS));
   });
 
   it("counts existing lines on a second append, including a last line without a newline", async () => {
