@@ -72,6 +72,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     console.log(`routes learned: ${summary.routes}; severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9)`);
     console.log(`forest: ${forest.trees} trees x ${forest.sampleSize} rows, fit ${summary.fitMs.toFixed(1)} ms; total ${(summary.totalMs / 1000).toFixed(2)} s`);
     console.log(`model written to ${a.model}`);
+    for (const w of summary.warnings) console.error(`warning: ${w}`);
   },
 };
 

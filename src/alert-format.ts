@@ -58,6 +58,7 @@ export function formatSummary(s: AnySummary, seconds: number): string[] {
       (s.alerts ? ` (${Object.entries(s.alerts_by_rule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; held back: ${s.suppressed.cooldown} by cooldown, ${s.suppressed.warmup} in warm-up`,
   ];
+  if ("warnings" in s) for (const w of s.warnings) out.push(`warning: ${w}`);
   if ("retrain" in s && s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
   const skipped = Object.entries(s.skipped);
   if (skipped.length) {

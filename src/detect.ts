@@ -4,7 +4,7 @@
  * the scorer runs once per batch; nothing per line is allocated except for
  * alerts and skipped-line examples.
  */
-import { FeatureExtractor, type FeatureName } from "./features.js";
+import { FeatureExtractor, LINE_CLOCK_RATE, type ClientWindow, type ClientPeaks, type FeatureName } from "./features.js";
 import type { BatchScorer, IsolationForest } from "./forest.js";
 import { explainShares } from "./explain.js";
 import { reasonsFor } from "./reasons.js";
@@ -71,7 +71,8 @@ export interface RunCounts {
   skipped_examples: SkippedExample[];
   suppressed: { warmup: number; cooldown: number };
   alerts_by_rule: Record<string, number>;
-  alerts_by_severity: { "50-74": number; "75-89": number; "90-100": number };
+  /** Alerts by severity band (rules may let lines below 50 alert: they count under "0-49"). */
+  alerts_by_severity: { "0-49": number; "50-74": number; "75-89": number; "90-100": number };
   /** Retraining refreshes done and the model generation reached. */
   retrain: { refreshes: number; generation: number };
 }
@@ -80,6 +81,10 @@ export interface RunCounts {
 export interface DetectSummary extends RunCounts {
   above_min_severity_without_rule: number;
   formats: Record<string, FormatName>;
+  /** Scored lines that had no usable timestamp (see `warnings` for the clock they ran on). */
+  lines_without_timestamp: number;
+  /** Things the run did that a user should know (one sentence each). */
+  warnings: string[];
 }
 
 /** Run counts at zero. */
@@ -92,7 +97,7 @@ export function zeroCounts(): RunCounts {
     skipped_examples: [],
     suppressed: { warmup: 0, cooldown: 0 },
     alerts_by_rule: {},
-    alerts_by_severity: { "50-74": 0, "75-89": 0, "90-100": 0 },
+    alerts_by_severity: { "0-49": 0, "50-74": 0, "75-89": 0, "90-100": 0 },
     retrain: { refreshes: 0, generation: 0 },
   };
 }
@@ -109,7 +114,7 @@ export function countSkipped(c: RunCounts, file: string, line: number, reason: s
 export function countAlert(c: RunCounts, rule: string, severity: number): void {
   c.alerts++;
   c.alerts_by_rule[rule] = (c.alerts_by_rule[rule] ?? 0) + 1;
-  c.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : "50-74"]++;
+  c.alerts_by_severity[severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : severity >= 50 ? "50-74" : "0-49"]++;
 }
 
 /**
@@ -153,6 +158,13 @@ export interface DetectorOptions {
   onRefresh?: (r: RefreshReport) => void;
   /** Attach reasons (why the line is anomalous) to every alert. Default true. */
   explain?: boolean;
+  /**
+   * The clock for lines without a usable timestamp, when the model was trained on
+   * timestamps: "arrival" (the time the line was read: following a live file) or
+   * "lines" (line order at the training's mean rate: a whole file). Default "lines".
+   * A model trained without timestamps always counts line order.
+   */
+  untimedClock?: "arrival" | "lines";
 }
 
 /** Scores lines and raises alerts; one per detection run (it keeps the stream's windows). */
@@ -189,7 +201,15 @@ export class Detector {
   private rowSeconds = new Float64Array(0);
   private rowIp: string[] = [];
   private rowRouteText: string[] = [];
-  readonly stats: DetectSummary = { ...zeroCounts(), above_min_severity_without_rule: 0, formats: {} };
+  private rowNovel = new Uint8Array(0);
+  // Client window counts per row: requests, failures, novel failures, known failures.
+  private rowClient = new Int32Array(0);
+  private readonly untimedClock: "arrival" | "lines";
+  // Line clock: lines scored so far, and the time of the first one.
+  private clockLines = 0;
+  private clockBase = NaN;
+  private sawTimestamp = false;
+  readonly stats: DetectSummary = { ...zeroCounts(), above_min_severity_without_rule: 0, formats: {}, lines_without_timestamp: 0, warnings: [] };
 
   constructor(
     forest: IsolationForest,
@@ -208,7 +228,36 @@ export class Detector {
     this.onRefresh = opts.onRefresh ?? null;
     this.onScored = opts.onScored ?? null;
     this.explain = opts.explain ?? true;
+    this.untimedClock = opts.untimedClock ?? "lines";
     this.routeNames = Object.keys(this.pipeline.spec.routes);
+  }
+
+  /** The model's client peaks (zeros for a model from before they were learned). */
+  private get peaks(): ClientPeaks {
+    return this.pipeline.spec.clients ?? { requests: 0, knownFailures: 0, novelFailures: 0, distinct: 0 };
+  }
+
+  /**
+   * Give r a time when it has none (or when the model counts line order): line order
+   * at the training rate, or the arrival time; counted for the summary's warning.
+   */
+  private clock(r: LogRecord): void {
+    const spec = this.pipeline.spec;
+    const lineClock = spec.clock === "lines";
+    if (Number.isFinite(r.ts) && !lineClock) {
+      this.sawTimestamp = true;
+      return;
+    }
+    if (!Number.isFinite(r.ts)) this.stats.lines_without_timestamp++;
+    // A stream that had timestamps: a line without one takes the time of the line before.
+    if (this.sawTimestamp) return;
+    if (!lineClock && this.untimedClock === "arrival") {
+      r.ts = Date.now();
+      return;
+    }
+    if (Number.isNaN(this.clockBase)) this.clockBase = Number.isFinite(r.ts) ? r.ts : Date.now();
+    const rate = lineClock ? LINE_CLOCK_RATE : spec.linesPerSecond && spec.linesPerSecond > 0 ? spec.linesPerSecond : LINE_CLOCK_RATE;
+    r.ts = this.clockBase + (this.clockLines++ * 1000) / rate;
   }
 
   /** The model in use (a new one after each retraining refresh). */
@@ -252,8 +301,15 @@ export class Detector {
         if (this.onScored) this.batchSkipped.push({ line: no, reason });
         continue;
       }
+      this.clock(r);
       fx.extract(r, input, k * cols);
       this.rowLine[k] = i;
+      this.rowNovel[k] = fx.lastNovel ? 1 : 0;
+      const cw = fx.lastClient;
+      this.rowClient[4 * k] = cw.requests;
+      this.rowClient[4 * k + 1] = cw.failures;
+      this.rowClient[4 * k + 2] = cw.novelFailures;
+      this.rowClient[4 * k + 3] = cw.knownFailures;
       this.rowLineNo[k] = no;
       this.rowStatus[k] = r.status;
       this.rowLatency[k] = r.latencyMs;
@@ -328,7 +384,18 @@ export class Detector {
 
   /** A summary of everything processed so far. */
   summary(): DetectSummary {
-    return structuredClone(this.stats);
+    const s = structuredClone(this.stats);
+    const untimed = s.lines_without_timestamp;
+    const spec = this.pipeline.spec;
+    if (spec.clock === "lines") {
+      s.warnings.push(`the model was trained without timestamps: windows count line order (${LINE_CLOCK_RATE} lines as 1 s)`);
+    } else if (untimed > 0) {
+      s.warnings.push(
+        `${untimed.toLocaleString("en-US")} lines had no usable timestamp: ` +
+          (this.sawTimestamp ? "each took the time of the line before" : this.untimedClock === "arrival" ? "windows used the time each line was read" : "windows used line order at the training rate"),
+      );
+    }
+    return s;
   }
 
   private parserFor(file: string, lines: readonly string[]): LineParser {
@@ -364,7 +431,8 @@ export class Detector {
     const group = cond.groupBy === "client" ? this.rowIp[j] : cond.groupBy === "none" ? "" : this.routeKey(j);
     const key = `${cond.name}\u0000${group}`;
     const last = this.lastAlert.get(key);
-    if (last !== undefined && seconds - last < this.rules.cooldownSeconds && seconds >= last) {
+    // Lines a little out of order (a log written by several workers) fall in the same cooldown.
+    if (last !== undefined && Math.abs(seconds - last) < this.rules.cooldownSeconds) {
       this.stats.suppressed.cooldown++;
       return null;
     }
@@ -383,7 +451,18 @@ export class Detector {
       case "any":
         return true;
       case "unknown_route":
-        return this.rowRoute[j] < 0;
+        return this.rowNovel[j] === 1;
+      case "client_scan": {
+        const failures = this.rowClient[4 * j + 2];
+        return this.rowNovel[j] === 1 && this.rowStatus[j] >= 400 && this.clientHolds(c, j, failures, this.peaks.novelFailures);
+      }
+      case "client_failures": {
+        const failures = this.rowClient[4 * j + 3];
+        // Without client addresses, failures on known routes are the route's story (error_burst), not a client's.
+        return this.rowIp[j] !== "" && this.rowNovel[j] === 0 && this.rowStatus[j] >= 400 && this.clientHolds(c, j, failures, this.peaks.knownFailures);
+      }
+      case "client_rate_above":
+        return this.rowIp[j] !== "" && this.rowClient[4 * j] >= Math.max(c.minRequests ?? 100, (c.factor ?? 3) * this.peaks.requests);
       case "status_at_least":
         return this.rowStatus[j] >= (c.status ?? 500);
       case "route_error_burst": {
@@ -391,12 +470,24 @@ export class Detector {
         return this.rowStatus[j] >= 500 && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
       }
       case "latency_above_route_p99":
-        return this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99 && this.feature(input, cols, j, "route_latency_trend", c.trend);
+        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99 && this.feature(input, cols, j, "route_latency_trend", c.trend);
       case "bytes_above_route_p999":
         return this.rowBytes[j] > (c.factor ?? 1) * b.bytesP999 && this.feature(input, cols, j, "route_bytes_trend", c.trend);
       case "route_rate_above":
-        return this.rowRouteCount[j] >= (c.minRequests ?? 10) && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
+        // A surge is many clients: one client's burst on a route (a page loading its
+        // images, a crawler) is that client's, and client_rate_above speaks for it.
+        return this.rowRouteCount[j] >= (c.minRequests ?? 10) && (this.rowIp[j] === "" || 2 * this.rowClient[4 * j] < this.rowRouteCount[j])
+          && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
     }
+  }
+
+  /** A client condition for row j: `count` failures past max(minRequests, factor x the training peak), and the client's failure share. */
+  private clientHolds(c: Condition, j: number, count: number, peak: number): boolean {
+    if (count < Math.max(c.minRequests ?? 10, (c.factor ?? 1) * peak)) return false;
+    // A log without client addresses is one "client": the whole stream, whose failure
+    // share a scanner cannot dominate; its count against training's peak must do.
+    if (this.rowIp[j] === "") return true;
+    return this.rowClient[4 * j + 1] >= (c.share ?? 0.5) * this.rowClient[4 * j];
   }
 
   /** Why row j (features in `row`) is anomalous; the alert record was just parsed into alertRecord. */
@@ -410,6 +501,13 @@ export class Detector {
       record: this.alertRecord,
       route: id >= 0 ? this.routeNames[id] : this.rowRouteText[j],
       known: id >= 0,
+      novel: this.rowNovel[j] === 1,
+      client: {
+        requests: this.rowClient[4 * j],
+        failures: this.rowClient[4 * j + 1],
+        novelFailures: this.rowClient[4 * j + 2],
+        knownFailures: this.rowClient[4 * j + 3],
+      } satisfies ClientWindow,
       baseline: this.features.baseline(id),
       values,
       windowSeconds: this.pipeline.spec.windowSeconds,
@@ -467,5 +565,7 @@ export class Detector {
     this.rowSeconds = new Float64Array(n);
     this.rowIp = new Array<string>(n).fill("");
     this.rowRouteText = new Array<string>(n).fill("");
+    this.rowNovel = new Uint8Array(n);
+    this.rowClient = new Int32Array(4 * n);
   }
 }

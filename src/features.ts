@@ -6,9 +6,17 @@
  *
  * Stream context comes from sliding windows over the records' own timestamps:
  * per route (request rate, 5xx share) and per client address (request count,
- * 4xx/5xx share). Memory is bounded: routes are the trained vocabulary plus one
- * bucket for unknown routes; client addresses live in a fixed-size table that
- * forgets the least recently seen one when full.
+ * 4xx/5xx share, failures on paths training never saw often). Memory is bounded:
+ * routes are the trained vocabulary plus one bucket for unknown routes; client
+ * addresses live in a fixed-size table that forgets the least recently seen one.
+ *
+ * The route vocabulary generalises to long-tail sites: a path becomes a template
+ * (ids, UUIDs, hashes and dates as placeholders, static assets grouped by their
+ * extension), templates seen often in training are routes of their own, and the
+ * rare rest is pooled into learned prefix routes ("GET /blog/*", down to "GET /*").
+ * A line whose template is not a route of its own is "novel": that is what a
+ * scanner's paths are, but so is a visitor's rare page, so novelty is a feature and
+ * a client-level rule, never an alert by itself.
  */
 import type { LogRecord } from "./record.js";
 
@@ -28,6 +36,7 @@ export const ALL_FEATURES = [
   "route_rate_ratio", // ln of how many times its training rate the route runs at, against the rest of the traffic
   "client_requests", // ln(1 + requests from this client address over the window)
   "client_error_rate", // share of 4xx/5xx answers to this client over the window
+  "client_novel_failures", // ln(1 + failed requests from this client on novel paths over the window)
 ] as const;
 
 /** Name of one feature. */
@@ -72,25 +81,62 @@ export interface FeatureSpec {
   unseenRarity: number;
   /** Training lines. */
   lines: number;
+  /**
+   * Per-client peaks over any window of training (absent in models from before they
+   * were learned): the client-level rules compare against them.
+   */
+  clients?: ClientPeaks;
+  /**
+   * "timestamps": windows run on the lines' own time. "lines": training had no usable
+   * timestamps, so windows run on line order at `linesPerSecond`. Absent: timestamps.
+   */
+  clock?: "timestamps" | "lines";
+  /** Lines per second of training (its mean rate; the nominal rate with the line clock). */
+  linesPerSecond?: number;
 }
+
+/** The highest per-client window counts seen in training. */
+export interface ClientPeaks {
+  /** Requests from one client in one window. */
+  requests: number;
+  /** Failed (4xx/5xx) requests from one client on routes of their own (not novel). */
+  knownFailures: number;
+  /** Failed requests from one client on novel paths. */
+  novelFailures: number;
+  /** Distinct clients in training. */
+  distinct: number;
+}
+
+/** Lines per second of the line-order clock (a log without timestamps): 30 s windows hold 3,000 lines. */
+export const LINE_CLOCK_RATE = 100;
 
 /** The route key features and baselines use: method and path template ("GET /api/orders/:id"). */
 export function routeKey(method: string, path: string): string {
   return `${method} ${normalizeRoute(path)}`;
 }
 
+/** Extensions of static assets: every such path is one route per extension ("/*.png"). */
+const STATIC_EXTENSIONS = new Set([
+  "js", "mjs", "css", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp",
+  "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav",
+]);
+
 /**
  * Route template: ids become ":id" so /api/orders/1834 and /api/orders/77 are one
- * route. A segment is an id when it is a number, a UUID, a long hex string, or
- * mixes digits and letters in a token of 16+ characters.
+ * route; dates ("2026-11-24") become ":date"; a static asset becomes "/*.ext"
+ * whatever its folder and name (/static/app.3f2a9c.js and /img/logo.png are
+ * "/*.js" and "/*.png"). A segment is an id when it is a number, a UUID, a long hex
+ * string, or mixes digits and letters in a token of 16+ characters.
  */
 export function normalizeRoute(path: string): string {
+  const asset = staticExtension(path);
+  if (asset !== "") return `/*.${asset}`;
   // First pass without allocating: most paths have no id segment at all.
   let start = 0;
   let any = false;
   for (let i = 0; i <= path.length; i++) {
     if (i === path.length || path.charCodeAt(i) === 47 /* / */) {
-      if (i > start && isIdSegment(path, start, i)) {
+      if (i > start && placeholder(path, start, i) !== "") {
         any = true;
         break;
       }
@@ -102,12 +148,27 @@ export function normalizeRoute(path: string): string {
   start = 0;
   for (let i = 0; i <= path.length; i++) {
     if (i === path.length || path.charCodeAt(i) === 47) {
-      out += i > start && isIdSegment(path, start, i) ? ":id" : path.slice(start, i);
+      const p = i > start ? placeholder(path, start, i) : "";
+      out += p !== "" ? p : path.slice(start, i);
       if (i < path.length) out += "/";
       start = i + 1;
     }
   }
   return out;
+}
+
+/** The lower-case extension of the path's last segment when it names a static asset, else "". */
+function staticExtension(path: string): string {
+  const dot = path.lastIndexOf(".");
+  if (dot < 0 || dot < path.lastIndexOf("/") || path.length - dot > 6 || dot === path.length - 1) return "";
+  const ext = path.slice(dot + 1).toLowerCase();
+  return STATIC_EXTENSIONS.has(ext) ? ext : "";
+}
+
+/** ":id" or ":date" when path[from, to) is one, else "". */
+function placeholder(path: string, from: number, to: number): string {
+  if (isIdSegment(path, from, to)) return ":id";
+  return isDateSegment(path, from, to) ? ":date" : "";
 }
 
 /** Whether path[from, to) is an id: all digits, a UUID or long hex, or a 16+ token mixing digits and letters. */
@@ -136,55 +197,88 @@ function isUuid(path: string, from: number): boolean {
   return true;
 }
 
-/** Window counts per key: `buckets` buckets of `bucketSeconds`, expired lazily when a key is touched. */
+/** YYYY-MM-DD or YYYY_MM_DD. */
+function isDateSegment(path: string, from: number, to: number): boolean {
+  if (to - from !== 10) return false;
+  for (let k = 0; k < 10; k++) {
+    const c = path.charCodeAt(from + k);
+    if (k === 4 || k === 7 ? c !== 45 && c !== 95 : c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a template falls when it is not a route of its own: its prefixes from the
+ * deepest to the root ("/a/b/c" -> "/a/b/*", "/a/*", "/*"). Calls `visit` with each
+ * until it returns true.
+ */
+export function forEachPrefix(template: string, visit: (prefix: string) => boolean): void {
+  let i = template.lastIndexOf("/");
+  while (i >= 0) {
+    if (visit(`${template.slice(0, i)}/*`)) return;
+    if (i === 0) return;
+    i = template.lastIndexOf("/", i - 1);
+  }
+}
+
+/** Whether a route key names a learned prefix route ("GET /blog/*"). */
+export function isPrefixRoute(key: string): boolean {
+  return key.endsWith("/*");
+}
+
+/**
+ * Window counts per key: `buckets` buckets of `bucketSeconds`, expired lazily when a
+ * key is touched. Channel 0 counts every event; channels 1.. count the events whose
+ * flag bit (1 << (channel - 1)) is set.
+ */
 class WindowCounts {
-  private readonly count: Int32Array;
-  private readonly flagged: Int32Array;
-  private readonly totalCount: Int32Array;
-  private readonly totalFlagged: Int32Array;
+  private readonly counts: Int32Array; // [key][bucket][channel]
+  private readonly totals: Int32Array; // [key][channel]
   private readonly lastBucket: Float64Array;
 
   constructor(
     readonly keys: number,
     private readonly buckets: number,
     private readonly bucketSeconds: number,
+    private readonly channels = 2,
   ) {
-    this.count = new Int32Array(keys * buckets);
-    this.flagged = new Int32Array(keys * buckets);
-    this.totalCount = new Int32Array(keys);
-    this.totalFlagged = new Int32Array(keys);
+    this.counts = new Int32Array(keys * buckets * channels);
+    this.totals = new Int32Array(keys * channels);
     this.lastBucket = new Float64Array(keys).fill(-Infinity);
   }
 
   /** Forget key k entirely (its slot is reused for another key). */
   reset(k: number): void {
-    this.count.fill(0, k * this.buckets, (k + 1) * this.buckets);
-    this.flagged.fill(0, k * this.buckets, (k + 1) * this.buckets);
-    this.totalCount[k] = 0;
-    this.totalFlagged[k] = 0;
+    const per = this.buckets * this.channels;
+    this.counts.fill(0, k * per, (k + 1) * per);
+    this.totals.fill(0, k * this.channels, (k + 1) * this.channels);
     this.lastBucket[k] = -Infinity;
   }
 
-  /** Count one event for key k at time `seconds`; `flag` marks it (an error). */
-  add(k: number, seconds: number, flag: boolean): void {
+  /** Count one event for key k at time `seconds`, with flag bits `flags` (bit c-1: channel c). */
+  add(k: number, seconds: number, flags: number): void {
     const b = this.advance(k, seconds);
-    const i = k * this.buckets + (b % this.buckets);
-    this.count[i]++;
-    this.totalCount[k]++;
-    if (flag) {
-      this.flagged[i]++;
-      this.totalFlagged[k]++;
+    const C = this.channels;
+    const i = (k * this.buckets + (b % this.buckets)) * C;
+    const t = k * C;
+    this.counts[i]++;
+    this.totals[t]++;
+    for (let c = 1; c < C; c++) {
+      if (flags & (1 << (c - 1))) {
+        this.counts[i + c]++;
+        this.totals[t + c]++;
+      }
     }
   }
 
   /** Events for key k in the window ending at the last add. */
   total(k: number): number {
-    return this.totalCount[k];
+    return this.totals[k * this.channels];
   }
 
-  /** Flagged events for key k in the window. */
-  totalFlags(k: number): number {
-    return this.totalFlagged[k];
+  /** Events of channel c (>= 1) for key k in the window. */
+  totalOf(k: number, c: number): number {
+    return this.totals[k * this.channels + c];
   }
 
   /** Move key k's window to the bucket of `seconds`, dropping buckets that fell out. */
@@ -193,12 +287,13 @@ class WindowCounts {
     const last = this.lastBucket[k];
     if (b <= last) return last; // same bucket, or a little out of order: count it in the newest
     const steps = Math.min(b - last, this.buckets);
+    const C = this.channels;
     for (let s = 1; s <= steps; s++) {
-      const i = k * this.buckets + ((b - steps + s) % this.buckets);
-      this.totalCount[k] -= this.count[i];
-      this.totalFlagged[k] -= this.flagged[i];
-      this.count[i] = 0;
-      this.flagged[i] = 0;
+      const i = (k * this.buckets + ((b - steps + s) % this.buckets)) * C;
+      for (let c = 0; c < C; c++) {
+        this.totals[k * C + c] -= this.counts[i + c];
+        this.counts[i + c] = 0;
+      }
     }
     this.lastBucket[k] = b;
     return b;
@@ -216,6 +311,21 @@ const TREND_ALPHA = 0.15;
 // long lower tail (fast cache hits) would only waste the forest's random splits.
 const Z_LOW = 3;
 const Z_HIGH = 50;
+// The route trends take z-scores capped lower, so that one extreme line (a big
+// download, one slow request) cannot carry a trend past 2 alone: it takes two.
+const TREND_Z_CAP = 10;
+// Client window channels: 1 failed (4xx/5xx), 2 failed on a novel path, 3 failed on a route of its own.
+const FAILED = 1;
+const NOVEL_FAILED = 2;
+const KNOWN_FAILED = 4;
+
+/** What the extractor saw of the last record's client, in its window (the record included). */
+export interface ClientWindow {
+  requests: number;
+  failures: number;
+  novelFailures: number;
+  knownFailures: number;
+}
 
 /** Stateful extractor: feed records in stream order, get feature rows. */
 export class FeatureExtractor {
@@ -227,6 +337,7 @@ export class FeatureExtractor {
   private readonly byMethod = new Map<string, Map<string, number>>();
   private readonly templates = new Map<string, string>();
   private readonly baselines: RouteBaseline[];
+  private readonly prefix: Uint8Array;
   private readonly routeRarity: Float64Array;
   private readonly routes: WindowCounts;
   private readonly clients: WindowCounts;
@@ -238,14 +349,21 @@ export class FeatureExtractor {
   private lastSeconds = 0;
   /** Route id of the last record: index into the vocabulary, or -1 for an unknown route. */
   lastRoute = -1;
+  /** Whether the last record's path is novel: not a route of its own (a prefix route or unknown). */
+  lastNovel = false;
   /** Requests on that route in the window, the last record included. */
   lastRouteCount = 0;
+  /** The last record's client window. */
+  readonly lastClient: ClientWindow = { requests: 0, failures: 0, novelFailures: 0, knownFailures: 0 };
+  /** Highest client window counts seen so far (training reads them as the spec's peaks). */
+  readonly peaks: ClientPeaks = { requests: 0, knownFailures: 0, novelFailures: 0, distinct: 0 };
 
   constructor(spec: FeatureSpec) {
     this.spec = spec;
     this.cols = spec.features.length;
     const names = Object.keys(spec.routes);
     this.baselines = names.map((n) => spec.routes[n]);
+    this.prefix = Uint8Array.from(names, (n) => (isPrefixRoute(n) ? 1 : 0));
     names.forEach((n, i) => {
       this.routeIndex.set(n, i);
       const space = n.indexOf(" ");
@@ -261,7 +379,7 @@ export class FeatureExtractor {
     this.routes = new WindowCounts(names.length + 2, BUCKETS, bucketSeconds); // + unknown, + all traffic
     this.latencyTrend = new Float64Array(names.length + 1);
     this.bytesTrend = new Float64Array(names.length + 1);
-    this.clients = new WindowCounts(MAX_CLIENTS, BUCKETS, bucketSeconds);
+    this.clients = new WindowCounts(MAX_CLIENTS, BUCKETS, bucketSeconds, 4);
     this.active = new Uint8Array(ALL_FEATURES.length);
     for (const f of spec.features) this.active[ALL_FEATURES.indexOf(f)] = 1;
   }
@@ -271,12 +389,18 @@ export class FeatureExtractor {
     return k >= 0 ? this.baselines[k] : this.spec.overall;
   }
 
-  /** Route id of a normalized route, -1 when unknown. */
+  /** Route id of a route key, -1 when unknown. */
   routeId(route: string): number {
     return this.routeIndex.get(route) ?? -1;
   }
 
-  private lookupRoute(method: string, path: string): number {
+  /** Whether route id k is a learned prefix route. */
+  isPrefix(k: number): boolean {
+    return k >= 0 && this.prefix[k] === 1;
+  }
+
+  /** Route id of a request: its own route, else its deepest learned prefix route, else -1. */
+  lookupRoute(method: string, path: string): number {
     const m = this.byMethod.get(method);
     if (m === undefined) return -1;
     let template = this.templates.get(path);
@@ -285,7 +409,14 @@ export class FeatureExtractor {
       if (this.templates.size >= TEMPLATE_CACHE) this.templates.clear();
       this.templates.set(path, template);
     }
-    return m.get(template) ?? -1;
+    const own = m.get(template);
+    if (own !== undefined) return own;
+    let found = -1;
+    forEachPrefix(template, (p) => {
+      found = m.get(p) ?? -1;
+      return found >= 0;
+    });
+    return found;
   }
 
   /** Update the windows with r and write its features to out[offset ..]. */
@@ -293,27 +424,38 @@ export class FeatureExtractor {
     const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
     if (seconds > this.lastSeconds) this.lastSeconds = seconds;
     const routeId = this.lookupRoute(r.method, r.route);
+    const novel = routeId < 0 || this.prefix[routeId] === 1;
     this.lastRoute = routeId;
+    this.lastNovel = novel;
     const rk = routeId >= 0 ? routeId : this.baselines.length;
     const b = this.baseline(routeId);
     const status = Number.isFinite(r.status) ? r.status : 0;
     const serverError = status >= 500;
-    this.routes.add(rk, seconds, serverError);
+    const failed = status >= 400;
+    this.routes.add(rk, seconds, serverError ? 1 : 0);
     const all = this.baselines.length + 1;
-    this.routes.add(all, seconds, serverError);
+    this.routes.add(all, seconds, serverError ? 1 : 0);
     const ck = this.client(r.ip);
-    this.clients.add(ck, seconds, status >= 400);
+    this.clients.add(ck, seconds, failed ? FAILED | (novel ? NOVEL_FAILED : KNOWN_FAILED) : 0);
+    const cw = this.lastClient;
+    cw.requests = this.clients.total(ck);
+    cw.failures = this.clients.totalOf(ck, 1);
+    cw.novelFailures = this.clients.totalOf(ck, 2);
+    cw.knownFailures = this.clients.totalOf(ck, 3);
+    const pk = this.peaks;
+    if (cw.requests > pk.requests) pk.requests = cw.requests;
+    if (cw.novelFailures > pk.novelFailures) pk.novelFailures = cw.novelFailures;
+    if (cw.knownFailures > pk.knownFailures) pk.knownFailures = cw.knownFailures;
 
     const latencyLog = Math.log1p(Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0);
     const bytesLog = Math.log1p(Number.isFinite(r.bytes) && r.bytes > 0 ? r.bytes : 0);
     const routeCount = this.routes.total(rk);
     this.lastRouteCount = routeCount;
-    const clientCount = this.clients.total(ck);
     const latencyZ = robustZ(latencyLog, b.latencyMid, b.latencySpread);
-    // A response without a body (304, 204, HEAD) says nothing about its size.
-    const bytesZ = bytesLog > 0 ? robustZ(bytesLog, b.bytesMid, b.bytesSpread) : 0;
-    this.latencyTrend[rk] += TREND_ALPHA * (latencyZ - this.latencyTrend[rk]);
-    this.bytesTrend[rk] += TREND_ALPHA * (bytesZ - this.bytesTrend[rk]);
+    // A response without a body (304, 204, HEAD), a redirect or an error page says nothing about the route's size.
+    const bytesZ = bytesLog > 0 && status >= 200 && status < 300 ? robustZ(bytesLog, b.bytesMid, b.bytesSpread) : 0;
+    this.latencyTrend[rk] += TREND_ALPHA * (Math.min(TREND_Z_CAP, latencyZ) - this.latencyTrend[rk]);
+    this.bytesTrend[rk] += TREND_ALPHA * (Math.min(TREND_Z_CAP, bytesZ) - this.bytesTrend[rk]);
     const a = this.active;
     let o = offset;
     if (a[0]) out[o++] = latencyLog;
@@ -323,7 +465,7 @@ export class FeatureExtractor {
     if (a[4]) out[o++] = serverError ? 1 : 0;
     // Window shares are smoothed toward the training share (PRIOR pseudo-lines), so a
     // window holding two requests does not read as a 50% error rate.
-    if (a[5]) out[o++] = (this.routes.totalFlags(rk) + PRIOR * b.errorRate) / (routeCount + PRIOR);
+    if (a[5]) out[o++] = (this.routes.totalOf(rk, 1) + PRIOR * b.errorRate) / (routeCount + PRIOR);
     if (a[6]) out[o++] = bytesLog;
     if (a[7]) out[o++] = bytesZ;
     if (a[8]) out[o++] = this.bytesTrend[rk];
@@ -337,13 +479,15 @@ export class FeatureExtractor {
       const others = this.routes.total(all) - routeCount;
       out[o++] = routeId < 0 ? 0 : Math.log((routeCount + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
     }
-    if (a[12]) out[o++] = Math.log1p(clientCount);
-    if (a[13]) out[o++] = (this.clients.totalFlags(ck) + PRIOR * this.spec.overall.failRate) / (clientCount + PRIOR);
+    if (a[12]) out[o++] = Math.log1p(cw.requests);
+    if (a[13]) out[o++] = (cw.failures + PRIOR * this.spec.overall.failRate) / (cw.requests + PRIOR);
+    if (a[14]) out[o++] = Math.log1p(cw.novelFailures);
   }
 
   private client(ip: string): number {
     const slot = this.clientSlot.get(ip);
     if (slot !== undefined) return slot;
+    this.peaks.distinct++;
     // Slots are handed out round-robin; a reused slot forgets its old address.
     const k = this.nextSlot;
     this.nextSlot = (this.nextSlot + 1) % MAX_CLIENTS;

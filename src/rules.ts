@@ -5,13 +5,22 @@
  * holds names the alert's rule), and the same rule has not alerted for the same
  * route (or client) within the cooldown.
  *
+ * Client-level conditions compare one client's window against the highest any
+ * single client reached in any window of training (the model's client peaks), so a
+ * busy crawler or a NAT seen in training sets its own bar. A path never (or rarely)
+ * seen in training does not alert by itself: visitors read rare pages every day.
+ * A scanner is one client collecting many failures on such paths.
+ *
  * A rules file is JSON with any of these keys; what it leaves out keeps the default.
  */
 import { readFileSync } from "node:fs";
 
 /** The condition kinds a rule can use. */
 export const CONDITION_TYPES = [
-  "unknown_route", // the route is not in the trained vocabulary
+  "unknown_route", // the path is not a route of its own in the trained vocabulary (not in the defaults: rare pages are normal)
+  "client_scan", // the line failed on a novel path, and its client has >= max(minRequests, factor x training peak) such failures in the window, with a failure share >= `share`
+  "client_failures", // the line failed on a known route, and its client has >= max(minRequests, factor x training peak) such failures in the window, with a failure share >= `share`
+  "client_rate_above", // the client's requests in the window >= max(minRequests, factor x the most any training client made)
   "status_at_least", // status >= `status`
   "route_error_burst", // the line is a 5xx and its route's 5xx share over the window > `share`
   "latency_above_route_p99", // latency > `factor` x the route's training p99
@@ -29,7 +38,7 @@ export interface Condition {
   type: ConditionType;
   /** status_at_least: the lowest status that holds. */
   status?: number;
-  /** route_error_burst: the window's 5xx share that must be exceeded. Default 0.2. */
+  /** route_error_burst: the window's 5xx share that must be exceeded (default 0.2); client_scan/client_failures: the client's least failure share (default 0.5). */
   share?: number;
   /** Multiplier of the learned baseline (latency, bytes, rate). Default 1 (rate: 3). */
   factor?: number;
@@ -39,8 +48,10 @@ export interface Condition {
    * line in a healthy route does not alert. Default 0 (off).
    */
   trend?: number;
-  /** route_rate_above: least requests on the route in the window. Default 10. */
+  /** route_rate_above: least requests on the route in the window (default 10); client conditions: least requests/failures of the client (defaults 10, 20, 100). */
   minRequests?: number;
+  /** latency_above_route_p99: least latency in ms, whatever the route's p99 (a 9 ms request is never slow). Default 50. */
+  minMs?: number;
   /** Severity floor for this condition, when its own evidence is strong enough to need less. Default: the rules' minSeverity. */
   minSeverity?: number;
   /** What the cooldown is counted per: the route (default), the client address, or nothing. */
@@ -65,16 +76,25 @@ export const DEFAULT_RULES: Rules = Object.freeze({
   warmupSeconds: 10,
   cooldownSeconds: 30,
   conditions: [
-    { name: "unknown_route", type: "unknown_route", groupBy: "client" },
+    { name: "scanner", type: "client_scan", factor: 1.5, minRequests: 10, share: 0.5, groupBy: "client", minSeverity: 30 },
+    { name: "brute_force", type: "client_failures", factor: 2, minRequests: 20, share: 0.5, groupBy: "client", minSeverity: 30 },
+    { name: "client_flood", type: "client_rate_above", factor: 3, minRequests: 100, groupBy: "client", minSeverity: 30 },
     { name: "error_burst", type: "route_error_burst", share: 0.2 },
-    { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2 },
+    { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2, minMs: 50 },
     { name: "oversized", type: "bytes_above_route_p999", factor: 1, trend: 2, minSeverity: 30 },
     { name: "surge", type: "route_rate_above", factor: 3, minRequests: 20, minSeverity: 30 },
   ],
 }) as Rules;
 
 const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions"];
-const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minSeverity", "groupBy"];
+const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minMs", "minSeverity", "groupBy"];
+const CLIENT_TYPES: readonly ConditionType[] = ["client_scan", "client_failures", "client_rate_above"];
+/** Defaults per client condition type: [factor, minRequests, share]. */
+const CLIENT_DEFAULTS: Record<string, [number, number, number]> = {
+  client_scan: [1.5, 10, 0.5],
+  client_failures: [2, 20, 0.5],
+  client_rate_above: [3, 100, 0],
+};
 
 function num(where: string, v: unknown, lo: number, hi: number): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi) {
@@ -118,7 +138,7 @@ function resolveCondition(c: unknown, where: string): Condition {
   }
   const type = o.type as ConditionType;
   if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) throw new RangeError(`${where}.name must be a non-empty string`);
-  const groupBy = o.groupBy ?? "route";
+  const groupBy = o.groupBy ?? (CLIENT_TYPES.includes(type) || type === "unknown_route" ? "client" : "route");
   if (groupBy !== "route" && groupBy !== "client" && groupBy !== "none") {
     throw new RangeError(`${where}.groupBy must be one of route, client, none, got ${JSON.stringify(groupBy)}`);
   }
@@ -130,7 +150,14 @@ function resolveCondition(c: unknown, where: string): Condition {
     out.factor = num(`${where}.factor`, o.factor ?? (type === "route_rate_above" ? 3 : 1), 0, 1e6);
   }
   if (type === "latency_above_route_p99" || type === "bytes_above_route_p999") out.trend = num(`${where}.trend`, o.trend ?? 0, -10, 50);
+  if (type === "latency_above_route_p99") out.minMs = num(`${where}.minMs`, o.minMs ?? 50, 0, 1e9);
   if (type === "route_rate_above") out.minRequests = num(`${where}.minRequests`, o.minRequests ?? 10, 0, 1e9);
+  const client = CLIENT_DEFAULTS[type];
+  if (client !== undefined) {
+    out.factor = num(`${where}.factor`, o.factor ?? client[0], 0, 1e6);
+    out.minRequests = num(`${where}.minRequests`, o.minRequests ?? client[1], 1, 1e9);
+    if (type !== "client_rate_above") out.share = num(`${where}.share`, o.share ?? client[2], 0, 1);
+  }
   return out;
 }
 

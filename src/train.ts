@@ -5,7 +5,9 @@
  * detector needs travels inside the one model file (forest.metadata.pipeline).
  */
 import { IsolationForest } from "./forest.js";
-import { ALL_FEATURES, FeatureExtractor, routeKey, type FeatureName, type FeatureSpec, type RouteBaseline } from "./features.js";
+import {
+  ALL_FEATURES, FeatureExtractor, forEachPrefix, LINE_CLOCK_RATE, normalizeRoute, type FeatureName, type FeatureSpec, type RouteBaseline,
+} from "./features.js";
 import type { ForestOptions } from "./options.js";
 import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
@@ -52,6 +54,8 @@ export interface TrainSummary {
   scoreP999: number;
   fitMs: number;
   totalMs: number;
+  /** What the training data leaves undetectable or looks wrong in it, one sentence each. */
+  warnings: string[];
 }
 
 /** Parsed lines, column by column (training, and retraining's ring of recent lines). */
@@ -154,7 +158,10 @@ export class Trainer {
     if (c.n === 0) {
       throw new RangeError(`no line of the training input could be parsed as ${this.parser.format} (${describeSkipped(this.skipped)})`);
     }
+    const clock = setClock(c);
     const spec = learnSpec(c, this.opts.windowSeconds, this.opts.minRouteCount, this.opts.features);
+    spec.clock = clock.clock;
+    spec.linesPerSecond = clock.linesPerSecond;
     const X = new Float64Array(c.n * spec.features.length);
     const fx = new FeatureExtractor(spec);
     const r = emptyRecord();
@@ -162,6 +169,8 @@ export class Trainer {
       c.fill(i, r);
       fx.extract(r, X, i * fx.cols);
     }
+    spec.clients = { ...fx.peaks };
+    const warnings = trainingWarnings(c, spec, clock.untimed, this.opts.minRouteCount);
     const t0 = performance.now();
     const forest = IsolationForest.fit({ data: X, rows: c.n, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
     const fitMs = performance.now() - t0;
@@ -181,6 +190,7 @@ export class Trainer {
         scoreP999: calibration.scores[3],
         fitMs,
         totalMs: performance.now() - this.started,
+        warnings,
       },
     };
   }
@@ -287,7 +297,8 @@ function baselineOf(c: Columns, idx: number[]): RouteBaseline {
     }
     const b = Number.isFinite(c.bytes[i]) ? Math.max(0, c.bytes[i]) : 0;
     bytes.push(b);
-    if (b > 0) bytesLog.push(Math.log1p(b));
+    // The size baseline is of successful responses: a redirect's or an error page's body says nothing of a page's size.
+    if (b > 0 && c.status[i] >= 200 && c.status[i] < 300) bytesLog.push(Math.log1p(b));
     const st = c.status[i];
     if (st >= 500) errors++;
     if (st >= 400) fails++;
@@ -311,26 +322,95 @@ function baselineOf(c: Columns, idx: number[]): RouteBaseline {
   };
 }
 
-/** The feature spec of a training set. */
+/** At most this many routes of their own; the rarer rest fall under prefix routes. */
+export const MAX_ROUTES = 2000;
+
+/** Per route key of the training lines: line indexes, up to two client addresses, failures. */
+interface KeyStats {
+  idx: number[];
+  clients: string[];
+  fails: number;
+}
+
+/** The training lines by route key, each line's template, and the distinct clients (counted up to 2). */
+function keyStats(c: Columns): { byKey: Map<string, KeyStats>; templates: string[]; clients: number } {
+  const byKey = new Map<string, KeyStats>();
+  const templates: string[] = new Array<string>(c.n);
+  const clients = new Set<string>();
+  for (let i = 0; i < c.n; i++) {
+    const t = normalizeRoute(c.route[i]);
+    templates[i] = t;
+    const key = `${c.method[i]} ${t}`;
+    let k = byKey.get(key);
+    if (!k) byKey.set(key, (k = { idx: [], clients: [], fails: 0 }));
+    k.idx.push(i);
+    if (k.clients.length < 2 && !k.clients.includes(c.ip[i])) k.clients.push(c.ip[i]);
+    if (c.status[i] >= 400) k.fails++;
+    if (clients.size < 2) clients.add(c.ip[i]);
+  }
+  return { byKey, templates, clients: clients.size };
+}
+
+/**
+ * A route of its own needs `minRouteCount` lines, and not to look like an incident:
+ * a path that only one client asked for, mostly failing, is a probe, not a page
+ * (a scanner in the training log must not teach its paths as routes).
+ */
+function isProbe(k: KeyStats, distinctClients: number): boolean {
+  return distinctClients > 1 && k.clients.length === 1 && k.fails / k.idx.length >= 0.5;
+}
+
+/**
+ * The feature spec of a training set. The route vocabulary: templates with at least
+ * `minRouteCount` lines are routes of their own (the MAX_ROUTES most frequent); the
+ * rest are pooled under their deepest prefix ("GET /blog/*", ..., "GET /*") that
+ * gathers at least `minRouteCount` of them, so a rare page at detection falls into
+ * the prefix its kind lived under in training.
+ */
 export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[]): FeatureSpec {
   let withLatency = 0;
   for (let i = 0; i < c.n; i++) if (Number.isFinite(c.latency[i])) withLatency++;
 
-  const byRoute = new Map<string, number[]>();
+  const { byKey, templates, clients } = keyStats(c);
   const methods = new Map<string, number>();
   const all: number[] = [];
   for (let i = 0; i < c.n; i++) {
-    const route = routeKey(c.method[i], c.route[i]);
-    let list = byRoute.get(route);
-    if (!list) byRoute.set(route, (list = []));
-    list.push(i);
     methods.set(c.method[i], (methods.get(c.method[i]) ?? 0) + 1);
     all.push(i);
   }
-  const routes: Record<string, RouteBaseline> = {};
-  for (const [route, idx] of [...byRoute].sort((a, b) => b[1].length - a[1].length)) {
-    if (idx.length >= minRouteCount) routes[route] = baselineOf(c, idx);
+  const own = [...byKey]
+    .filter(([, k]) => k.idx.length >= minRouteCount && !isProbe(k, clients))
+    .sort((a, b) => b[1].idx.length - a[1].idx.length)
+    .slice(0, MAX_ROUTES);
+  const ownKeys = new Set(own.map(([key]) => key));
+  // Rare lines: count them under every prefix, then place each under its deepest prefix with enough of them.
+  const rare: number[] = [];
+  const underPrefix = new Map<string, number>();
+  for (const [key, k] of byKey) {
+    if (ownKeys.has(key)) continue;
+    for (const i of k.idx) {
+      rare.push(i);
+      forEachPrefix(templates[i], (p) => {
+        const pk = `${c.method[i]} ${p}`;
+        underPrefix.set(pk, (underPrefix.get(pk) ?? 0) + 1);
+        return false;
+      });
+    }
   }
+  const placed = new Map<string, number[]>();
+  for (const i of rare) {
+    forEachPrefix(templates[i], (p) => {
+      const pk = `${c.method[i]} ${p}`;
+      if ((underPrefix.get(pk) ?? 0) < minRouteCount) return false;
+      let list = placed.get(pk);
+      if (!list) placed.set(pk, (list = []));
+      list.push(i);
+      return true;
+    });
+  }
+  const routes: Record<string, RouteBaseline> = {};
+  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx);
+  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx);
   const methodRarity: Record<string, number> = {};
   for (const [m, n] of methods) methodRarity[m] = -Math.log(n / c.n);
 
@@ -346,4 +426,87 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
     unseenRarity: -Math.log(1 / (c.n + 1)),
     lines: c.n,
   };
+}
+
+/**
+ * The clock of a training set: its own timestamps when at least half the lines have
+ * one (lines without take the time of the line before), else line order at
+ * LINE_CLOCK_RATE lines per second, written into `c.ts` so the windows can run.
+ */
+export function setClock(c: Columns): { clock: "timestamps" | "lines"; linesPerSecond: number; untimed: number } {
+  let timed = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < c.n; i++) {
+    const t = c.ts[i];
+    if (!Number.isFinite(t)) continue;
+    timed++;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  if (timed * 2 < c.n || timed === 0) {
+    for (let i = 0; i < c.n; i++) c.ts[i] = (i * 1000) / LINE_CLOCK_RATE;
+    return { clock: "lines", linesPerSecond: LINE_CLOCK_RATE, untimed: c.n - timed };
+  }
+  const seconds = (hi - lo) / 1000;
+  return { clock: "timestamps", linesPerSecond: seconds > 0 ? c.n / seconds : LINE_CLOCK_RATE, untimed: c.n - timed };
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** What the training set leaves undetectable, and signs that it holds incidents. */
+export function trainingWarnings(c: Columns, spec: FeatureSpec, untimed: number, minRouteCount = TRAIN_DEFAULTS.minRouteCount): string[] {
+  const out: string[] = [];
+  if (spec.clock === "lines") {
+    out.push(
+      `no usable timestamps (${count(untimed)} of ${count(c.n)} lines lack one): windows count line order, ` +
+        `${LINE_CLOCK_RATE} lines as 1 s, here and at detection`,
+    );
+  } else if (untimed > 0) {
+    out.push(`${count(untimed)} lines have no usable timestamp: each takes the time of the line before`);
+  }
+  if (!spec.features.some((f) => f.startsWith("latency"))) out.push("no latency field: slow requests cannot be seen (map one with --field latency=... or use a format that logs it)");
+  let bytes = 0;
+  let ips = 0;
+  const addresses = new Set<string>();
+  for (let i = 0; i < c.n; i++) {
+    if (Number.isFinite(c.bytes[i])) bytes++;
+    if (c.ip[i] !== "") {
+      ips++;
+      if (addresses.size < 2) addresses.add(c.ip[i]);
+    }
+  }
+  if (bytes * 2 < c.n) out.push("no response size on most lines: oversized responses cannot be seen");
+  if (ips * 2 < c.n) {
+    out.push("no client address on most lines: client-level incidents (scanners, brute force, a client flooding) cannot be seen");
+  } else if (addresses.size === 1 && c.n >= 100) {
+    const [only] = addresses;
+    out.push(
+      `every line has the same client address (${only}): a proxy's? Client-level incidents cannot be told apart; ` +
+        "log the real client (x-forwarded-for) or map it with --field ip=...",
+    );
+  }
+  const peaks = spec.clients;
+  if (peaks && peaks.novelFailures >= 20) {
+    out.push(`one client had ${peaks.novelFailures} failed requests on rare paths within ${spec.windowSeconds} s: a scanner in the training data? It raises the bar for catching scanners`);
+  }
+  if (peaks && peaks.knownFailures >= 20) {
+    out.push(`one client had ${peaks.knownFailures} failed requests on known routes within ${spec.windowSeconds} s: a brute-force attempt in the training data? It raises the bar for catching one`);
+  }
+  const probes = probeRoutes(c, minRouteCount);
+  if (probes.length > 0) {
+    out.push(
+      `${probes.length === 1 ? "1 path" : `${probes.length} paths`} seen only from one client and mostly failing ${probes.length === 1 ? "was" : "were"} not learned as routes ` +
+        `(e.g. ${probes.slice(0, 3).join(", ")}): incidents in the training data?`,
+    );
+  }
+  return out;
+}
+
+/** Route keys with enough lines to be a route but only one client, mostly failing. */
+function probeRoutes(c: Columns, minRouteCount: number): string[] {
+  const { byKey, clients } = keyStats(c);
+  return [...byKey].filter(([, k]) => k.idx.length >= minRouteCount && isProbe(k, clients)).map(([key]) => key);
 }

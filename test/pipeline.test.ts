@@ -38,7 +38,7 @@ describe("rules files", () => {
     [{ minSeverity: 120 }, /minSeverity must be a number in \[0, 100\], got 120/],
     [{ cooldown: 5 }, /unknown key "cooldown"; the keys are minSeverity, warmupSeconds, cooldownSeconds, conditions/],
     [{ conditions: [] }, /conditions must be a non-empty array/],
-    [{ conditions: [{ type: "loud" }] }, /conditions\[0\].type must be one of unknown_route, status_at_least/],
+    [{ conditions: [{ type: "loud" }] }, /conditions\[0\].type must be one of unknown_route, client_scan, client_failures, client_rate_above, status_at_least/],
     [{ conditions: [{ type: "status_at_least", status: 700 }] }, /conditions\[0\].status must be a number in \[100, 599\], got 700/],
     [{ conditions: [{ type: "any", groupBy: "host" }] }, /groupBy must be one of route, client, none, got "host"/],
   ])("refuse %j", (input, message) => {

@@ -65,9 +65,10 @@ describe("retraining keeps up with a lasting change of normal", () => {
   const save = join(dir, "live.lfm");
   const withRetrain = run(lines, true, save);
 
-  it("without retraining, the changed route and the new route alert to the end", () => {
+  it("without retraining, the changed route alerts to the end; a new route with healthy answers never alerts", () => {
     expect(without.last("drift_latency")).toBeGreaterThan(55_000);
-    expect(without.last("drift_route")).toBeGreaterThan(55_000);
+    // A path training never saw is not an incident by itself (rare pages are normal).
+    expect(without.count("drift_route")).toBe(0);
   });
 
   it("with retraining, their alerts stop within 10,000 lines of the change", () => {

@@ -341,7 +341,8 @@
     $("alerts-total").textContent = fmt(t.alerts);
     $("sev90").textContent = fmt(t.alerts_by_severity["90-100"]);
     $("sev75").textContent = fmt(t.alerts_by_severity["75-89"]);
-    $("sev50").textContent = fmt(t.alerts_by_severity["50-74"]);
+    // "below 75": the 50-74 band and alerts that rules let through below 50.
+    $("sev50").textContent = fmt(t.alerts_by_severity["50-74"] + (t.alerts_by_severity["0-49"] ?? 0));
   }
 
   function setModel(m) {

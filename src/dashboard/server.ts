@@ -262,7 +262,7 @@ export class Dashboard {
       lines_per_second: now - t0 > 0 ? Math.round(((read - n0) * 1000) / (now - t0)) : 0,
       skipped: { ...(s?.skipped ?? {}) },
       alerts: s?.alerts ?? 0,
-      alerts_by_severity: { ...(s?.alerts_by_severity ?? { "50-74": 0, "75-89": 0, "90-100": 0 }) },
+      alerts_by_severity: { ...(s?.alerts_by_severity ?? { "0-49": 0, "50-74": 0, "75-89": 0, "90-100": 0 }) },
       alerts_by_rule: { ...(s?.alerts_by_rule ?? {}) },
       suppressed: { ...(s?.suppressed ?? { warmup: 0, cooldown: 0 }) },
       not_charted: { late: this.agg.late, untimed: this.agg.untimed },
