@@ -19,6 +19,7 @@ interface DetectArgs {
   field?: string[];
   json: boolean;
   duration?: number;
+  "max-line-bytes": number;
   /** Raw `--dashboard [PORT]`: true when bare; checked by openDashboard. */
   dashboard?: unknown;
   retrain: boolean;
@@ -46,6 +47,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
+      .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
       .option("retrain-every", { type: "number", default: RETRAIN_DEFAULTS.everyLines, describe: "with --retrain: refresh after this many scored lines" })
@@ -85,6 +87,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         fields: fieldsOf(a.field),
         pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
         durationSeconds: a.duration,
+        maxLineBytes: a["max-line-bytes"],
         signal: stop.signal,
         retrain: a.retrain
           ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }

@@ -16,14 +16,27 @@
  *     shrank below our position or its first bytes changed, it was truncated (copytruncate,
  *     even when rewritten past our old offset) and we restart it from 0;
  *   - when the path names a different inode, the old fd (still open) is read to its end and
- *     then the new file is followed from its start.
- * The position advances only after onLines returns; it is saved after batches (at most every
- * 100 ms) and always on close, so a graceful restart neither loses nor repeats a line. A crash
- * between delivery and the next save can repeat up to ~100 ms of lines, never lose them.
+ *     then the new file is followed from its start;
+ *   - a line longer than maxLineBytes is not held: its bytes are skipped up to its newline and
+ *     it is delivered as a placeholder (tooLong, empty text) with its line number.
+ * The position advances only after onLines returns (the caller writes its output there,
+ * synchronously); it is saved at most 100 ms after a batch, at once when SAVE_EVERY_LINES
+ * lines are unsaved, and always on close, so a graceful restart neither loses nor repeats a
+ * line. A crash (SIGKILL) repeats only the lines delivered since the last save: fewer than
+ * SAVE_EVERY_LINES + MAX_BATCH_LINES = 8,192 lines (and at most ~100 ms of input); it never
+ * loses one.
+ *
+ * A file that left its path while no follower ran is looked for among the files of the same
+ * folder: by device + inode, confirmed by the fingerprint of its first bytes (a renamed file),
+ * else by that fingerprint alone with at least the saved size (the copy that copytruncate
+ * left); its rest is read first, then the file at the path from its start. The same copy is
+ * looked for when a truncation is seen while running. Not recovered: a file moved to another
+ * folder, and whole generations created and rotated away while no follower ran.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type BigIntStats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Tail } from "tail";
+import { decodeLine } from "./lines.js";
 import {
   FINGERPRINT_BYTES,
   type FilePosition,
@@ -37,8 +50,10 @@ import {
 export interface FollowedLine {
   /** The followed path, as given to the Follower. */
   file: string;
-  /** The line without its newline (and without a trailing "\r"). */
+  /** The line without its newline (and without a trailing "\r"); "" when tooLong. */
   text: string;
+  /** The line was longer than maxLineBytes: its bytes were skipped, never held in memory. */
+  tooLong: boolean;
   /** 1-based line number in the current file; restarts at 1 after rotation or truncation. */
   lineNo: number;
   /** Byte offset just after this line's newline. */
@@ -55,8 +70,12 @@ export interface FollowOptions {
   pollMs?: number;
   /** Bytes read per chunk, in [1, 67108864]; memory per file stays about this size. */
   chunkBytes?: number;
+  /** Longest line held, in bytes without its newline, in [1, 2^30]; longer ones arrive as tooLong placeholders. */
+  maxLineBytes?: number;
   /** Called once if following fails (I/O error, onLines threw); close() then rejects with it. */
   onError?: (err: Error) => void;
+  /** Called before every positions save: make the output of the delivered lines durable here (it may throw). */
+  beforeSave?: () => void;
 }
 
 /** Counters of what a Follower has done. */
@@ -69,14 +88,25 @@ export interface FollowStats {
   truncations: number;
   /** Partial lines held back until their newline arrived (or their file was rotated away). */
   partialHeld: number;
+  /** Lines longer than maxLineBytes, delivered as placeholders. */
+  tooLong: number;
+  /** Files left behind while no follower ran (or copies left by copytruncate) found in the folder and finished. */
+  recovered: number;
 }
 
 /** Every option's default, in one place. */
-export const FOLLOW_DEFAULTS = { start: "end", pollMs: 250, chunkBytes: 1 << 20 } as const;
+export const FOLLOW_DEFAULTS = { start: "end", pollMs: 250, chunkBytes: 1 << 20, maxLineBytes: 65536 } as const;
 
 const MAX_CHUNK_BYTES = 64 << 20;
+const MAX_LINE_BYTES = 2 ** 30;
 const MAX_POLL_MS = 60_000;
 const SAVE_EVERY_MS = 100;
+/** Positions are saved at once when this many delivered lines are unsaved. */
+const SAVE_EVERY_LINES = 4096;
+/** onLines gets at most this many lines at a time. */
+const MAX_BATCH_LINES = 4096;
+/** Most lines a crash (SIGKILL) can make a restart deliver again: those delivered (or being delivered) since the last save. */
+export const MAX_REPEATED_LINES = SAVE_EVERY_LINES + MAX_BATCH_LINES - 1;
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
@@ -85,7 +115,9 @@ interface Settings {
   start: "end" | "beginning";
   pollMs: number;
   chunkBytes: number;
+  maxLineBytes: number;
   onError: ((err: Error) => void) | null;
+  beforeSave: (() => void) | null;
 }
 
 /** Reading state of one followed path. */
@@ -101,8 +133,14 @@ interface Tracked {
   /** Byte offset just after the last consumed line. */
   offset: number;
   lineNo: number;
-  /** Bytes after `offset` already read but with no newline yet. */
+  /** Bytes after `offset` already read but with no newline yet (held in `pending` unless tooLong). */
+  partial: number;
+  /** The held bytes of the partial line; empty when it is too long to hold. */
   pending: Buffer;
+  /** The partial line is longer than maxLineBytes: its bytes are skipped until its newline. */
+  tooLong: boolean;
+  /** Positioned at start() (until then its saved entry stays as loaded). */
+  ready: boolean;
   /** The file's first min(256, offset + pending.length) bytes, to recognise rewrites. */
   head: Buffer;
   /** node-tail watcher used as the change notifier, or null. */
@@ -139,17 +177,25 @@ export function resolveFollowOptions(files: readonly string[], opts: FollowOptio
   if (positions !== null && (typeof positions !== "string" || positions === "")) {
     throw new RangeError(`positions must be a non-empty path, got ${JSON.stringify(positions)}`);
   }
+  const maxLineBytes = opts.maxLineBytes ?? FOLLOW_DEFAULTS.maxLineBytes;
+  if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1 || maxLineBytes > MAX_LINE_BYTES) {
+    throw new RangeError(`maxLineBytes must be an integer in [1, ${MAX_LINE_BYTES}], got ${String(maxLineBytes)}`);
+  }
   const onError = opts.onError ?? null;
   if (onError !== null && typeof onError !== "function") {
     throw new RangeError(`onError must be a function, got ${typeof onError}`);
   }
-  return { positions, start, pollMs, chunkBytes, onError };
+  const beforeSave = opts.beforeSave ?? null;
+  if (beforeSave !== null && typeof beforeSave !== "function") {
+    throw new RangeError(`beforeSave must be a function, got ${typeof beforeSave}`);
+  }
+  return { positions, start, pollMs, chunkBytes, maxLineBytes, onError, beforeSave };
 }
 
 /** Follows files, calling onLines with each batch of new complete lines, in file order. */
 export class Follower {
   /** Counters of delivered lines, rotations, truncations and held partial lines. */
-  readonly stats: FollowStats = { delivered: 0, rotations: 0, truncations: 0, partialHeld: 0 };
+  readonly stats: FollowStats = { delivered: 0, rotations: 0, truncations: 0, partialHeld: 0, tooLong: 0, recovered: 0 };
 
   private readonly settings: Settings;
   private readonly files: Tracked[];
@@ -165,6 +211,9 @@ export class Follower {
   private poller: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private lastSave = 0;
+  private unsaved = 0;
+  /** Per positions key, the old file being finished at start(): saved in place of the path's file. */
+  private readonly finishing = new Map<string, Tracked>();
   private failure: Error | null = null;
 
   /** Validate options; no I/O happens until start(). */
@@ -173,10 +222,7 @@ export class Follower {
     if (typeof onLines !== "function") throw new RangeError(`onLines must be a function, got ${typeof onLines}`);
     this.onLines = onLines;
     this.chunk = Buffer.alloc(this.settings.chunkBytes);
-    this.files = files.map((path) => ({
-      path, key: resolve(path), fd: null, dev: 0n, ino: 0n, offset: 0, lineNo: 0,
-      pending: EMPTY, head: EMPTY, notifier: null,
-    }));
+    this.files = files.map((path) => tracked(path, resolve(path), null, 0n, 0n));
   }
 
   /** Open the files, resume from saved positions (finishing files rotated while down), start watching. */
@@ -255,11 +301,12 @@ export class Follower {
     const saved = this.positions.get(f.key);
     const fd = tryOpen(f.path);
     if (fd === null) {
-      // Nothing at the path: its old file (if any) was rotated away; the next one is read from 0.
+      // Nothing at the path: its old file (if any) left it; the next one is read from 0.
       if (saved !== undefined && saved.ino !== null) {
-        await this.finishOld(f, saved);
+        await this.finishOld(f, saved, null);
         this.stats.rotations++;
       }
+      f.ready = true;
       return;
     }
     const st = fstatSync(fd, { bigint: true });
@@ -273,50 +320,93 @@ export class Follower {
     } else if (saved.ino === null) {
       // The file appeared while no follower ran: all of it is new.
     } else if (String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
-      if (size >= saved.offset && this.fingerprintMatches(fd, saved)) this.setPosition(f, saved.offset, saved.lineNo);
-      else this.stats.truncations++;
+      if (size >= saved.offset && this.fingerprintMatches(fd, saved)) {
+        this.setPosition(f, saved.offset, saved.lineNo);
+      } else {
+        // Truncated (copytruncate) while down: the lines up to the truncation are in its copy, if one is beside it.
+        this.stats.truncations++;
+        await this.finishOld(f, saved, st.ino);
+      }
     } else {
-      await this.finishOld(f, saved);
+      await this.finishOld(f, saved, st.ino);
       this.stats.rotations++;
+    }
+    f.ready = true;
+  }
+
+  /**
+   * The file `saved` describes is no longer at f's path: find it among the files of the folder
+   * (by dev+ino confirmed by fingerprint, else a copy by fingerprint and size) and read its rest.
+   * `current` is the inode now at the path (never taken for a copy), or null.
+   */
+  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null): Promise<void> {
+    const found = this.findOld(f.key, saved, current);
+    if (found !== null) await this.finishFound(f, found, saved.offset, saved.lineNo);
+  }
+
+  /**
+   * Read a found old file (or copy) of f's path from `offset` to its end, then close it.
+   * Meanwhile it stands for f in saved positions, so a restart finds it again by its inode.
+   */
+  private async finishFound(f: Tracked, found: { fd: number; st: BigIntStats }, offset: number, lineNo: number): Promise<void> {
+    const old = tracked(f.path, f.key, found.fd, found.st.dev, found.st.ino);
+    this.finishing.set(f.key, old);
+    try {
+      this.setPosition(old, offset, lineNo);
+      await this.drain(old, found.fd);
+      this.flushPartial(old);
+      this.stats.recovered++;
+    } finally {
+      this.finishing.delete(f.key);
+      closeSync(found.fd);
     }
   }
 
-  /** After a restart, find the file we were reading (renamed beside the path) and read its rest. */
-  private async finishOld(f: Tracked, saved: FilePosition): Promise<void> {
-    const dir = dirname(f.key);
-    const base = basename(f.key);
+  /** An open fd on the file `saved` describes, looked for in the folder of `key`, or null. */
+  private findOld(key: string, saved: FilePosition, current: bigint | null): { fd: number; st: BigIntStats } | null {
+    const dir = dirname(key);
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
-      return;
+      return null;
     }
+    const base = basename(key);
+    // The saved file itself, renamed (its inode) ...
+    let copy: { fd: number; st: BigIntStats } | null = null;
+    const stats: Array<{ path: string; st: BigIntStats }> = [];
     for (const name of names) {
-      if (name === base || !name.startsWith(base)) continue;
-      let st;
+      if (name === base) continue;
+      const path = join(dir, name);
+      let st: BigIntStats;
       try {
-        st = statSync(join(dir, name), { bigint: true });
+        st = statSync(path, { bigint: true });
       } catch {
         continue;
       }
-      if (String(st.dev) !== saved.dev || String(st.ino) !== saved.ino) continue;
-      const fd = tryOpen(join(dir, name));
-      if (fd === null) return;
-      const old: Tracked = {
-        path: f.path, key: f.key, fd, dev: st.dev, ino: st.ino, offset: 0, lineNo: 0,
-        pending: EMPTY, head: EMPTY, notifier: null,
-      };
-      try {
-        if (Number(st.size) >= saved.offset && this.fingerprintMatches(fd, saved)) {
-          this.setPosition(old, saved.offset, saved.lineNo);
-          await this.drain(old, fd);
-          this.flushPartial(old);
-        }
-      } finally {
+      if (!st.isFile() || Number(st.size) < saved.offset || st.ino === current) continue;
+      if (String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
+        const fd = tryOpen(path);
+        if (fd !== null && this.fingerprintMatches(fd, saved)) return { fd, st };
+        if (fd !== null) closeSync(fd); // its inode was reused by another file
+        continue;
+      }
+      stats.push({ path, st });
+    }
+    // ... else the largest copy with the same first bytes (copytruncate). An empty fingerprint identifies nothing.
+    if (saved.fpLen === 0) return null;
+    for (const { path, st } of stats) {
+      if (copy !== null && copy.st.size >= st.size) continue;
+      const fd = tryOpen(path);
+      if (fd === null) continue;
+      if (this.fingerprintMatches(fd, saved)) {
+        if (copy !== null) closeSync(copy.fd);
+        copy = { fd, st };
+      } else {
         closeSync(fd);
       }
-      return;
     }
+    return copy;
   }
 
   /** Wake up: read whatever changed. Calls coalesce; one pump runs at a time. */
@@ -379,10 +469,10 @@ export class Follower {
   /** Read `fd` from the position to its end in bounded chunks, delivering complete lines. */
   private async drain(f: Tracked, fd: number): Promise<void> {
     for (;;) {
-      const readPos = f.offset + f.pending.length;
+      const readPos = f.offset + f.partial;
       const size = fstatSync(fd).size;
       if (size < readPos) {
-        this.truncated(f);
+        await this.truncated(f);
         continue;
       }
       if (size === readPos) return;
@@ -391,7 +481,7 @@ export class Follower {
       // Checked after the read: a file truncated and rewritten past our offset before (or while)
       // we read gives bytes of the new content, which must not be taken as continuing the old one.
       if (!this.headMatches(f, fd)) {
-        this.truncated(f);
+        await this.truncated(f);
         continue;
       }
       this.consume(f, this.chunk.subarray(0, n), readPos);
@@ -399,49 +489,89 @@ export class Follower {
     }
   }
 
-  /** Split a chunk read at file offset `base` into lines and deliver them; hold the partial tail. */
+  /** Split a chunk read at file offset `base` into lines and deliver them; hold (or skip) the partial tail. */
   private consume(f: Tracked, chunk: Buffer, base: number): void {
     if (base < FINGERPRINT_BYTES) {
       f.head = Buffer.concat([f.head, chunk.subarray(0, Math.min(chunk.length, FINGERPRINT_BYTES - base))]);
     }
     let nl = chunk.indexOf(NEWLINE);
     if (nl < 0) {
-      if (f.pending.length === 0) this.stats.partialHeld++;
-      f.pending = Buffer.concat([f.pending, chunk]);
+      this.hold(f, chunk);
       return;
     }
+    const max = this.settings.maxLineBytes;
     const lines: FollowedLine[] = [];
     let lineNo = f.lineNo;
-    const first = f.pending.length > 0 ? Buffer.concat([f.pending, chunk.subarray(0, nl)]) : chunk.subarray(0, nl);
-    lines.push({ file: f.path, text: decodeLine(first), lineNo: ++lineNo, end: base + nl + 1 });
+    if (f.tooLong || f.partial + nl > max) {
+      lines.push(this.tooLongLine(f, ++lineNo, base + nl + 1));
+    } else {
+      const first = f.partial > 0 ? Buffer.concat([f.pending, chunk.subarray(0, nl)]) : chunk.subarray(0, nl);
+      lines.push({ file: f.path, text: decodeLine(first), tooLong: false, lineNo: ++lineNo, end: base + nl + 1 });
+    }
     let start = nl + 1;
     while ((nl = chunk.indexOf(NEWLINE, start)) >= 0) {
-      lines.push({ file: f.path, text: decodeLine(chunk.subarray(start, nl)), lineNo: ++lineNo, end: base + nl + 1 });
+      lines.push(nl - start > max
+        ? this.tooLongLine(f, ++lineNo, base + nl + 1)
+        : { file: f.path, text: decodeLine(chunk.subarray(start, nl)), tooLong: false, lineNo: ++lineNo, end: base + nl + 1 });
       start = nl + 1;
     }
-    const rest = Buffer.from(chunk.subarray(start)); // a copy: the chunk buffer is reused
-    if (rest.length > 0) this.stats.partialHeld++;
-    this.deliver(f, lines, base + start, lineNo, rest);
+    for (let i = 0; i < lines.length; i += MAX_BATCH_LINES) {
+      const part = lines.length <= MAX_BATCH_LINES ? lines : lines.slice(i, i + MAX_BATCH_LINES);
+      const last = part[part.length - 1];
+      this.deliver(f, part, last.end, last.lineNo);
+    }
+    if (start < chunk.length) this.hold(f, chunk.subarray(start));
+  }
+
+  /** Keep the bytes of a line whose newline has not come yet; past maxLineBytes, only count them. */
+  private hold(f: Tracked, bytes: Buffer): void {
+    if (f.partial === 0) this.stats.partialHeld++;
+    f.partial += bytes.length;
+    if (f.tooLong) return;
+    if (f.partial > this.settings.maxLineBytes) {
+      f.tooLong = true;
+      f.pending = EMPTY;
+      return;
+    }
+    f.pending = Buffer.concat([f.pending, bytes]); // a copy: the chunk buffer is reused
+  }
+
+  private tooLongLine(f: Tracked, lineNo: number, end: number): FollowedLine {
+    this.stats.tooLong++;
+    return { file: f.path, text: "", tooLong: true, lineNo, end };
   }
 
   /** A file leaving for good may end without a newline: its last bytes are still a line. */
   private flushPartial(f: Tracked): void {
-    if (f.pending.length === 0) return;
-    const end = f.offset + f.pending.length;
-    this.deliver(f, [{ file: f.path, text: decodeLine(f.pending), lineNo: f.lineNo + 1, end }], end, f.lineNo + 1, EMPTY);
+    if (f.partial === 0) return;
+    const end = f.offset + f.partial;
+    const line = f.tooLong
+      ? this.tooLongLine(f, f.lineNo + 1, end)
+      : { file: f.path, text: decodeLine(f.pending), tooLong: false, lineNo: f.lineNo + 1, end };
+    this.deliver(f, [line], end, f.lineNo + 1);
   }
 
-  /** Hand a batch over; only once onLines returns does the position move past it. */
-  private deliver(f: Tracked, lines: FollowedLine[], offset: number, lineNo: number, pending: Buffer): void {
+  /** Hand a batch over; only once onLines returns does the position move past it (and the partial line with it). */
+  private deliver(f: Tracked, lines: FollowedLine[], offset: number, lineNo: number): void {
     this.onLines(lines);
     f.offset = offset;
     f.lineNo = lineNo;
-    f.pending = pending;
+    f.partial = 0;
+    f.pending = EMPTY;
+    f.tooLong = false;
     this.stats.delivered += lines.length;
-    this.scheduleSave();
+    this.unsaved += lines.length;
+    if (this.unsaved >= SAVE_EVERY_LINES && this.canSave()) this.saveNow();
+    else this.scheduleSave();
   }
 
-  private truncated(f: Tracked): void {
+  /** The file was truncated or rewritten under us: finish its copy if copytruncate left one, then read it from 0. */
+  private async truncated(f: Tracked): Promise<void> {
+    if (f.head.length > 0 && f.offset > 0) {
+      const saved = { dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head), offset: f.offset, lineNo: f.lineNo };
+      const found = this.findOld(f.key, saved, f.ino);
+      if (found !== null) await this.finishFound(f, found, f.offset, f.lineNo);
+    }
     this.setPosition(f, 0, 0);
     this.stats.truncations++;
     this.scheduleSave();
@@ -461,14 +591,18 @@ export class Follower {
     f.notifier = null;
     if (f.fd !== null) closeSync(f.fd);
     f.fd = null;
+    f.partial = 0;
     f.pending = EMPTY;
+    f.tooLong = false;
     f.head = EMPTY;
   }
 
   private setPosition(f: Tracked, offset: number, lineNo: number): void {
     f.offset = offset;
     f.lineNo = lineNo;
+    f.partial = 0;
     f.pending = EMPTY;
+    f.tooLong = false;
     f.head = f.fd === null ? EMPTY : this.readHead(f.fd, Math.min(offset, FINGERPRINT_BYTES));
   }
 
@@ -551,8 +685,13 @@ export class Follower {
     if (this.settings.onError !== null) this.settings.onError(err);
   }
 
+  /** Whether a save may run now (during start, while running, and while close() drains). */
+  private canSave(): boolean {
+    return this.settings.positions !== null && (this.state === "starting" || this.state === "running" || this.state === "closing");
+  }
+
   private scheduleSave(): void {
-    if (this.settings.positions === null || this.state !== "running" || this.saveTimer !== null) return;
+    if (this.saveTimer !== null || !this.canSave() || this.state === "closing") return;
     const wait = this.lastSave + SAVE_EVERY_MS - Date.now();
     if (wait <= 0) {
       this.saveNow();
@@ -560,7 +699,7 @@ export class Follower {
     }
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
-      if (this.state !== "running") return;
+      if (this.state !== "running" && this.state !== "starting") return;
       try {
         this.saveNow();
       } catch (err) {
@@ -569,11 +708,17 @@ export class Follower {
     }, wait);
   }
 
+  /** Save every positioned file (an old file being finished stands for its path); beforeSave first. */
   private saveNow(): void {
     if (this.settings.positions === null) return;
-    for (const f of this.files) this.positions.set(f.key, this.positionOf(f));
+    this.settings.beforeSave?.();
+    for (const f of this.files) {
+      const at = this.finishing.get(f.key) ?? f;
+      if (f.ready || at !== f) this.positions.set(f.key, this.positionOf(at));
+    }
     savePositions(this.settings.positions, this.positions);
     this.lastSave = Date.now();
+    this.unsaved = 0;
   }
 
   private positionOf(f: Tracked): FilePosition {
@@ -585,6 +730,11 @@ export class Follower {
   }
 }
 
+/** A file's reading state at offset 0. */
+function tracked(path: string, key: string, fd: number | null, dev: bigint, ino: bigint): Tracked {
+  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, notifier: null };
+}
+
 function tryOpen(path: string): number | null {
   try {
     return openSync(path, "r");
@@ -592,12 +742,6 @@ function tryOpen(path: string): number | null {
     if (isErrno(err, "ENOENT")) return null;
     throw err;
   }
-}
-
-/** Bytes of one line (without its "\n") to text, dropping a trailing "\r". */
-function decodeLine(bytes: Buffer): string {
-  const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-  return bytes.toString("utf8", 0, end);
 }
 
 function asError(err: unknown): Error {

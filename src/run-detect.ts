@@ -2,15 +2,20 @@
  * A detection run with its I/O: read a file, stdin or followed files, write alerts
  * (JSON lines, or coloured text on a terminal), finish cleanly on end of input or
  * SIGINT/SIGTERM, and return the summary.
+ *
+ * No line lost: the --alerts and --scores rows of a batch are written with one synchronous
+ * write each (src/line-sink.ts) before the batch's handler returns, and the follower saves a
+ * position only after that, fsyncing both files first. A failing write or save stops the run
+ * with an error (the position stays before the lines whose output failed).
  */
-import { createWriteStream, statSync, type WriteStream } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
-import { Detector, type Alert, type DetectSummary, type ScoredBatch } from "./detect.js";
+import { countSkipped, Detector, zeroCounts, type Alert, type DetectSummary, type RunCounts, type ScoredBatch } from "./detect.js";
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "./forest.js";
+import { LineSink } from "./line-sink.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "./telemetry.js";
-import { readLineBatches } from "./lines.js";
+import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "./lines.js";
 import type { FieldName, FormatName } from "./parse.js";
 import type { RetrainOptions } from "./retrain.js";
 import type { Rules } from "./rules.js";
@@ -40,6 +45,8 @@ export interface DetectRunOptions {
   pretty?: boolean;
   /** Where alerts go (default process.stdout; null: nowhere, onAlert only). */
   out?: Writable | null;
+  /** Longest line scored, in bytes; longer ones are skipped as too_long without being held (default 65536). */
+  maxLineBytes?: number;
   /** Follow mode: stop after this many seconds. */
   durationSeconds?: number;
   /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
@@ -86,14 +93,31 @@ export interface DetectRunResult {
 
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
+  const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
-  const scores = o.scores ? openScores(o.scores) : null;
+  const sinks = new Sinks(o.alerts, o.scores);
+  let result: DetectRunResult;
+  try {
+    result = await detectInto(o, forest, sinks, maxLineBytes);
+  } catch (err) {
+    try {
+      sinks.close();
+    } catch {
+      // the first error is the one to report
+    }
+    throw err;
+  }
+  sinks.close();
+  return result;
+}
+
+async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number): Promise<DetectRunResult> {
   let detector: LineDetector | null = null;
   const onScored = (b: ScoredBatch) => {
-    if (scores && detector) scores.write(scoreRows(b, detector));
+    if (sinks.scores && detector) sinks.scores.push(scoreRows(b, detector));
     o.onScored?.(b);
   };
-  const hook = scores || o.onScored ? onScored : undefined;
+  const hook = sinks.scores || o.onScored ? onScored : undefined;
   let made: AnyDetector;
   if (isTelemetryModel(forest)) {
     made = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
@@ -104,49 +128,108 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   o.onStart?.(made);
   detector = made;
   const started = performance.now();
-  const sink: WriteStream | null = o.alerts ? createWriteStream(o.alerts, { flags: "a" }) : null;
   const out = o.out === undefined ? process.stdout : o.out;
   const emit = (a: AnyAlert) => {
-    if (sink) sink.write(`${JSON.stringify(a)}\n`);
+    if (sinks.alerts) sinks.alerts.push(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
     if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
     else o.onAlert?.(a);
   };
-  try {
-    if (o.follow && o.follow.length > 0) {
-      await followFiles(detector, o, emit);
-    } else {
-      const source = o.input ?? o.stdin ?? process.stdin;
-      const name = o.input ?? "-";
-      await readLineBatches(source, (lines, first) => {
-        detector.processBatch(name, lines, first, emit);
-        o.onBatch?.(name, lines.length);
-      });
-    }
-  } finally {
-    for (const stream of [sink, scores]) {
-      if (stream) await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    }
+  // Lines over --max-line-bytes never reach the detector (they were not held): counted here, merged into the summary.
+  const tooLong = zeroCounts();
+  const skipLong = (file: string, line: number) => {
+    tooLong.lines_read++;
+    countSkipped(tooLong, file, line, "too_long");
+    sinks.scores?.push(`${csvField(file)},${line},,,,too_long\n`);
+  };
+  if (o.follow && o.follow.length > 0) {
+    await followFiles(detector, o, emit, sinks, maxLineBytes, skipLong);
+  } else {
+    const source = o.input ?? o.stdin ?? process.stdin;
+    const name = o.input ?? "-";
+    const onBatch = (lines: string[], first: number) => {
+      detector.processBatch(name, lines, first, emit);
+      sinks.flush();
+      o.onBatch?.(name, lines.length);
+    };
+    await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong: (line) => (skipLong(name, line), sinks.flush()) });
   }
-  return { summary: detector.summary(), seconds: (performance.now() - started) / 1000 };
+  return { summary: withSkipped(detector.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
 }
 
-/** A scores file: appended to, with the header written when it is new or empty. */
-function openScores(path: string): WriteStream {
-  let empty = true;
-  try {
-    empty = statSync(path).size === 0;
-  } catch {
-    // a new file
+/** The run's summary with the lines skipped before the detector added. */
+function withSkipped<S extends AnySummary>(summary: S, extra: RunCounts): S {
+  if (extra.lines_read === 0) return summary;
+  summary.lines_read += extra.lines_read;
+  for (const [reason, n] of Object.entries(extra.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
+  summary.skipped_examples.push(...extra.skipped_examples);
+  return summary;
+}
+
+/** The --alerts and --scores files: a batch's rows are collected, then written with one write per file. */
+class Sinks {
+  readonly alerts: Batched | null;
+  readonly scores: Batched | null;
+
+  constructor(alerts: string | undefined, scores: string | undefined) {
+    this.alerts = alerts ? new Batched(new LineSink(alerts, "--alerts")) : null;
+    try {
+      this.scores = scores ? new Batched(new LineSink(scores, "--scores")) : null;
+    } catch (err) {
+      this.alerts?.sink.close();
+      throw err;
+    }
+    if (this.scores?.sink.empty) this.scores.sink.write("file,line,timestamp,score,severity,skipped\n");
   }
-  const stream = createWriteStream(path, { flags: "a" });
-  if (empty) stream.write("file,line,timestamp,score,severity,skipped\n");
-  return stream;
+
+  /** Write what the batch produced (throws on a failed write: the batch is then not consumed). */
+  flush(): void {
+    this.alerts?.flush();
+    this.scores?.flush();
+  }
+
+  /** fsync both, before a position is saved. */
+  sync(): void {
+    this.alerts?.sink.sync();
+    this.scores?.sink.sync();
+  }
+
+  close(): void {
+    let first: unknown = null;
+    for (const b of [this.alerts, this.scores]) {
+      try {
+        b?.flush();
+        b?.sink.close();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== null) throw first;
+  }
+}
+
+/** Text for a LineSink, collected until flush. */
+class Batched {
+  private parts: string[] = [];
+  constructor(readonly sink: LineSink) {}
+  push(text: string): void {
+    this.parts.push(text);
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join("");
+    this.parts = [];
+    this.sink.write(text);
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** CSV rows for one batch, in line order, skipped lines included. */
 function scoreRows(b: ScoredBatch, d: LineDetector): string {
-  const file = /[",\n]/.test(b.file) ? `"${b.file.replace(/"/g, '""')}"` : b.file;
+  const file = csvField(b.file);
   const rows: Array<[number, string]> = [];
   for (let i = 0; i < b.count; i++) {
     const ts = Number.isFinite(b.seconds[i]) && b.seconds[i] > 0 ? new Date(b.seconds[i] * 1000).toISOString() : "";
@@ -157,29 +240,43 @@ function scoreRows(b: ScoredBatch, d: LineDetector): string {
   return rows.map((r) => r[1]).join("\n") + (rows.length ? "\n" : "");
 }
 
-async function followFiles(detector: LineDetector, o: DetectRunOptions, emit: (a: AnyAlert) => void): Promise<void> {
+async function followFiles(
+  detector: LineDetector, o: DetectRunOptions, emit: (a: AnyAlert) => void, sinks: Sinks, maxLineBytes: number,
+  skipLong: (file: string, line: number) => void,
+): Promise<void> {
   const onLines = (batch: FollowedLine[]) => {
-    // A batch is one file's lines in order; split it where line numbers restart (rotation).
+    // A batch is one file's lines in order; split it where line numbers restart (rotation) and around too-long lines.
     let from = 0;
-    for (let i = 1; i <= batch.length; i++) {
-      if (i === batch.length || batch[i].file !== batch[from].file || batch[i].lineNo !== batch[i - 1].lineNo + 1) {
+    for (let i = 0; i <= batch.length; i++) {
+      const l = batch[i];
+      const cut = i === batch.length || l.tooLong || l.file !== batch[from].file || (i > from && l.lineNo !== batch[i - 1].lineNo + 1);
+      if (!cut) continue;
+      if (i > from) {
         const run = batch.slice(from, i);
-        detector.processBatch(run[0].file, run.map((l) => l.text), run[0].lineNo, emit);
+        detector.processBatch(run[0].file, run.map((x) => x.text), run[0].lineNo, emit);
         o.onBatch?.(run[0].file, run.length);
+      }
+      if (l?.tooLong) {
+        skipLong(l.file, l.lineNo);
+        from = i + 1;
+      } else {
         from = i;
       }
     }
+    sinks.flush(); // before returning: the follower moves the position past this batch only then
   };
-  const follower = new Follower(o.follow ?? [], { positions: o.positions, start: o.start ?? "end" }, onLines);
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const follower = new Follower(o.follow ?? [], {
+    positions: o.positions, start: o.start ?? "end", maxLineBytes, onError: () => stop(), beforeSave: () => sinks.sync(),
+  }, onLines);
   await follower.start();
-  await new Promise<void>((resolve) => {
-    const timer = o.durationSeconds !== undefined ? setTimeout(resolve, o.durationSeconds * 1000) : null;
-    o.signal?.addEventListener("abort", () => {
-      if (timer) clearTimeout(timer);
-      resolve();
-    });
-    if (o.signal?.aborted) resolve();
-  });
-  // close() reads what the files already hold, delivers it and saves the positions.
+  const timer = o.durationSeconds !== undefined ? setTimeout(stop, o.durationSeconds * 1000) : null;
+  o.signal?.addEventListener("abort", stop);
+  if (o.signal?.aborted) stop();
+  await stopped;
+  if (timer) clearTimeout(timer);
+  o.signal?.removeEventListener("abort", stop);
+  // close() reads what the files already hold, delivers it and saves the positions (it rejects after a failure).
   await follower.close();
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
-  appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
+  appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -277,12 +277,87 @@ describe("Follower: rotation and truncation while running", () => {
     expectSeq(lines.slice(500), 500, 1500, 1);
     expect(follower.stats.truncations).toBe(1);
   });
+
+  it("reads the lines it had not read yet from the copy copytruncate left beside the file", async () => {
+    const dir = tempDir();
+    const file = join(dir, "app.log");
+    writeFileSync(file, "");
+    writeFileSync(join(dir, "unrelated.log"), seqText(0, 900)); // same first bytes, but smaller than the offset: not the copy
+    const { follower, lines } = await follow([file], { start: "beginning" });
+    appendFileSync(file, seqText(0, 1000));
+    await waitFor(() => lines.length >= 1000, "1000 lines");
+    // One synchronous block: lines 1000-1199 are written, copied and truncated away before the follower looks.
+    appendFileSync(file, seqText(1000, 1200) + seqLine(1200).slice(0, 5));
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(2000, 2100));
+    await waitFor(() => lines.length >= 1301, "1301 lines");
+    await follower.close();
+    expectSeq(lines.slice(0, 1200), 0, 1200, 1);
+    expect(lines[1200]).toMatchObject({ text: seqLine(1200).slice(0, 5), lineNo: 1201 }); // the copy's unfinished last line
+    expectSeq(lines.slice(1201), 2000, 2100, 1);
+    expect(follower.stats).toMatchObject({ truncations: 1, recovered: 1 });
+  });
+});
+
+describe("Follower: lines longer than maxLineBytes", () => {
+  it("delivers each as a numbered placeholder without holding it, across chunks, and reads on", async () => {
+    const file = join(tempDir(), "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning", chunkBytes: 64, maxLineBytes: 100 });
+    const long = (n: number): string => "L".repeat(n);
+    // A 100-byte line is kept; 101 bytes is too long: within one chunk, spanning chunks, and written in pieces.
+    appendFileSync(file, `${seqLine(0)}\n${long(100)}\n${long(101)}\n${seqLine(3)}\n${long(5000)}\n${seqLine(5)}\n${long(70)}`);
+    await waitFor(() => lines.length >= 6, "6 lines");
+    appendFileSync(file, long(70));
+    await tick();
+    appendFileSync(file, `\n${seqLine(7)}\n${long(300)}`);
+    await waitFor(() => lines.length >= 8, "8 lines");
+    await follower.close(); // the file stays: its unfinished last line is held back, not delivered
+    expect(lines.map((l) => [l.lineNo, l.tooLong, l.text.length])).toEqual([
+      [1, false, seqLine(0).length], [2, false, 100], [3, true, 0], [4, false, seqLine(3).length],
+      [5, true, 0], [6, false, seqLine(5).length], [7, true, 0], [8, false, seqLine(7).length],
+    ]);
+    expect(follower.stats.tooLong).toBe(3);
+    const end = statSync(file).size - 300;
+    expect(lines[7]?.end).toBe(end);
+  });
+
+  it("delivers a too-long unfinished last line of a rotated-away file as a placeholder", async () => {
+    const dir = tempDir();
+    const file = join(dir, "app.log");
+    writeFileSync(file, "");
+    const { follower, lines } = await follow([file], { start: "beginning", maxLineBytes: 50 });
+    appendFileSync(file, seqText(0, 3) + "x".repeat(80));
+    await waitFor(() => lines.length >= 3 && follower.stats.partialHeld >= 1, "3 lines and the partial");
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, seqText(3, 5));
+    await waitFor(() => lines.length >= 6, "6 lines");
+    await follower.close();
+    expect(lines.map((l) => [l.lineNo, l.tooLong])).toEqual([[1, false], [2, false], [3, false], [4, true], [1, false], [2, false]]);
+  });
 });
 
 describe("Follower: restart with a positions file", () => {
   function setup(): { file: string; pos: string; dir: string } {
     const dir = tempDir();
     return { dir, file: join(dir, "app.log"), pos: join(dir, "positions.json") };
+  }
+
+  /** A first run reads lines 0-99 of `file` and closes, saving its position. */
+  async function firstRun(file: string, pos: string): Promise<void> {
+    writeFileSync(file, seqText(0, 100));
+    const a = await follow([file], { start: "beginning", positions: pos });
+    await waitFor(() => a.lines.length >= 100, "100 lines");
+    await a.follower.close();
+  }
+
+  /** A run resuming from `pos` until it has `n` lines, then closed. */
+  async function secondRun(file: string, pos: string, n: number): Promise<Run> {
+    const b = await follow([file], { start: "end", positions: pos });
+    await waitFor(() => b.lines.length >= n, `${n} lines`);
+    await b.follower.close();
+    return b;
   }
 
   it("resumes exactly after a graceful close mid-stream, including lines appended while down", async () => {
@@ -339,34 +414,77 @@ describe("Follower: restart with a positions file", () => {
 
   it("finishes the old file found beside the path when it was rotated while down", async () => {
     const { file, pos } = setup();
-    writeFileSync(file, seqText(0, 100));
-    const a = await follow([file], { start: "beginning", positions: pos });
-    await waitFor(() => a.lines.length >= 100, "100 lines");
-    await a.follower.close();
+    await firstRun(file, pos);
     appendFileSync(file, seqText(100, 150));
     renameSync(file, `${file}.1`);
     writeFileSync(file, seqText(150, 200));
-    const b = await follow([file], { start: "end", positions: pos });
-    await waitFor(() => b.lines.length >= 100, "100 lines");
-    await b.follower.close();
+    const b = await secondRun(file, pos, 100);
     expectSeq(b.lines.slice(0, 50), 100, 150, 101);
     expectSeq(b.lines.slice(50), 150, 200, 1);
     expect(b.follower.stats.rotations).toBe(1);
   });
 
+  it("finds the old file under any name in the folder by its inode, not by a copy of its first bytes", async () => {
+    const { dir, file, pos } = setup();
+    await firstRun(file, pos);
+    appendFileSync(file, seqText(100, 150));
+    copyFileSync(file, join(dir, "a-copy")); // same first bytes, but another inode: the renamed file wins
+    appendFileSync(join(dir, "a-copy"), seqText(900, 910));
+    renameSync(file, join(dir, "archived-2026"));
+    writeFileSync(file, seqText(150, 200));
+    const b = await secondRun(file, pos, 100);
+    expectSeq(b.lines.slice(0, 50), 100, 150, 101);
+    expectSeq(b.lines.slice(50), 150, 200, 1);
+    expect(b.follower.stats).toMatchObject({ rotations: 1, recovered: 1 });
+  });
+
+  it("reads the rest from the copy when copytruncate ran while down, then the file from 0", async () => {
+    const { file, pos } = setup();
+    await firstRun(file, pos);
+    appendFileSync(file, seqText(100, 150));
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(150, 170));
+    const b = await secondRun(file, pos, 70);
+    expectSeq(b.lines.slice(0, 50), 100, 150, 101);
+    expectSeq(b.lines.slice(50), 150, 170, 1);
+    expect(b.follower.stats).toMatchObject({ truncations: 1, recovered: 1 });
+  });
+
+  it("saves no position before beforeSave returns, and stops when it throws", async () => {
+    const { file, pos } = setup();
+    writeFileSync(file, seqText(0, 10));
+    let failing = false;
+    const errors: Error[] = [];
+    const seenAtSave: Array<number | undefined> = [];
+    const a = new Follower([file], {
+      start: "beginning", positions: pos, pollMs: 20, onError: (e) => errors.push(e),
+      beforeSave: () => {
+        seenAtSave.push(loadPositions(pos).get(resolve(file))?.offset);
+        if (failing) throw new Error("disk full");
+      },
+    }, () => undefined);
+    running.push(a);
+    await a.start();
+    await waitFor(() => loadPositions(pos).get(resolve(file))?.offset === statSync(file).size, "10 lines saved");
+    expect(seenAtSave.length).toBeGreaterThanOrEqual(2);
+    const before = readFileSync(pos, "utf8");
+    failing = true;
+    appendFileSync(file, seqText(10, 20));
+    await waitFor(() => errors.length === 1, "the failure");
+    await expect(a.close()).rejects.toThrow("disk full");
+    expect(readFileSync(pos, "utf8")).toBe(before);
+  });
+
   it("reads the new file from its start when rotated while down and the old file is gone", async () => {
     const { dir, file, pos } = setup();
-    writeFileSync(file, seqText(0, 100));
-    const a = await follow([file], { start: "beginning", positions: pos });
-    await waitFor(() => a.lines.length >= 100, "100 lines");
-    await a.follower.close();
+    await firstRun(file, pos);
     appendFileSync(file, seqText(100, 150));
-    // Moved out of reach (a name not starting with "app.log"); kept so its inode is not reused.
-    renameSync(file, join(dir, "archived"));
+    // Moved out of reach (another folder); kept so its inode is not reused.
+    mkdirSync(join(dir, "old"));
+    renameSync(file, join(dir, "old", "archived"));
     writeFileSync(file, seqText(150, 200));
-    const b = await follow([file], { start: "end", positions: pos });
-    await waitFor(() => b.lines.length >= 50, "50 lines");
-    await b.follower.close();
+    const b = await secondRun(file, pos, 50);
     expectSeq(b.lines, 150, 200, 1);
     expect(b.follower.stats.rotations).toBe(1);
   });
@@ -393,9 +511,7 @@ describe("Follower: restart with a positions file", () => {
     const a = await follow([file], { start: "end", positions: pos });
     await a.follower.close();
     writeFileSync(file, seqText(0, 40));
-    const b = await follow([file], { start: "end", positions: pos });
-    await waitFor(() => b.lines.length >= 40, "40 lines");
-    await b.follower.close();
+    const b = await secondRun(file, pos, 40);
     expectSeq(b.lines, 0, 40, 1);
   });
 
@@ -435,5 +551,7 @@ describe("Follower: options", () => {
     expect(() => mk({ start: "middle" as "end" })).toThrow(/start must be "end" or "beginning", got "middle"/);
     expect(() => mk({}, [])).toThrow(/files must be a non-empty array/);
     expect(() => mk({}, ["a.log", "./a.log"])).toThrow(/must not repeat a path/);
+    expect(() => mk({ maxLineBytes: 0 })).toThrow(new RangeError("maxLineBytes must be an integer in [1, 1073741824], got 0"));
+    expect(() => mk({ maxLineBytes: 2 ** 30 + 1 })).toThrow(/maxLineBytes must be an integer in \[1, 1073741824\], got 1073741825/);
   });
 });
