@@ -10,7 +10,7 @@
  * path at save time (the next run reads the file from its start when it appears).
  * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 
@@ -74,19 +74,31 @@ export function loadPositions(file: string): Map<string, FilePosition> {
   return out;
 }
 
-/** Write `positions` to `file` atomically: temp file, fsync, rename over the old one. */
+/** Write `positions` to `file` atomically: temp file, fsync, rename over the old one; an error names the file. */
 export function savePositions(file: string, positions: ReadonlyMap<string, FilePosition>): void {
+  try {
+    writePositions(file, positions);
+  } catch (err) {
+    throw new Error(`cannot save positions file ${file} (${err instanceof Error ? err.message : String(err)}); stopping before reading on`);
+  }
+}
+
+function writePositions(file: string, positions: ReadonlyMap<string, FilePosition>): void {
   const files: Record<string, FilePosition> = {};
   for (const [path, pos] of positions) files[path] = pos;
   const text = JSON.stringify({ format: POSITIONS_FORMAT, version: POSITIONS_VERSION, files }, null, 1) + "\n";
   const tmp = `${file}.tmp-${process.pid}`;
+  const bytes = Buffer.from(text, "utf8");
   const fd = openSync(tmp, "w");
   try {
-    writeSync(fd, text);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true }); // a full disk leaves no half-written temp file behind
+    throw err;
   }
+  closeSync(fd);
   renameSync(tmp, file);
   // Make the rename itself durable; some platforms cannot fsync a directory, which only risks a repeat.
   try {

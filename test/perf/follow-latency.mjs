@@ -2,8 +2,10 @@
 // were it anomalous, alerted: alerts are emitted in the same batch).
 // A child process appends simulated lines at RATE lines/s, each stamped with the
 // wall-clock time of its write; `runDetect --follow` here measures now - stamp for
-// every scored line. Usage (after npm run build):
-//   node test/perf/follow-latency.mjs [rate=5000] [seconds=20]
+// every scored line. With "durable" (the default), it runs as a service would: --positions,
+// --alerts and --scores, so each batch's rows are written before its position is saved
+// (fsynced at every save, at most every 100 ms); "plain" writes nothing. Usage (after npm run build):
+//   node test/perf/follow-latency.mjs [rate=5000] [seconds=20] [durable|plain]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +14,8 @@ import { runDetect, simulate, trainFromLines } from "../../dist/src/index.js";
 
 const rate = Number(process.argv[2] ?? 5000);
 const seconds = Number(process.argv[3] ?? 20);
+const mode = process.argv[4] ?? "durable";
+if (mode !== "durable" && mode !== "plain") throw new RangeError(`mode must be "durable" or "plain", got ${mode}`);
 const dir = mkdtempSync(join(tmpdir(), "logforest-latency-"));
 const log = join(dir, "app.log");
 writeFileSync(log, "");
@@ -47,6 +51,7 @@ await runDetect({
   follow: [log],
   start: "beginning",
   out: null,
+  ...(mode === "durable" ? { positions: join(dir, "positions.json"), alerts: join(dir, "alerts.jsonl"), scores: join(dir, "scores.csv") } : {}),
   signal: stop.signal,
   onScored: (b) => {
     const now = Date.now();
@@ -55,5 +60,5 @@ await runDetect({
 });
 lat.sort((a, b) => a - b);
 const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1);
-console.log(JSON.stringify({ rate, seconds, lines: lat.length, p50_ms: +q(0.5), p90_ms: +q(0.9), p99_ms: +q(0.99), max_ms: +q(1) }));
+console.log(JSON.stringify({ rate, seconds, mode, lines: lat.length, p50_ms: +q(0.5), p90_ms: +q(0.9), p99_ms: +q(0.99), max_ms: +q(1) }));
 rmSync(dir, { recursive: true, force: true });
