@@ -405,8 +405,15 @@ export function decodeExtendedModel(bytes: Uint8Array): { trees: HyperplaneTrees
   const treeStart = new Uint32Array(T + 1);
   for (let i = 0; i <= T; i++, o += 4) treeStart[i] = dv.getUint32(o, true);
   const coefStart = new Uint32Array(N + 1);
-  for (let i = 0; i < N; i++, o += 4) coefStart[i + 1] = coefStart[i] + dv.getUint32(o, true);
-  if (coefStart[N] !== C) throw malformed(`node coefficient counts add up to ${coefStart[N]}, not ${C}`);
+  // Summed as doubles and checked as they go: a u32 sum would wrap, and a count past C
+  // would make a node's coefficients run backwards or past the end.
+  let sum = 0;
+  for (let i = 0; i < N; i++, o += 4) {
+    sum += dv.getUint32(o, true);
+    if (sum > C) throw malformed(`node coefficient counts add up to more than the ${C} coefficients by node ${i}`);
+    coefStart[i + 1] = sum;
+  }
+  if (sum !== C) throw malformed(`node coefficient counts add up to ${sum}, not ${C}`);
   const intercept = new Float64Array(N);
   const leafSize = new Uint32Array(N);
   for (let i = 0; i < N; i++, o += 8) {

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync } from "node:fs";
 import { asRows, assertFinite, type Matrix, type Rows } from "./matrix.js";
 import { ModelFileError, malformed } from "./model-file.js";
-import { heightLimit } from "./options.js";
+import { heightLimit, MAX_SAMPLE_SIZE, MAX_TREES } from "./options.js";
 import { averagePathLength } from "./reference.js";
 
 /** Which scorer computes the scores: the WASM kernels (default) or the plain-TS reference. */
@@ -185,23 +185,35 @@ export function fitted<O extends FitOptions, F extends { score(X: Matrix): Float
 }
 
 /**
+ * Columns a model file may declare. Nothing in a file ties its column count to its
+ * size, and a scorer holds 256 rows of them (256 x 65,536 x 8 bytes = 128 MiB at most).
+ */
+export const MAX_MODEL_COLS = 65_536;
+
+/**
  * A model file's metadata, checked as far as every forest's agree: the format tag
- * (`format`, else "not `kind`"), the shape, threshold, options and feature names.
- * `checkOptions` checks what only one forest's options hold, right after they are found.
+ * (`format`, else "not `kind`"), the shape, threshold, the shared options (each in
+ * the range fit accepts), feature names and metadata object. `checkOptions` checks
+ * what only one forest's options hold, right after they are found.
  */
 export function checkMeta<O extends object>(meta: unknown, format: string, kind: string, checkOptions?: (o: O, cols: number) => void): ForestMeta<O> {
-  if (typeof meta !== "object" || meta === null) throw malformed("metadata is not an object");
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw malformed("metadata is not an object");
   const m = meta as Partial<ForestMeta<O> & { format: string }>;
   if (m.format !== format) throw malformed(`metadata format is ${JSON.stringify(m.format)}, not ${kind}`);
-  const posInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
-  if (!posInt(m.cols) || !posInt(m.sampleSize) || typeof m.height !== "number" || m.height !== heightLimit(m.sampleSize)) {
-    throw malformed("metadata has an invalid shape (cols, sampleSize or height)");
+  if (!intIn(m.cols, 1, MAX_MODEL_COLS) || !intIn(m.sampleSize, 1, MAX_SAMPLE_SIZE) || typeof m.height !== "number"
+    || m.height !== heightLimit(m.sampleSize)) {
+    throw malformed(`metadata has an invalid shape (cols in [1, ${MAX_MODEL_COLS}], sampleSize in [1, ${MAX_SAMPLE_SIZE}] or height)`);
   }
   if (typeof m.threshold !== "number" || !Number.isFinite(m.threshold)) throw malformed("metadata has no valid threshold");
-  if (typeof m.options !== "object" || m.options === null) throw malformed("metadata has no options");
+  if (typeof m.options !== "object" || m.options === null || Array.isArray(m.options)) throw malformed("metadata has no options");
+  checkSharedOptions(m.options as Record<string, unknown>, m.sampleSize);
   checkOptions?.(m.options, m.cols);
   const names = m.featureNames ?? null;
-  if (names !== null && (!Array.isArray(names) || names.length !== m.cols)) throw malformed("feature names do not match the columns");
+  if (names !== null && (!Array.isArray(names) || names.length !== m.cols || names.some((n) => typeof n !== "string"))) {
+    throw malformed("feature names are not one string per column");
+  }
+  const extra = m.metadata;
+  if (extra !== undefined && (typeof extra !== "object" || extra === null || Array.isArray(extra))) throw malformed("its metadata field is not an object");
   return {
     cols: m.cols,
     sampleSize: m.sampleSize,
@@ -209,10 +221,23 @@ export function checkMeta<O extends object>(meta: unknown, format: string, kind:
     threshold: m.threshold,
     options: m.options,
     featureNames: names,
-    trainedRows: typeof m.trainedRows === "number" ? m.trainedRows : 0,
+    trainedRows: intIn(m.trainedRows, 0, Number.MAX_SAFE_INTEGER) ? m.trainedRows : 0,
     createdAt: typeof m.createdAt === "string" ? m.createdAt : "",
-    metadata: typeof m.metadata === "object" && m.metadata !== null ? m.metadata : {},
+    metadata: extra ?? {},
   };
+}
+
+function intIn(v: unknown, lo: number, hi: number): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+/** The options both forests save, in the ranges fit accepts: a loaded model can be refit (retraining) and saved again. */
+function checkSharedOptions(o: Record<string, unknown>, sampleSize: number): void {
+  if (!intIn(o.trees, 1, MAX_TREES)) throw malformed(`options.trees ${String(o.trees)} is not an integer in [1, ${MAX_TREES}]`);
+  if (o.sampleSize !== sampleSize) throw malformed(`options.sampleSize ${String(o.sampleSize)} is not the sampleSize ${sampleSize}`);
+  const c = o.contamination;
+  if (c !== "auto" && !(typeof c === "number" && c > 0 && c <= 0.5)) throw malformed(`options.contamination ${String(c)} is not "auto" or in (0, 0.5]`);
+  if (!intIn(o.seed, 0, Number.MAX_SAFE_INTEGER)) throw malformed(`options.seed ${String(o.seed)} is not an integer in [0, 2^53 - 1]`);
 }
 
 /**

@@ -92,7 +92,7 @@ export class IsolationForest extends ForestBase<CompactTrees, Omit<ResolvedOptio
   /** Load a forest from toBytes() output; throws ModelFileError saying why a file is refused. */
   static fromBytes(bytes: Uint8Array): IsolationForest {
     const { trees, meta } = decodeModel(bytes);
-    const m = checkMeta<Omit<ResolvedOptions, "featureNames">>(meta, FORMAT_NAME, "an isolation forest");
+    const m = checkMeta<Omit<ResolvedOptions, "featureNames">>(meta, FORMAT_NAME, "an isolation forest", checkMaxFeatures);
     checkTrees(trees, m);
     return new IsolationForest(trees, m);
   }
@@ -203,6 +203,12 @@ export function growTrees(X: Matrix, rows: Rows, o: ResolvedOptions): CompactTre
     },
     nonFinite: (row, col, value) => throwNonFinite("X", row, col, value),
   });
+}
+
+/** The standard forest's own option in a model file: maxFeatures within the columns. */
+function checkMaxFeatures(o: Omit<ResolvedOptions, "featureNames">, cols: number): void {
+  const k = o.maxFeatures;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > cols) throw malformed(`maxFeatures ${String(k)} is not in [1, ${cols}]`);
 }
 
 /** Every node must be one the scorers can walk safely: features in range, leaves within the height. */

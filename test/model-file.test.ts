@@ -2,9 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ExtendedIsolationForest } from "../src/eif.js";
 import { IsolationForest } from "../src/index.js";
-import { FORMAT_VERSION } from "../src/model-file.js";
+import { FORMAT_VERSION, HEADER } from "../src/model-file.js";
 import { clusteredTable, problemOf, resealed } from "./helpers.js";
+import { withMeta, withMetaText } from "./model-bytes.js";
 
 const { X } = clusteredTable(3, 5000, 8, 50);
 const forest = IsolationForest.fit(X, { seed: 9, contamination: 0.02, featureNames: ["a", "b", "c", "d", "e", "f", "g", "h"] });
@@ -101,5 +103,56 @@ describe("model files", () => {
     expect(() => IsolationForest.load(path)).toThrow(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: model file is truncated`));
     expect(() => IsolationForest.load(join(dir, "missing.lfm"))).toThrow(/ENOENT/);
     expect(readFileSync(path).length).toBe(50);
+  });
+});
+
+describe("hostile model files with a valid checksum (found by test/fuzz.test.ts)", () => {
+  it("refuse feature names that are not strings", () => {
+    const b = withMeta(bytes, (m) => (m.featureNames = [1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(problem(b)).toBe("malformed");
+    expect(() => IsolationForest.fromBytes(b)).toThrow(/feature names are not one string per column/);
+  });
+
+  it.each<[string, (m: Record<string, unknown>) => void, RegExp]>([
+    ["trees as a string", (m) => ((m.options as Record<string, unknown>).trees = "100"), /options.trees 100 is not an integer in \[1, 10000\]/],
+    ["contamination 2", (m) => ((m.options as Record<string, unknown>).contamination = 2), /options.contamination 2 is not "auto" or in \(0, 0.5\]/],
+    ["a negative seed", (m) => ((m.options as Record<string, unknown>).seed = -1), /options.seed -1/],
+    ["maxFeatures past the columns", (m) => ((m.options as Record<string, unknown>).maxFeatures = 99), /maxFeatures 99 is not in \[1, 8\]/],
+    ["options.sampleSize unlike sampleSize", (m) => ((m.options as Record<string, unknown>).sampleSize = 7), /options.sampleSize 7 is not the sampleSize 256/],
+    ["2^31 columns", (m) => (m.cols = 2 ** 31), /invalid shape \(cols in \[1, 65536\]/],
+    ["a sampleSize past fit's limit", (m) => { m.sampleSize = 2 ** 40; m.height = 40; }, /invalid shape/],
+    ["metadata that is an array", (m) => (m.metadata = [1, 2]), /its metadata field is not an object/],
+    ["metadata that is an array", (m) => (m.options = [1, 2]), /metadata has no options/],
+  ])("refuse %s: options a fit could not have saved", (_name, edit, message) => {
+    const b = withMeta(bytes, edit);
+    expect(problem(b)).toBe("malformed");
+    expect(() => IsolationForest.fromBytes(b)).toThrow(message);
+  });
+
+  it("keep __proto__ keys of the metadata as plain data, polluting nothing", () => {
+    const text = new TextDecoder().decode(bytes.subarray(HEADER, HEADER + new DataView(bytes.buffer).getUint32(16, true))).trimEnd();
+    const b = withMetaText(bytes, text.replace('"metadata":{', '"metadata":{"__proto__":{"polluted":true},'));
+    const back = IsolationForest.fromBytes(b);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(back.metadata)).toBe(Object.prototype);
+    expect(back.metadata.pipeline).toEqual({ note: "kept" });
+  });
+
+  it("extended forest: refuse node coefficient counts that wrap around 2^32 to the right total", () => {
+    const eif = ExtendedIsolationForest.fit(X.slice(0, 600), { seed: 4, trees: 5, sampleSize: 32 });
+    const b = eif.toBytes();
+    const dv = new DataView(b.buffer);
+    const T = dv.getUint32(20, true);
+    const N = dv.getUint32(24, true);
+    const counts = HEADER + dv.getUint32(16, true) + 4 * (T + 1);
+    // A leaf (count 0) followed by an internal node: -1 on the leaf, +1 on the next, as u32s.
+    let leaf = -1;
+    for (let i = 0; i + 1 < N && leaf < 0; i++) if (dv.getUint32(counts + 4 * i, true) === 0 && dv.getUint32(counts + 4 * i + 4, true) > 0) leaf = i;
+    expect(leaf).toBeGreaterThanOrEqual(0);
+    dv.setUint32(counts + 4 * leaf, 0xffffffff, true);
+    dv.setUint32(counts + 4 * leaf + 4, dv.getUint32(counts + 4 * leaf + 4, true) + 1, true);
+    const sealed = resealed(b);
+    expect(problemOf((x) => ExtendedIsolationForest.fromBytes(x), sealed)).toBe("malformed");
+    expect(() => ExtendedIsolationForest.fromBytes(sealed)).toThrow(/coefficient counts add up to more than/);
   });
 });
