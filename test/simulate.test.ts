@@ -60,6 +60,72 @@ function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   return m;
 }
 
+/** Lines that are not well-formed JSON log lines in time order (the 8 keys, in order, with sane values). */
+function badJsonLines(lines: SimLine[]): string[] {
+  let prev = -Infinity;
+  const bad: string[] = [];
+  for (const l of lines) {
+    const j = JSON.parse(l.text) as Record<string, unknown>;
+    const ok =
+      JSON.stringify(Object.keys(j)) === JSON.stringify(KEYS) &&
+      typeof j.ts === "string" &&
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(j.ts) &&
+      Date.parse(j.ts) === l.ts &&
+      l.ts >= prev &&
+      typeof j.method === "string" &&
+      ["GET", "POST", "HEAD"].includes(j.method) &&
+      typeof j.route === "string" &&
+      j.route.startsWith("/") &&
+      !/\s/.test(j.route) &&
+      Number.isInteger(j.status) &&
+      typeof j.status === "number" &&
+      j.status >= 100 &&
+      j.status <= 599 &&
+      typeof j.latency_ms === "number" &&
+      j.latency_ms > 0 &&
+      Math.abs(Math.round(j.latency_ms * 10) / 10 - j.latency_ms) < 1e-9 &&
+      Number.isInteger(j.bytes) &&
+      typeof j.bytes === "number" &&
+      j.bytes >= 0 &&
+      typeof j.ip === "string" &&
+      /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(j.ip) &&
+      j.ip.split(".").every((o) => Number(o) <= 255) &&
+      typeof j.user_agent === "string" &&
+      j.user_agent.length > 0;
+    if (!ok) bad.push(l.text);
+    prev = l.ts;
+  }
+  return bad;
+}
+
+/**
+ * Lines of `run` that break "traffic goes on around incidents": with the lines an incident
+ * added taken out, every line is the clean run's, unlabelled ones unchanged, altered ones
+ * the same request (time, client, path) answered differently. Also counts the altered lines.
+ */
+function aroundIncidents(run: SimLine[], cleanRun: SimLine[]): { mismatched: number[]; altered: number; kept: number } {
+  // scanner and brute_force add requests, and so does a surge (from addresses the clean run
+  // never uses); a surge also labels the route's regular requests, unchanged; the other
+  // kinds change responses to requests that happen anyway.
+  const cleanIpSet = new Set(cleanRun.map((l) => parse(l.text).ip));
+  const kept = run.filter((l) => l.kind !== "scanner" && l.kind !== "brute_force" &&
+    !(l.kind === "surge" && !cleanIpSet.has(parse(l.text).ip)));
+  let altered = 0;
+  const mismatched: number[] = [];
+  kept.forEach((l, i) => {
+    const c = cleanRun[i];
+    if (c === undefined) return;
+    if (l.incident === null || l.kind === "surge") {
+      if (l.text !== c.text) mismatched.push(i);
+      return;
+    }
+    altered++;
+    const [a, b] = [parse(l.text), parse(c.text)];
+    if (l.text === c.text || a.ts !== b.ts || a.ip !== b.ip || a.route !== b.route) mismatched.push(i);
+  });
+  return { mismatched, altered, kept: kept.length };
+}
+
 let dir = "";
 let base: { lines: SimLine[]; incidents: SimIncident[] };
 let clean: { lines: SimLine[]; incidents: SimIncident[] };
@@ -85,40 +151,7 @@ describe("simulate: determinism and shape", () => {
   });
 
   it("writes valid JSON lines with exactly the 8 keys in order and sane types", () => {
-    let prev = -Infinity;
-    const bad: string[] = [];
-    for (const l of base.lines) {
-      const j = JSON.parse(l.text) as Record<string, unknown>;
-      const ok =
-        JSON.stringify(Object.keys(j)) === JSON.stringify(KEYS) &&
-        typeof j.ts === "string" &&
-        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(j.ts) &&
-        Date.parse(j.ts) === l.ts &&
-        l.ts >= prev &&
-        typeof j.method === "string" &&
-        ["GET", "POST", "HEAD"].includes(j.method) &&
-        typeof j.route === "string" &&
-        j.route.startsWith("/") &&
-        !/\s/.test(j.route) &&
-        Number.isInteger(j.status) &&
-        typeof j.status === "number" &&
-        j.status >= 100 &&
-        j.status <= 599 &&
-        typeof j.latency_ms === "number" &&
-        j.latency_ms > 0 &&
-        Math.abs(Math.round(j.latency_ms * 10) / 10 - j.latency_ms) < 1e-9 &&
-        Number.isInteger(j.bytes) &&
-        typeof j.bytes === "number" &&
-        j.bytes >= 0 &&
-        typeof j.ip === "string" &&
-        /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(j.ip) &&
-        j.ip.split(".").every((o) => Number(o) <= 255) &&
-        typeof j.user_agent === "string" &&
-        j.user_agent.length > 0;
-      if (!ok) bad.push(l.text);
-      prev = l.ts;
-    }
-    expect(bad).toEqual([]);
+    expect(badJsonLines(base.lines)).toEqual([]);
     expect(base.lines.length).toBe(20000);
   });
 
@@ -203,32 +236,10 @@ describe("simulate: incidents", () => {
   });
 
   it("keeps normal traffic going around incidents: without injected lines it is the clean run, some altered", () => {
-    // scanner and surge add requests (a surge's from addresses the clean run never uses);
-    // a surge also labels the route's regular requests, unchanged; the other kinds change
-    // responses to requests that happen anyway.
-    const cleanIpSet = new Set(clean.lines.map((l) => parse(l.text).ip));
-    const kept = base.lines.filter((l) => l.kind !== "scanner" && !(l.kind === "surge" && !cleanIpSet.has(parse(l.text).ip)));
-    expect(kept.length).toBeLessThan(20000);
-    let altered = 0;
-    const mismatched: number[] = [];
-    kept.forEach((l, i) => {
-      const c = clean.lines[i];
-      if (c === undefined) return;
-      if (l.incident === null) {
-        if (l.text !== c.text) mismatched.push(i);
-        return;
-      }
-      if (l.kind === "surge") {
-        if (l.text !== c.text) mismatched.push(i);
-        return;
-      }
-      altered++;
-      const [a, b] = [parse(l.text), parse(c.text)];
-      // The same request (time, client, route), answered differently.
-      if (l.text === c.text || a.ts !== b.ts || a.ip !== b.ip || a.route !== b.route) mismatched.push(i);
-    });
-    expect(mismatched).toEqual([]);
-    expect(altered).toBeGreaterThan(0);
+    const r = aroundIncidents(base.lines, clean.lines);
+    expect(r.kept).toBeLessThan(20000);
+    expect(r.mismatched).toEqual([]);
+    expect(r.altered).toBeGreaterThan(0);
   });
 
   it("injects only the kinds asked for", () => {
@@ -438,6 +449,137 @@ describe("simulate: formats", () => {
   });
 });
 
+describe("simulate: the realistic profile", () => {
+  const real = collect({ count: 60000, seed: 4, profile: "realistic" });
+  const realClean = collect({ count: 60000, seed: 4, profile: "realistic", incidents: "none" });
+  const rows = realClean.lines.map((l) => parse(l.text));
+  const path = (r: JsonLine): string => r.route.split("?")[0] ?? "";
+  const isBrowser = (r: JsonLine): boolean => r.user_agent.startsWith("Mozilla/5.0 (") && !/compatible|bot/i.test(r.user_agent);
+  const byIp = groupBy(rows, (r) => r.ip);
+
+  it("is deterministic per seed, valid JSON lines, and the classic profile stays the default", () => {
+    const a = collect({ count: 5000, seed: 8, profile: "realistic" }).lines.map((l) => l.text);
+    expect(collect({ count: 5000, seed: 8, profile: "realistic" }).lines.map((l) => l.text)).toEqual(a);
+    const c = collect({ count: 5000, seed: 9, profile: "realistic" }).lines.map((l) => l.text);
+    expect(a.filter((t, i) => t === c[i]).length).toBeLessThan(50);
+    expect(badJsonLines(real.lines)).toEqual([]);
+    expect(collect({ count: 3000, seed: 5, profile: "classic" }).lines).toEqual(collect({ count: 3000, seed: 5 }).lines);
+  });
+
+  it("has a long tail: thousands of distinct paths, most seen once, dated posts, Zipf-popular products", () => {
+    const counts = groupBy(rows, (r) => r.route);
+    expect(counts.size).toBeGreaterThan(5000);
+    expect([...counts.values()].filter((g) => g.length === 1).length).toBeGreaterThan(counts.size / 3);
+    expect(rows.some((r) => /^\/blog\/20\d\d\/\d\d\/\d\d\/[a-z0-9-]+$/.test(r.route))).toBe(true);
+    expect(rows.some((r) => /^\/docs\/[a-z-]+\/[a-z-]+$/.test(r.route))).toBe(true);
+    expect(rows.some((r) => /^\/files\/[a-z0-9-]+\/docs\/man\/[a-z0-9.-]+\.html$/.test(r.route))).toBe(true);
+    const products = [...groupBy(rows.filter((r) => /^\/products\/\d+-[a-z0-9-]+$/.test(r.route)), (r) => r.route).values()]
+      .map((g) => g.length).sort((a, b) => b - a);
+    expect(products.length).toBeGreaterThan(500);
+    expect(products[0]).toBeGreaterThan(10 * (products[Math.floor(products.length / 2)] ?? 0));
+  });
+
+  it("loads static files (hashed names, 304s) right after a page view of the same client", () => {
+    const statics = rows.filter((r) => /^\/static\/(js|css)\/[a-z-]+\.[0-9a-f]{8}\.(js|css)$/.test(r.route));
+    expect(statics.length).toBeGreaterThan(1000);
+    for (const ext of [".woff2", ".webp", ".svg", "/favicon.ico"]) expect(rows.some((r) => path(r).endsWith(ext))).toBe(true);
+    expect(rows.filter((r) => /^\/(img|static|fonts)\//.test(r.route) && r.status === 304).length).toBeGreaterThan(100);
+    // Every script or style a browser fetches follows one of its page views by at most a few seconds.
+    const lastPage = new Map<string, number>();
+    const orphans: JsonLine[] = [];
+    for (const r of rows) {
+      if (!isBrowser(r)) continue;
+      const key = `${r.ip} ${r.user_agent}`;
+      if (!/^\/(static|img|fonts|api)\/|\.(ico|webmanifest|png)$/.test(path(r))) lastPage.set(key, Date.parse(r.ts));
+      else if (/^\/static\//.test(r.route) && !(Date.parse(r.ts) - (lastPage.get(key) ?? -Infinity) < 5000)) orphans.push(r);
+    }
+    expect(orphans).toEqual([]);
+  });
+
+  it("has crawlers walking distinct pages at a steady pace, steady API clients, a NAT, monitors", () => {
+    const googlebot = rows.filter((r) => r.user_agent.includes("Googlebot"));
+    for (const g of groupBy(googlebot, (r) => r.ip).values()) {
+      expect(new Set(g.map((r) => r.route)).size).toBeGreaterThan(0.9 * g.length);
+    }
+    expect(googlebot.some((r) => r.route === "/robots.txt")).toBe(true);
+    expect(rows.some((r) => r.user_agent.includes("bingbot"))).toBe(true);
+    // One crawler address: gaps far more regular than a Poisson stream's (coefficient of variation 1).
+    const one = byIp.get(googlebot[0]?.ip ?? "") ?? [];
+    const gaps = one.slice(1).map((r, i) => Date.parse(r.ts) - Date.parse(one[i]?.ts ?? ""));
+    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    const sd = Math.sqrt(gaps.reduce((a, b) => a + (b - mean) ** 2, 0) / gaps.length);
+    expect(gaps.length).toBeGreaterThan(100);
+    expect(sd / mean).toBeLessThan(0.4);
+    // API integrations: busy, few routes.
+    const sync = rows.filter((r) => r.user_agent.startsWith("inventory-sync/"));
+    expect(new Set(sync.map((r) => r.ip)).size).toBe(1);
+    expect(new Set(sync.map((r) => `${r.method} ${path(r)}`)).size).toBeLessThanOrEqual(2);
+    expect(sync.length).toBeGreaterThan(Math.max(...[...byIp.values()].filter((g) => g.every(isBrowser)).map((g) => g.length)) / 2);
+    // Shared NAT: one address, many browsers.
+    const uas = [...byIp.values()].map((g) => new Set(g.map((r) => r.user_agent)).size);
+    expect(Math.max(...uas)).toBeGreaterThanOrEqual(8);
+    expect(rows.filter((r) => r.route === "/health").length).toBeGreaterThan(100);
+    expect(rows.some((r) => r.method === "HEAD" && r.user_agent.includes("UptimeRobot"))).toBe(true);
+  });
+
+  it("has everyday noise: mistyped passwords then success, one-off probes, stale links, 499 and 502", () => {
+    const logins = rows.filter((r) => r.method === "POST" && r.route === "/login");
+    const failed = new Set(logins.filter((r) => r.status === 401).map((r) => r.ip));
+    expect(failed.size).toBeGreaterThan(3);
+    // People who mistype get in a few tries later; nobody fails more than twice in a row.
+    for (const ip of failed) {
+      const mine = logins.filter((r) => r.ip === ip).map((r) => r.status);
+      expect(mine).toContain(302);
+      expect(mine.join(",")).not.toMatch(/401,401,401/);
+    }
+    const probes = rows.filter((r) => ["/wp-login.php", "/.env", "/xmlrpc.php", "/apple-touch-icon.png"].includes(r.route) && !isBrowser(r));
+    expect(probes.length).toBeGreaterThan(0);
+    for (const p of probes) expect((byIp.get(p.ip) ?? []).length).toBeLessThanOrEqual(2);
+    expect(rows.filter((r) => r.status === 404 && /bot/i.test(r.user_agent)).length).toBeGreaterThan(10);
+    expect(rows.some((r) => r.status === 499)).toBe(true);
+    expect(rows.some((r) => r.status === 502)).toBe(true);
+    const ok = rows.filter((r) => r.status < 400).length / rows.length;
+    expect(ok).toBeGreaterThan(0.95);
+  });
+
+  it("keeps normal traffic going around every kind of incident", () => {
+    const labelled = real.lines.filter((l) => l.kind !== null);
+    expect(new Set(labelled.map((l) => l.kind))).toEqual(new Set(DEFAULT_INCIDENT_KINDS));
+    const r = aroundIncidents(real.lines, realClean.lines);
+    expect(r.mismatched).toEqual([]);
+    expect(r.altered).toBeGreaterThan(0);
+    const all = collect({ count: 60000, seed: 4, profile: "realistic", incidents: "all" }).lines;
+    expect(aroundIncidents(all, realClean.lines).mismatched).toEqual([]);
+    const brute = all.filter((l) => l.kind === "brute_force").map((l) => parse(l.text));
+    expect(brute.length).toBeGreaterThan(120);
+    expect(new Set(brute.map((b) => b.ip)).size).toBe(1);
+    expect(["POST /login", "POST /api/login"]).toContain(`${brute[0]?.method} ${brute[0]?.route}`);
+    expect(brute.every((b) => b.status === 401 || b.status === 403)).toBe(true);
+  });
+
+  it("covers the duration at about the rate in rate mode, and writes referers in the combined format", () => {
+    const start = Date.UTC(2026, 10, 24, 12);
+    const { lines } = collect({ rate: 20, duration: 300, start, incidents: "none", profile: "realistic" });
+    expect(lines.every((l) => l.ts >= start && l.ts < start + 300000)).toBe(true);
+    expect(lines.length).toBeGreaterThan(3000);
+    expect(lines.length).toBeLessThan(12000);
+    const json = collect({ count: 3000, seed: 9, profile: "realistic" }).lines.map((l) => parse(l.text));
+    const combined = collect({ count: 3000, seed: 9, profile: "realistic", format: "combined" }).lines;
+    const re = /^(\S+) - - \[[^\]]+\] "([A-Z]+) (\S+) HTTP\/1\.1" (\d{3}) (\d+) "([^"]*)" "([^"]+)" \d+\.\d{3}$/;
+    combined.forEach((l, i) => {
+      const m = re.exec(l.text);
+      const j = json[i];
+      expect(m).not.toBeNull();
+      if (m === null || j === undefined) return;
+      expect([m[1], m[2], m[3], Number(m[4]), Number(m[5]), m[7]]).toEqual([j.ip, j.method, j.route, j.status, j.bytes, j.user_agent]);
+    });
+    const referers = combined.map((l) => re.exec(l.text)?.[6] ?? "");
+    expect(referers.filter((r) => r.startsWith("https://www.shop.example/")).length).toBeGreaterThan(300);
+    const seed = collect({ count: 3000, seed: 9, profile: "realistic", format: "seed" }).lines;
+    expect(seed.every((l, i) => l.text.includes(` ${json[i]?.method} ${json[i]?.route} ${json[i]?.status} `))).toBe(true);
+  });
+});
+
 describe("simulate: option errors", () => {
   const cases: [SimulateOptions & { realtime?: boolean }, RegExp][] = [
     [{ count: 0 }, /^count must be an integer in \[1, 1e9\], got 0$/],
@@ -451,6 +593,7 @@ describe("simulate: option errors", () => {
     [{ incidents: "bogus" }, /^incidents must be .*got "bogus"$/],
     [{ start: "yesterday" }, /^start must be .*got "yesterday"$/],
     [{ format: "xml" as "json" }, /^format must be one of json, combined, seed; got "xml"$/],
+    [{ profile: "busy" as "classic" }, /^profile must be one of classic, realistic; got "busy"$/],
   ];
   it.each(cases)("rejects %o", (opts, message) => {
     // Validation is eager: the error comes from the call, not the first next().

@@ -3,6 +3,7 @@ import { Rng } from "../random.js";
 import { ClassicSource } from "./classic.js";
 import { COUNT_MODE_MEAN_RATE, dailyRateFactor, newFields, render, type TrafficSource } from "./core.js";
 import { Incidents, alter, planIncidents, type ActiveIncident } from "./incidents.js";
+import { RealisticSource } from "./realistic.js";
 import type { ResolvedSimulateOptions, SimIncident, SimLine } from "./types.js";
 
 /** Generate the lines of validated options `o`; returns the incidents. */
@@ -16,7 +17,11 @@ export function* run(o: ResolvedSimulateOptions): Generator<SimLine, SimIncident
   const startFactor = dailyRateFactor(o.start);
   const baseRate = (t: number): number =>
     rateMode ? (o.rate * dailyRateFactor(t)) / startFactor : COUNT_MODE_MEAN_RATE * dailyRateFactor(t);
-  const source: TrafficSource = new ClassicSource(traffic, o.start, baseRate);
+  // Crawlers and API integrations keep their pace around the clock.
+  const steadyRate = rateMode ? o.rate : COUNT_MODE_MEAN_RATE;
+  const source: TrafficSource = o.profile === "classic"
+    ? new ClassicSource(traffic, o.start, baseRate)
+    : new RealisticSource(traffic, o.start, baseRate, steadyRate);
   const plan = planIncidents(chaos, o, expectedLines);
   const slotLines = plan.length > 0 ? expectedLines / plan.length : expectedLines;
   const slotSeconds = rateMode && plan.length > 0 ? o.duration / plan.length : Infinity;

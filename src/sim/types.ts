@@ -29,7 +29,7 @@ export const SIM_FORMATS: readonly SimFormat[] = ["json", "combined", "seed"];
 export type SimProfile = "classic" | "realistic";
 
 /** Every profile. */
-export const SIM_PROFILES: readonly SimProfile[] = ["classic"];
+export const SIM_PROFILES: readonly SimProfile[] = ["classic", "realistic"];
 
 /** Options of `simulate`; see `SIMULATE_DEFAULTS` for the defaults. */
 export interface SimulateOptions {
