@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/features.js";
+import { LATENCY_UNITS, type LatencyUnit } from "../src/parse.js";
 import { readLineBatches } from "../src/lines.js";
 import { TelemetryTrainer } from "../src/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/train.js";
@@ -19,6 +20,7 @@ interface TrainArgs {
   json: boolean;
   shingle: number;
   timestamp?: string;
+  "latency-unit"?: string;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -37,6 +39,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("seed", { type: "number", default: 0, describe: "seed of the forest" })
       .option("window", { type: "number", default: TRAIN_DEFAULTS.windowSeconds, describe: "seconds in the sliding windows (rates, error shares)" })
       .option("features", { type: "string", array: true, choices: [...ALL_FEATURES], describe: "use only these features" })
+      .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: ms in JSON; guessed for a combined log's trailing number, asked when it cannot be told)" })
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
     if (a.format === "csv") return trainCsv(a);
@@ -51,6 +54,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         windowSeconds: a.window,
         features: a.features as FeatureName[] | undefined,
         forest: { trees: a.trees, sampleSize: a["sample-size"], seed: a.seed },
+        ...(a["latency-unit"] !== undefined ? { latencyUnit: a["latency-unit"] as LatencyUnit } : {}),
       },
       (lines, bytes) => {
         if (tty && total > 1 << 20 && lines - last >= 50_000) {
@@ -69,6 +73,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
     console.log(`trained on ${summary.parsed.toLocaleString("en-US")} of ${summary.lines.toLocaleString("en-US")} lines of ${a.input} (${summary.format}; ${describeSkipped(summary.skipped)})`);
     console.log(`features (${summary.features.length}): ${summary.features.join(", ")}`);
+    if (summary.latencyUnit) console.log(`latency: bare numbers read as ${summary.latencyUnit.unit} (${summary.latencyUnit.how}; --latency-unit to change)`);
     console.log(`routes learned: ${summary.routes}; severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9)`);
     console.log(`forest: ${forest.trees} trees x ${forest.sampleSize} rows, fit ${summary.fitMs.toFixed(1)} ms; total ${(summary.totalMs / 1000).toFixed(2)} s`);
     console.log(`model written to ${a.model}`);

@@ -8,7 +8,7 @@ import { FeatureExtractor, LINE_CLOCK_RATE, type ClientWindow, type ClientPeaks,
 import type { BatchScorer, IsolationForest } from "./forest.js";
 import { explainShares } from "./explain.js";
 import { reasonsFor } from "./reasons.js";
-import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
+import { createParser, detectFormat, type FieldName, type FormatName, type LatencyUnit, type LineParser } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
 import { severityOf } from "./severity.js";
@@ -152,6 +152,8 @@ export interface DetectorOptions {
   rules?: Rules;
   /** Called after each batch is scored, with every scored line (see ScoredBatch). */
   onScored?: (batch: ScoredBatch) => void;
+  /** Unit of a latency written as a bare number; default: the one the model was trained with. */
+  latencyUnit?: LatencyUnit;
   /** Keep learning: refresh the forest from recent normal lines (see src/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh. */
@@ -187,6 +189,8 @@ export class Detector {
   private readonly record: LogRecord = emptyRecord();
   private readonly alertRecord: LogRecord = emptyRecord();
   private readonly lastAlert = new Map<string, number>();
+  // Per condition and route: the run of lines that held a condition with forSeconds.
+  private readonly runs = new Map<string, { onset: number; last: number }>();
   private firstSeconds = NaN;
   private lastSeconds = 0;
   // Per-row scratch for one batch, grown as needed.
@@ -205,6 +209,7 @@ export class Detector {
   // Client window counts per row: requests, failures, novel failures, known failures.
   private rowClient = new Int32Array(0);
   private readonly untimedClock: "arrival" | "lines";
+  private readonly latencyUnit: LatencyUnit | undefined;
   // Line clock: lines scored so far, and the time of the first one.
   private clockLines = 0;
   private clockBase = NaN;
@@ -229,6 +234,7 @@ export class Detector {
     this.onScored = opts.onScored ?? null;
     this.explain = opts.explain ?? true;
     this.untimedClock = opts.untimedClock ?? "lines";
+    this.latencyUnit = opts.latencyUnit;
     this.routeNames = Object.keys(this.pipeline.spec.routes);
   }
 
@@ -408,7 +414,8 @@ export class Detector {
       const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
       format = (sample.length >= 5 ? detectFormat(sample) : null) ?? this.pipeline.format;
     }
-    p = createParser(format, { fields: this.fields });
+    const unit = this.latencyUnit ?? this.pipeline.latencyUnit;
+    p = createParser(format, { fields: this.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) });
     this.parsers.set(file, p);
     this.stats.formats[file] = format;
     return p;
@@ -470,15 +477,36 @@ export class Detector {
         return this.rowStatus[j] >= 500 && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
       }
       case "latency_above_route_p99":
-        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99 && this.feature(input, cols, j, "route_latency_trend", c.trend);
+        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99
+          && this.feature(input, cols, j, "route_latency_trend", c.trend) && this.lasted(c, j);
       case "bytes_above_route_p999":
         return this.rowBytes[j] > (c.factor ?? 1) * b.bytesP999 && this.feature(input, cols, j, "route_bytes_trend", c.trend);
       case "route_rate_above":
         // A surge is many clients: one client's burst on a route (a page loading its
         // images, a crawler) is that client's, and client_rate_above speaks for it.
-        return this.rowRouteCount[j] >= (c.minRequests ?? 10) && (this.rowIp[j] === "" || 2 * this.rowClient[4 * j] < this.rowRouteCount[j])
+        // Static assets come in bursts after page views: their rate follows the pages'.
+        return this.rowNovel[j] === 0 && !this.features.isAsset(this.rowRoute[j]) && this.rowRouteCount[j] >= (c.minRequests ?? 10)
+          && (this.rowIp[j] === "" || 2 * this.rowClient[4 * j] < this.rowRouteCount[j])
           && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
     }
+  }
+
+  /**
+   * Whether condition c has held on row j's route for c.forSeconds of line time: since
+   * the first line of a run of lines that held it, none more than a window apart.
+   */
+  private lasted(c: Condition, j: number): boolean {
+    const need = c.forSeconds ?? 0;
+    if (need <= 0) return true;
+    const seconds = this.rowSeconds[j];
+    const key = `${c.name}\u0000${this.routeKey(j)}`;
+    const run = this.runs.get(key);
+    if (run === undefined || seconds - run.last > this.pipeline.spec.windowSeconds || seconds < run.onset) {
+      this.runs.set(key, { onset: seconds, last: seconds });
+      return false;
+    }
+    run.last = Math.max(run.last, seconds);
+    return seconds - run.onset >= need;
   }
 
   /** A client condition for row j: `count` failures past max(minRequests, factor x the training peak), and the client's failure share. */

@@ -221,6 +221,11 @@ export function forEachPrefix(template: string, visit: (prefix: string) => boole
   }
 }
 
+/** Whether a route key names the static assets of one extension ("GET /*.png"). */
+export function isAssetRoute(key: string): boolean {
+  return key.indexOf(" /*.") > 0;
+}
+
 /** Whether a route key names a learned prefix route ("GET /blog/*"). */
 export function isPrefixRoute(key: string): boolean {
   return key.endsWith("/*");
@@ -338,6 +343,7 @@ export class FeatureExtractor {
   private readonly templates = new Map<string, string>();
   private readonly baselines: RouteBaseline[];
   private readonly prefix: Uint8Array;
+  private readonly asset: Uint8Array;
   private readonly routeRarity: Float64Array;
   private readonly routes: WindowCounts;
   private readonly clients: WindowCounts;
@@ -364,6 +370,7 @@ export class FeatureExtractor {
     const names = Object.keys(spec.routes);
     this.baselines = names.map((n) => spec.routes[n]);
     this.prefix = Uint8Array.from(names, (n) => (isPrefixRoute(n) ? 1 : 0));
+    this.asset = Uint8Array.from(names, (n) => (isAssetRoute(n) ? 1 : 0));
     names.forEach((n, i) => {
       this.routeIndex.set(n, i);
       const space = n.indexOf(" ");
@@ -376,7 +383,7 @@ export class FeatureExtractor {
     names.forEach((n, i) => (this.routeRarity[i] = -Math.log(spec.routes[n].count / spec.lines)));
     this.routeRarity[names.length] = spec.unseenRarity;
     const bucketSeconds = spec.windowSeconds / BUCKETS;
-    this.routes = new WindowCounts(names.length + 2, BUCKETS, bucketSeconds); // + unknown, + all traffic
+    this.routes = new WindowCounts(names.length + 2, BUCKETS, bucketSeconds, 3); // + unknown, + all traffic
     this.latencyTrend = new Float64Array(names.length + 1);
     this.bytesTrend = new Float64Array(names.length + 1);
     this.clients = new WindowCounts(MAX_CLIENTS, BUCKETS, bucketSeconds, 4);
@@ -392,6 +399,11 @@ export class FeatureExtractor {
   /** Route id of a route key, -1 when unknown. */
   routeId(route: string): number {
     return this.routeIndex.get(route) ?? -1;
+  }
+
+  /** Whether route id k is the static assets of one extension. */
+  isAsset(k: number): boolean {
+    return k >= 0 && this.asset[k] === 1;
   }
 
   /** Whether route id k is a learned prefix route. */
@@ -432,9 +444,11 @@ export class FeatureExtractor {
     const status = Number.isFinite(r.status) ? r.status : 0;
     const serverError = status >= 500;
     const failed = status >= 400;
-    this.routes.add(rk, seconds, serverError ? 1 : 0);
+    // Route channels: 1 a 5xx answer, 2 a failed one (4xx/5xx).
+    const routeFlags = (serverError ? 1 : 0) | (failed ? 2 : 0);
+    this.routes.add(rk, seconds, routeFlags);
     const all = this.baselines.length + 1;
-    this.routes.add(all, seconds, serverError ? 1 : 0);
+    this.routes.add(all, seconds, routeFlags);
     const ck = this.client(r.ip);
     this.clients.add(ck, seconds, failed ? FAILED | (novel ? NOVEL_FAILED : KNOWN_FAILED) : 0);
     const cw = this.lastClient;
@@ -471,13 +485,16 @@ export class FeatureExtractor {
     if (a[8]) out[o++] = this.bytesTrend[rk];
     if (a[9]) out[o++] = this.spec.methodRarity[r.method] ?? this.spec.unseenRarity;
     if (a[10]) out[o++] = this.routeRarity[rk];
-    // The route's requests against the rest of the window's traffic, over the same odds
+    // The route's answered requests against the rest of the window's, over the same odds
     // in training: a surge of xk on one route reads as k, while the daily rise and
-    // fall of all traffic cancels out.
+    // fall of all traffic cancels out. Failed requests are left out: a flood of them
+    // (a brute force, a scanner, an outage) is the client rules' and error_burst's.
     if (a[11]) {
-      // An unknown route has no training rate to compare with: neutral (route_rarity speaks for it).
-      const others = this.routes.total(all) - routeCount;
-      out[o++] = routeId < 0 ? 0 : Math.log((routeCount + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
+      // A novel path has no training rate of its own to compare with (a prefix route's
+      // share moves with how many of its pages were new): neutral, route_rarity speaks for it.
+      const ok = routeCount - this.routes.totalOf(rk, 2);
+      const others = this.routes.total(all) - this.routes.totalOf(all, 2) - ok;
+      out[o++] = novel ? 0 : Math.log((ok + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
     }
     if (a[12]) out[o++] = Math.log1p(cw.requests);
     if (a[13]) out[o++] = (cw.failures + PRIOR * this.spec.overall.failRate) / (cw.requests + PRIOR);

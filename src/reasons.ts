@@ -124,7 +124,7 @@ function sentence(group: ReasonGroup, c: ReasonContext): string {
     case "route":
       if (!c.known) return `route ${r.method} ${r.route} was never seen in training`;
       if (c.novel) return `path ${r.route} was rare or never seen in training (counted under ${c.route})`;
-      return `route ${c.route} is rare (${pct(b.share)} of training lines)`;
+      return `route ${c.route} is rare (${pct(b.share)} of answered training requests)`;
     case "rate": {
       const ratio = c.values.route_rate_ratio;
       return ratio === undefined ? `request rate on ${c.route}` : `${c.route} at ${Math.exp(ratio).toFixed(1)}x its usual share of traffic`;

@@ -52,6 +52,12 @@ export interface Condition {
   minRequests?: number;
   /** latency_above_route_p99: least latency in ms, whatever the route's p99 (a 9 ms request is never slow). Default 50. */
   minMs?: number;
+  /**
+   * latency_above_route_p99: seconds of line time the route must have been slow (lines
+   * holding the condition, gaps under one window) before it alerts, so that a pause of
+   * the whole process (a GC, a starved host) does not read as a slow route. Default 3.
+   */
+  forSeconds?: number;
   /** Severity floor for this condition, when its own evidence is strong enough to need less. Default: the rules' minSeverity. */
   minSeverity?: number;
   /** What the cooldown is counted per: the route (default), the client address, or nothing. */
@@ -80,14 +86,14 @@ export const DEFAULT_RULES: Rules = Object.freeze({
     { name: "brute_force", type: "client_failures", factor: 2, minRequests: 20, share: 0.5, groupBy: "client", minSeverity: 30 },
     { name: "client_flood", type: "client_rate_above", factor: 3, minRequests: 100, groupBy: "client", minSeverity: 30 },
     { name: "error_burst", type: "route_error_burst", share: 0.2 },
-    { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2, minMs: 50 },
+    { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2, minMs: 50, forSeconds: 3 },
     { name: "oversized", type: "bytes_above_route_p999", factor: 1, trend: 2, minSeverity: 30 },
     { name: "surge", type: "route_rate_above", factor: 3, minRequests: 20, minSeverity: 30 },
   ],
 }) as Rules;
 
 const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions"];
-const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minMs", "minSeverity", "groupBy"];
+const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minMs", "forSeconds", "minSeverity", "groupBy"];
 const CLIENT_TYPES: readonly ConditionType[] = ["client_scan", "client_failures", "client_rate_above"];
 /** Defaults per client condition type: [factor, minRequests, share]. */
 const CLIENT_DEFAULTS: Record<string, [number, number, number]> = {
@@ -150,7 +156,10 @@ function resolveCondition(c: unknown, where: string): Condition {
     out.factor = num(`${where}.factor`, o.factor ?? (type === "route_rate_above" ? 3 : 1), 0, 1e6);
   }
   if (type === "latency_above_route_p99" || type === "bytes_above_route_p999") out.trend = num(`${where}.trend`, o.trend ?? 0, -10, 50);
-  if (type === "latency_above_route_p99") out.minMs = num(`${where}.minMs`, o.minMs ?? 50, 0, 1e9);
+  if (type === "latency_above_route_p99") {
+    out.minMs = num(`${where}.minMs`, o.minMs ?? 50, 0, 1e9);
+    out.forSeconds = num(`${where}.forSeconds`, o.forSeconds ?? 3, 0, 86400);
+  }
   if (type === "route_rate_above") out.minRequests = num(`${where}.minRequests`, o.minRequests ?? 10, 0, 1e9);
   const client = CLIENT_DEFAULTS[type];
   if (client !== undefined) {

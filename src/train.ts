@@ -9,7 +9,9 @@ import {
   ALL_FEATURES, FeatureExtractor, forEachPrefix, LINE_CLOCK_RATE, normalizeRoute, type FeatureName, type FeatureSpec, type RouteBaseline,
 } from "./features.js";
 import type { ForestOptions } from "./options.js";
-import { createParser, detectFormat, type FieldName, type FormatName, type LineParser } from "./parse.js";
+import {
+  createParser, detectFormat, latencyEvidence, LATENCY_UNITS, type FieldName, type FormatName, type LatencyUnit, type LineParser,
+} from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { calibrate, isCalibration, type Calibration } from "./severity.js";
 import { readLineBatches } from "./lines.js";
@@ -22,15 +24,25 @@ export interface TrainOptions {
   fields?: Partial<Record<FieldName, string>>;
   /** Width of the sliding windows in seconds, in [1, 3600]. Default 30. */
   windowSeconds?: number;
-  /** Routes seen fewer times than this in training count as unknown. Default 3. */
+  /** Templates seen fewer times than this in training are no route of their own (they fall under a prefix route). Default 10. */
   minRouteCount?: number;
   /** Features to use (default: all that the training lines support). */
   features?: readonly FeatureName[];
   /** Forest options (trees, sampleSize, seed, ...). */
   forest?: ForestOptions;
+  /**
+   * Unit of a latency written as a bare number ("ms", "s" or "us"). Default: JSON
+   * fields are ms; a combined log's trailing number is guessed from the training
+   * lines (guessLatencyUnit), and training stops with a RangeError asking for it
+   * when it cannot be told.
+   */
+  latencyUnit?: LatencyUnit;
 }
 
-export const TRAIN_DEFAULTS = { format: "auto" as const, windowSeconds: 30, minRouteCount: 3 };
+export const TRAIN_DEFAULTS = { format: "auto" as const, windowSeconds: 30, minRouteCount: 10 };
+
+/** Lines training holds before it picks the parser (format detection, the latency unit's guess). */
+const HOLD_LINES = 2000;
 
 /** What detection reads back from a model trained on logs. */
 export interface PipelineMeta {
@@ -39,6 +51,8 @@ export interface PipelineMeta {
   fields: Partial<Record<FieldName, string>>;
   spec: FeatureSpec;
   calibration: Calibration;
+  /** The latency unit the parser used (given, or guessed at training); absent: the parser's default. */
+  latencyUnit?: LatencyUnit;
 }
 
 /** Counts from a training run. */
@@ -56,6 +70,8 @@ export interface TrainSummary {
   totalMs: number;
   /** What the training data leaves undetectable or looks wrong in it, one sentence each. */
   warnings: string[];
+  /** The latency unit used, and how it was decided ("given", "guessed"); null when not needed. */
+  latencyUnit: { unit: LatencyUnit; how: "given" | "guessed" } | null;
 }
 
 /** Parsed lines, column by column (training, and retraining's ring of recent lines). */
@@ -96,7 +112,8 @@ export class Columns {
 
 /** Incremental trainer: feed line batches, then finish(). */
 export class Trainer {
-  private readonly opts: Required<Omit<TrainOptions, "fields" | "forest" | "features">> & Pick<TrainOptions, "fields" | "forest" | "features">;
+  private readonly opts: Required<Omit<TrainOptions, "fields" | "forest" | "features" | "latencyUnit">> & Pick<TrainOptions, "fields" | "forest" | "features" | "latencyUnit">;
+  private latencyUnit: { unit: LatencyUnit; how: "given" | "guessed" } | null = null;
   private parser: LineParser | null = null;
   private pending: string[] = [];
   private readonly cols = new Columns();
@@ -124,7 +141,12 @@ export class Trainer {
         throw new RangeError(`features must be a non-empty list of ${ALL_FEATURES.join(", ")}; got ${JSON.stringify(bad ?? [])}`);
       }
     }
-    this.opts = { format, windowSeconds, minRouteCount, fields: options.fields, forest: options.forest, features: options.features };
+    if (options.latencyUnit !== undefined && !LATENCY_UNITS.includes(options.latencyUnit)) {
+      throw new RangeError(`latencyUnit must be one of ${LATENCY_UNITS.join(", ")}, got ${JSON.stringify(options.latencyUnit)}`);
+    }
+    this.opts = {
+      format, windowSeconds, minRouteCount, fields: options.fields, forest: options.forest, features: options.features, latencyUnit: options.latencyUnit,
+    };
   }
 
   /** Add a batch of lines (in file order). */
@@ -132,7 +154,8 @@ export class Trainer {
     if (this.parser === null) {
       // Hold lines until there are enough to recognise the format.
       for (const l of lines) this.pending.push(l);
-      if (this.opts.format === "auto" && this.pending.filter((l) => l.trim() !== "").length < 50) return;
+      // Enough lines to recognise the format and, for combined logs, the unit of a trailing latency.
+      if ((this.opts.format === "auto" || this.opts.format === "combined") && this.pending.length < HOLD_LINES) return;
       this.parser = this.makeParser(this.pending);
       const held = this.pending;
       this.pending = [];
@@ -176,6 +199,7 @@ export class Trainer {
     const fitMs = performance.now() - t0;
     const calibration = calibrate(forest.score({ data: X, rows: c.n, cols: fx.cols }));
     const meta: PipelineMeta = { version: 1, format: this.parser.format, fields: this.opts.fields ?? {}, spec, calibration };
+    if (this.latencyUnit) meta.latencyUnit = this.latencyUnit.unit;
     forest.metadata = { pipeline: meta };
     return {
       forest,
@@ -191,20 +215,39 @@ export class Trainer {
         fitMs,
         totalMs: performance.now() - this.started,
         warnings,
+        latencyUnit: this.latencyUnit,
       },
     };
   }
 
   private makeParser(sample: readonly string[]): LineParser {
     let format = this.opts.format;
+    const lines = sample.filter((l) => l.trim() !== "");
     if (format === "auto") {
-      const found = detectFormat(sample.filter((l) => l.trim() !== "").slice(0, 50));
+      const found = detectFormat(lines.slice(0, 50));
       if (found === null) {
         throw new RangeError("could not recognise the log format from the first lines (tried json, combined, seed); pass --format");
       }
       format = found;
     }
-    return createParser(format, { fields: this.opts.fields });
+    let unit = this.opts.latencyUnit;
+    if (unit !== undefined) {
+      this.latencyUnit = { unit, how: "given" };
+    } else if (format === "combined") {
+      // A bare number after the combined fields: ms (morgan), s (nginx) or us (Apache %D)?
+      const ev = latencyEvidence(lines);
+      if (ev.bare > 0 && ev.unit === null) {
+        throw new RangeError(
+          `the number after the combined fields (median ${ev.median}, e.g. ${lines[0]?.slice(-40) ?? ""}) could be a latency in ms, s or us: ` +
+            "pass --latency-unit ms|s|us (latencyUnit)",
+        );
+      }
+      if (ev.unit !== null) {
+        unit = ev.unit;
+        this.latencyUnit = { unit, how: "guessed" };
+      }
+    }
+    return createParser(format, { fields: this.opts.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) });
   }
 
   private parseAll(lines: readonly string[]): void {
@@ -282,7 +325,8 @@ function robust(values: number[], floor: number): [number, number] {
   return [mid, Math.max(floor, 1.4826 * q(dev, 0.5))];
 }
 
-function baselineOf(c: Columns, idx: number[]): RouteBaseline {
+/** A route's baseline from its training lines; `answered`: answered (< 400) training lines in all, for its share. */
+function baselineOf(c: Columns, idx: number[], answered: number): RouteBaseline {
   const lat: number[] = [];
   const latLog: number[] = [];
   const bytes: number[] = [];
@@ -316,7 +360,8 @@ function baselineOf(c: Columns, idx: number[]): RouteBaseline {
     bytesMid,
     bytesSpread,
     bytesP999: q(sortedOf(bytes), 0.999),
-    share: idx.length / c.n,
+    // Its share of the answered requests: the rate feature compares answered requests (see features.ts).
+    share: (idx.length - fails) / Math.max(1, answered),
     errorRate: errors / idx.length,
     failRate: fails / idx.length,
   };
@@ -409,8 +454,10 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
     });
   }
   const routes: Record<string, RouteBaseline> = {};
-  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx);
-  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx);
+  let answered = 0;
+  for (let i = 0; i < c.n; i++) if (!(c.status[i] >= 400)) answered++;
+  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx, answered);
+  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx, answered);
   const methodRarity: Record<string, number> = {};
   for (const [m, n] of methods) methodRarity[m] = -Math.log(n / c.n);
 
@@ -421,7 +468,7 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
     features,
     windowSeconds,
     routes,
-    overall: baselineOf(c, all),
+    overall: baselineOf(c, all, answered),
     methodRarity,
     unseenRarity: -Math.log(1 / (c.n + 1)),
     lines: c.n,
@@ -498,7 +545,7 @@ export function trainingWarnings(c: Columns, spec: FeatureSpec, untimed: number,
   const probes = probeRoutes(c, minRouteCount);
   if (probes.length > 0) {
     out.push(
-      `${probes.length === 1 ? "1 path" : `${probes.length} paths`} seen only from one client and mostly failing ${probes.length === 1 ? "was" : "were"} not learned as routes ` +
+      `${probes.length === 1 ? "1 path" : `${probes.length} paths`} seen only from one client and mostly failing ${probes.length === 1 ? "was not learned as a route" : "were not learned as routes"} ` +
         `(e.g. ${probes.slice(0, 3).join(", ")}): incidents in the training data?`,
     );
   }
