@@ -290,6 +290,13 @@ class WindowCounts {
   private advance(k: number, seconds: number): number {
     const b = Math.floor(seconds / this.bucketSeconds);
     const last = this.lastBucket[k];
+    if (b < last - this.buckets) {
+      // More than a window older than the key's newest line: the clock went back (a line
+      // dated far ahead came before, or the source restarted): start the key's window again.
+      this.reset(k);
+      this.lastBucket[k] = b;
+      return b;
+    }
     if (b <= last) return last; // same bucket, or a little out of order: count it in the newest
     const steps = Math.min(b - last, this.buckets);
     const C = this.channels;
@@ -492,8 +499,10 @@ export class FeatureExtractor {
     if (a[11]) {
       // A novel path has no training rate of its own to compare with (a prefix route's
       // share moves with how many of its pages were new): neutral, route_rarity speaks for it.
-      const ok = routeCount - this.routes.totalOf(rk, 2);
-      const others = this.routes.total(all) - this.routes.totalOf(all, 2) - ok;
+      // The route's and the whole traffic's windows expire apart: after a clock jump the
+      // route can hold more than "all" for a moment, so both counts are kept >= 0.
+      const ok = Math.max(0, routeCount - this.routes.totalOf(rk, 2));
+      const others = Math.max(0, this.routes.total(all) - this.routes.totalOf(all, 2) - ok);
       out[o++] = novel ? 0 : Math.log((ok + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
     }
     if (a[12]) out[o++] = Math.log1p(cw.requests);
