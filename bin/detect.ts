@@ -4,6 +4,7 @@ import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/rules.js";
 import { RETRAIN_DEFAULTS } from "../src/retrain.js";
 import { runDetect } from "../src/run-detect.js";
+import { LATENCY_UNITS, type LatencyUnit } from "../src/parse.js";
 import { fieldsOf } from "./options.js";
 
 interface DetectArgs {
@@ -20,6 +21,7 @@ interface DetectArgs {
   json: boolean;
   duration?: number;
   "max-line-bytes": number;
+  "latency-unit"?: string;
   /** Raw `--dashboard [PORT]`: true when bare; checked by openDashboard. */
   dashboard?: unknown;
   retrain: boolean;
@@ -47,6 +49,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
+      .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" })
       .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
@@ -85,6 +88,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         start: a["from-start"] ? "beginning" : "end",
         format: a.format as "auto",
         fields: fieldsOf(a.field),
+        ...(a["latency-unit"] !== undefined ? { latencyUnit: a["latency-unit"] as LatencyUnit } : {}),
         pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
         durationSeconds: a.duration,
         maxLineBytes: a["max-line-bytes"],

@@ -16,7 +16,7 @@ import { IsolationForest } from "./forest.js";
 import { LineSink } from "./line-sink.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "./telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "./lines.js";
-import type { FieldName, FormatName } from "./parse.js";
+import type { FieldName, FormatName, LatencyUnit } from "./parse.js";
 import type { RetrainOptions } from "./retrain.js";
 import type { Rules } from "./rules.js";
 
@@ -41,6 +41,8 @@ export interface DetectRunOptions {
   start?: "end" | "beginning";
   format?: FormatName | "auto" | "csv";
   fields?: Partial<Record<FieldName, string>>;
+  /** Unit of a latency written as a bare number; default: the model's. */
+  latencyUnit?: LatencyUnit;
   /** Alerts as coloured text (a terminal) rather than JSON lines. */
   pretty?: boolean;
   /** Where alerts go (default process.stdout; null: nowhere, onAlert only). */
@@ -123,7 +125,12 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
     made = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
   } else {
     if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
-    made = new Detector(forest, { rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain });
+    made = new Detector(forest, {
+      rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain,
+      ...(o.latencyUnit !== undefined ? { latencyUnit: o.latencyUnit } : {}),
+      // A followed line without a timestamp is timed by its arrival; a file's, by line order.
+      untimedClock: o.follow && o.follow.length > 0 ? "arrival" : "lines",
+    });
   }
   o.onStart?.(made);
   detector = made;

@@ -4,11 +4,15 @@
  * client-level incidents (scanner, brute force, a flooding client). A small seeded
  * site written here line by line, so each behaviour is tested on its own.
  */
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { countAlert, Detector, zeroCounts, type Alert } from "../src/detect.js";
 import { FeatureExtractor, LINE_CLOCK_RATE, type FeatureSpec } from "../src/features.js";
 import { Rng } from "../src/random.js";
 import { emptyRecord } from "../src/record.js";
+import { runDetect } from "../src/run-detect.js";
 import { pipelineOf, trainFromLines } from "../src/train.js";
 
 const T0 = Date.UTC(2026, 10, 25, 8);
@@ -190,6 +194,17 @@ describe("never silent", () => {
     const s = det.summary();
     expect(s.lines_without_timestamp).toBe(s.lines_scored);
     expect(s.warnings.join("\n")).toMatch(/no usable timestamp: windows used line order/);
+  });
+
+  it("following a file whose lines have no timestamp: each line is timed by its arrival, said in the summary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logforest-untimed-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "app.log");
+    const lines = site(6, 60, START).map((r) => json(r, false));
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const { summary } = await runDetect({ model: trained.forest, follow: [file], start: "beginning", durationSeconds: 1, out: null });
+    expect(summary.lines_scored).toBe(lines.length);
+    expect("warnings" in summary ? summary.warnings.join("\n") : "").toMatch(/windows used the time each line was read/);
   });
 
   it("says what the training data leaves undetectable", () => {
