@@ -177,7 +177,8 @@ async function soak(plan: Plan): Promise<Outcome> {
     }
     runStarts.push(size(scores));
     const last = detector();
-    await sleep(1000);
+    await ready(positions, last);
+    await sleep(700);
     const written = await ask("stop");
     await sleep(300);
     last.kill("SIGTERM");
