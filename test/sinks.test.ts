@@ -97,6 +97,39 @@ describe("detect: output that cannot be written stops the run", () => {
   });
 });
 
+describe("detect --follow: a saved position is never ahead of the written output", () => {
+  it("every line up to the saved position has its --scores row whenever the positions file is read", async () => {
+    const run = join(dir, "ahead");
+    mkdirSync(run);
+    const file = join(run, "app.log");
+    const positions = join(run, "positions.json");
+    const scores = join(run, "scores.csv");
+    writeFileSync(file, "");
+    const child = spawn(process.execPath, [BIN, "detect", "--model", model, "--follow", file, "--from-start", "--positions", positions,
+      "--scores", scores, "--alerts", join(run, "alerts.jsonl"), "--json"], { stdio: ["ignore", "ignore", "ignore"] });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const checked: number[] = [];
+    try {
+      for (let k = 0; k < 40; k++) {
+        appendFileSync(file, lines.slice(k * 500, (k + 1) * 500).join("\n") + "\n");
+        await new Promise((r) => setTimeout(r, 25));
+        // Positions first, then the scores: rows written before that save must all be there.
+        const saved = existsSync(positions) ? loadPositions(positions).get(file)?.lineNo ?? 0 : 0;
+        const rows = existsSync(scores) ? readFileSync(scores, "utf8").split("\n").slice(1).filter((l) => l !== "") : [];
+        const numbers = new Set(rows.map((r) => Number(r.split(",")[1])));
+        let missing = 0;
+        for (let line = 1; line <= saved; line++) if (!numbers.has(line)) missing++;
+        expect(missing).toBe(0);
+        checked.push(saved);
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(Math.max(...checked)).toBeGreaterThan(5000);
+  });
+});
+
 describe("LineSink: torn tails", () => {
   it("cuts a last line without its newline when opened, keeps whole lines, appends after them", () => {
     const f = join(dir, "torn.jsonl");
