@@ -476,6 +476,10 @@ describe("simulate: the realistic profile", () => {
     const products = [...groupBy(rows.filter((r) => /^\/products\/\d+-[a-z0-9-]+$/.test(r.route)), (r) => r.route).values()]
       .map((g) => g.length).sort((a, b) => b - a);
     expect(products.length).toBeGreaterThan(500);
+    // A static or cached page is the same file every time: one size per path.
+    const staticPages = rows.filter((r) => r.status === 200 && /^\/(blog\/20|docs\/|files\/)/.test(r.route));
+    expect(staticPages.length).toBeGreaterThan(1000);
+    for (const g of groupBy(staticPages, (r) => r.route).values()) expect(new Set(g.map((r) => r.bytes)).size).toBe(1);
     expect(products[0]).toBeGreaterThan(10 * (products[Math.floor(products.length / 2)] ?? 0));
   });
 

@@ -14,13 +14,28 @@ export interface Group extends Route {
   sample(rng: Rng): string;
   /** Status mix as a ready table. */
   readonly statusTable: Weighted<number>;
+  /**
+   * null: body sizes vary freely from request to request (API answers, searches). A number:
+   * each path has its own size (`bytesSigma` is the spread between paths) and this is the
+   * spread between requests of one path (0 for a static or cached page).
+   */
+  perPath: number | null;
 }
 
 function group(
   method: string, template: string, latencyMs: number, latencySigma: number, bytes: number, bytesSigma: number,
-  statuses: readonly (readonly [number, number])[], sample: (rng: Rng) => string,
+  statuses: readonly (readonly [number, number])[], sample: (rng: Rng) => string, perPath: number | null = null,
 ): Group {
-  return { method, template, latencyMs, latencySigma, bytes, bytesSigma, statuses, sample, statusTable: weighted(statuses) };
+  return { method, template, latencyMs, latencySigma, bytes, bytesSigma, statuses, sample, statusTable: weighted(statuses), perPath };
+}
+
+/** A stable pseudo-random size around `median`: the same path always gets the same size. */
+export function fileSize(path: string, median: number, sigma: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  // Sum of the four bytes of the hash: roughly normal, mean 510, sd ~148.
+  const z = ((h & 255) + ((h >>> 8) & 255) + ((h >>> 16) & 255) + ((h >>> 24) & 255) - 510) / 148;
+  return Math.round(median * Math.exp(sigma * z));
 }
 
 /** A product: numeric id, slug, and how many photos it has. */
@@ -215,15 +230,15 @@ export class Site {
 
     const ok = [[200, 99.6], [500, 0.25], [503, 0.15]] as const;
     this.home = group("GET", "/", 25, 0.35, 38120, 0.05, [[200, 97], [304, 3]], (r) => this.landing(r, "/"));
-    this.category = group("GET", "/c/:category", 45, 0.4, 52300, 0.2, ok, (r) => this.categoryPath(r));
-    this.product = group("GET", "/products/:slug", 32, 0.45, 46100, 0.25, ok, (r) => this.popularProduct.pick(r).path);
+    this.category = group("GET", "/c/:category", 45, 0.4, 52300, 0.2, ok, (r) => this.categoryPath(r), 0.05);
+    this.product = group("GET", "/products/:slug", 32, 0.45, 46100, 0.25, ok, (r) => this.popularProduct.pick(r).path, 0.04);
     this.search = group("GET", "/search", 95, 0.6, 41200, 0.4, ok, (r) => `/search?q=${r.pick(SEARCH_TERMS).replace(/ /g, "+")}`);
     this.blogIndex = group("GET", "/blog/", 18, 0.4, 28400, 0.1, ok, (r) => (r.next() < 0.7 ? "/blog/" : r.next() < 0.5
-      ? `/blog/page/${2 + r.int(20)}` : `/blog/tag/${r.pick(TAGS)}`));
-    this.blogPost = group("GET", "/blog/:date/:slug", 14, 0.5, 64200, 0.45, ok, (r) => this.popularPost.pick(r).path);
-    this.docsPage = group("GET", "/docs/:section/:page", 12, 0.4, 36100, 0.5, ok, (r) => this.popularDoc.pick(r));
-    this.fileTree = group("GET", "/files/:project/...", 3, 0.5, 9200, 0.8, [[200, 100]], (r) => this.popularFile.pick(r));
-    this.download = group("GET", "/files/:project/:release.tar.gz", 8, 0.4, 1.8e6, 1.1, [[200, 100]], (r) => r.pick(this.downloads));
+      ? `/blog/page/${2 + r.int(20)}` : `/blog/tag/${r.pick(TAGS)}`), 0.02);
+    this.blogPost = group("GET", "/blog/:date/:slug", 14, 0.5, 64200, 0.45, ok, (r) => this.popularPost.pick(r).path, 0);
+    this.docsPage = group("GET", "/docs/:section/:page", 12, 0.4, 36100, 0.5, ok, (r) => this.popularDoc.pick(r), 0);
+    this.fileTree = group("GET", "/files/:project/...", 3, 0.5, 9200, 0.8, [[200, 100]], (r) => this.popularFile.pick(r), 0);
+    this.download = group("GET", "/files/:project/:release.tar.gz", 8, 0.4, 1.8e6, 1.1, [[200, 100]], (r) => r.pick(this.downloads), 0);
     this.account = group("GET", "/account/...", 38, 0.4, 21400, 0.3, [[200, 99.8], [500, 0.2]],
       (r) => (r.next() < 0.4 ? "/account" : r.next() < 0.5 ? "/account/orders" : `/account/orders/${10000 + r.int(50000)}`));
     this.receipt = group("GET", "/r/:token", 40, 0.4, 18200, 0.15, [[200, 98], [404, 2]], (r) => `/r/${hex(r, 16)}`);

@@ -7,7 +7,7 @@
  * the traffic stream when an actor fires, so the lines do not depend on incidents.
  */
 import { Rng } from "../random.js";
-import { Site, type Asset, type Group, type Product } from "./catalogue.js";
+import { Site, fileSize, type Asset, type Group, type Product } from "./catalogue.js";
 import { HEALTH, fillResponse } from "./classic.js";
 import { PROBE_UAS, Population, UPTIME, probeIp, type Crawler, type Integration, type Visitor } from "./clients.js";
 import { SCANNER_PATHS } from "./incidents.js";
@@ -89,15 +89,6 @@ class Queue {
 
 function before(a: Ev, b: Ev): boolean {
   return a.t < b.t || (a.t === b.t && a.seq < b.seq);
-}
-
-/** A stable pseudo-random size for a file: the same path always has the same size. */
-function fileSize(path: string, median: number, sigma: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
-  // Sum of four bytes of the hash: roughly normal, mean 510, sd ~148.
-  const z = ((h & 255) + ((h >>> 8) & 255) + ((h >>> 16) & 255) + ((h >>> 24) & 255) - 510) / 148;
-  return Math.round(median * Math.exp(sigma * z));
 }
 
 const ORIGIN = "https://www.shop.example";
@@ -366,6 +357,11 @@ export class RealisticSource implements TrafficSource {
     let s = status;
     if (t < this.blipUntil && rng.next() < 0.7) s = 502;
     fillResponse(rng, g, g.statusTable, path, f, loadFactor(t), s);
+    if (g.perPath !== null && f.status >= 200 && f.status < 300) {
+      const jitter = g.perPath > 0 ? Math.exp(g.perPath * rng.normal()) : 1;
+      const q = path.indexOf("?");
+      f.bytes = Math.round(fileSize(q < 0 ? path : path.slice(0, q), g.bytes, g.bytesSigma) * jitter);
+    }
     // People give up on slow answers (nginx logs 499), and now and then on any.
     if ((f.latencyMs > 2500 && rng.next() < 0.3) || rng.next() < 0.0008) {
       f.status = 499;
