@@ -202,6 +202,7 @@ export class Detector {
   private rowBytes = new Float64Array(0);
   private rowRoute = new Int32Array(0);
   private rowRouteCount = new Int32Array(0);
+  private rowRouteErrors = new Int32Array(0);
   private rowSeconds = new Float64Array(0);
   private rowIp: string[] = [];
   private rowRouteText: string[] = [];
@@ -322,6 +323,7 @@ export class Detector {
       this.rowBytes[k] = r.bytes;
       this.rowRoute[k] = fx.lastRoute;
       this.rowRouteCount[k] = fx.lastRouteCount;
+      this.rowRouteErrors[k] = fx.lastRouteErrors;
       this.rowIp[k] = r.ip;
       this.rowRouteText[k] = r.route;
       const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
@@ -474,7 +476,7 @@ export class Detector {
         return this.rowStatus[j] >= (c.status ?? 500);
       case "route_error_burst": {
         const at = this.featureIndex.route_error_rate;
-        return this.rowStatus[j] >= 500 && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
+        return this.rowStatus[j] >= 500 && this.rowRouteErrors[j] >= (c.minRequests ?? 3) && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
       }
       case "latency_above_route_p99":
         return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99
@@ -590,6 +592,7 @@ export class Detector {
     this.rowBytes = new Float64Array(n);
     this.rowRoute = new Int32Array(n);
     this.rowRouteCount = new Int32Array(n);
+    this.rowRouteErrors = new Int32Array(n);
     this.rowSeconds = new Float64Array(n);
     this.rowIp = new Array<string>(n).fill("");
     this.rowRouteText = new Array<string>(n).fill("");

@@ -115,10 +115,17 @@ export function routeKey(method: string, path: string): string {
   return `${method} ${normalizeRoute(path)}`;
 }
 
-/** Extensions of static assets: every such path is one route per extension ("/*.png"). */
+/**
+ * Extensions of static assets and downloads: every such path is one route per
+ * extension ("/*.png", "/*.gz"), since files of one type share their sizes and
+ * times whatever their folder and name; pages (.html, .php, no extension) keep
+ * their path.
+ */
 const STATIC_EXTENSIONS = new Set([
-  "js", "mjs", "css", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp",
-  "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav",
+  "js", "mjs", "css", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp", "tif", "tiff",
+  "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav", "swf",
+  "gz", "tgz", "bz2", "xz", "zst", "zip", "7z", "rar", "tar", "jar", "war", "deb", "rpm", "apk", "exe", "msi", "dmg",
+  "iso", "img", "pdf", "epub", "ps", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "csv", "sig", "asc", "sha256",
 ]);
 
 /**
@@ -366,6 +373,8 @@ export class FeatureExtractor {
   lastNovel = false;
   /** Requests on that route in the window, the last record included. */
   lastRouteCount = 0;
+  /** 5xx answers on that route in the window, the last record included. */
+  lastRouteErrors = 0;
   /** The last record's client window. */
   readonly lastClient: ClientWindow = { requests: 0, failures: 0, novelFailures: 0, knownFailures: 0 };
   /** Highest client window counts seen so far (training reads them as the spec's peaks). */
@@ -472,6 +481,7 @@ export class FeatureExtractor {
     const bytesLog = Math.log1p(Number.isFinite(r.bytes) && r.bytes > 0 ? r.bytes : 0);
     const routeCount = this.routes.total(rk);
     this.lastRouteCount = routeCount;
+    this.lastRouteErrors = this.routes.totalOf(rk, 1);
     const latencyZ = robustZ(latencyLog, b.latencyMid, b.latencySpread);
     // A response without a body (304, 204, HEAD), a redirect or an error page says nothing about the route's size.
     const bytesZ = bytesLog > 0 && status >= 200 && status < 300 ? robustZ(bytesLog, b.bytesMid, b.bytesSpread) : 0;

@@ -22,7 +22,7 @@ export const CONDITION_TYPES = [
   "client_failures", // the line failed on a known route, and its client has >= max(minRequests, factor x training peak) such failures in the window, with a failure share >= `share`
   "client_rate_above", // the client's requests in the window >= max(minRequests, factor x the most any training client made)
   "status_at_least", // status >= `status`
-  "route_error_burst", // the line is a 5xx and its route's 5xx share over the window > `share`
+  "route_error_burst", // the line is a 5xx and its route's 5xx share over the window > `share`, with at least `minRequests` 5xx (default 3: one error is no burst)
   "latency_above_route_p99", // latency > `factor` x the route's training p99
   "bytes_above_route_p999", // response bytes > `factor` x the route's training p99.9
   "route_rate_above", // the route's request rate over the window > `factor` x its training rate
@@ -151,7 +151,10 @@ function resolveCondition(c: unknown, where: string): Condition {
   const out: Condition = { name: (o.name as string | undefined) ?? type, type, groupBy };
   if (o.minSeverity !== undefined) out.minSeverity = num(`${where}.minSeverity`, o.minSeverity, 0, 100);
   if (type === "status_at_least") out.status = num(`${where}.status`, o.status ?? 500, 100, 599);
-  if (type === "route_error_burst") out.share = num(`${where}.share`, o.share ?? 0.2, 0, 1);
+  if (type === "route_error_burst") {
+    out.share = num(`${where}.share`, o.share ?? 0.2, 0, 1);
+    out.minRequests = num(`${where}.minRequests`, o.minRequests ?? 3, 0, 1e9);
+  }
   if (type === "latency_above_route_p99" || type === "bytes_above_route_p999" || type === "route_rate_above") {
     out.factor = num(`${where}.factor`, o.factor ?? (type === "route_rate_above" ? 3 : 1), 0, 1e6);
   }
