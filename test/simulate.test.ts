@@ -480,6 +480,9 @@ describe("simulate: the realistic profile", () => {
     const staticPages = rows.filter((r) => r.status === 200 && /^\/(blog\/20|docs\/|files\/)/.test(r.route));
     expect(staticPages.length).toBeGreaterThan(1000);
     for (const g of groupBy(staticPages, (r) => r.route).values()) expect(new Set(g.map((r) => r.bytes)).size).toBe(1);
+    // Blog slugs are unique, dates or not.
+    const posts = new Set(rows.filter((r) => /^\/blog\/20/.test(r.route)).map((r) => r.route));
+    expect(new Set([...posts].map((p) => p.split("/").pop())).size).toBe(posts.size);
     expect(products[0]).toBeGreaterThan(10 * (products[Math.floor(products.length / 2)] ?? 0));
   });
 

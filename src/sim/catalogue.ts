@@ -172,10 +172,14 @@ export class Site {
 
     const newest = Date.UTC(2026, 10, 20);
     const oldest = Date.UTC(2019, 0, 1);
+    const slugs = new Set<string>();
     for (let i = 0; i < 380; i++) {
       const day = new Date(oldest + Math.floor(rng.next() * (newest - oldest)));
       const date = day.toISOString().slice(0, 10).replace(/-/g, "/");
-      const slug = `${rng.pick(OPENERS)}-${rng.pick(TOPICS)}${rng.next() < 0.3 ? `-${2019 + rng.int(8)}` : ""}`;
+      // Slugs are unique, as a blog's are: a taken one gets a suffix.
+      let slug = `${rng.pick(OPENERS)}-${rng.pick(TOPICS)}${rng.next() < 0.3 ? `-${2019 + rng.int(8)}` : ""}`;
+      for (let n = 2; slugs.has(slug); n++) slug = `${slug.replace(/-part-\d+$/, "")}-part-${n}`;
+      slugs.add(slug);
       const images: string[] = [];
       const ext = rng.next() < 0.7 ? "jpg" : "png";
       for (let n = rng.int(4); n > 0; n--) images.push(`/img/blog/${slug}-${rng.pick(IMAGE_NAMES)}.${ext}`);
