@@ -20,6 +20,8 @@ export class LineSink {
   readonly repaired: number;
   private fd: number | null;
   private readonly regular: boolean;
+  /** Written to since the last fsync. */
+  private dirty = false;
 
   /** Open `path` for appending (creating it), repairing a torn tail; `option` names it in errors ("--alerts"). */
   constructor(readonly path: string, readonly option: string) {
@@ -47,6 +49,7 @@ export class LineSink {
     if (text === "" || this.fd === null) return;
     const bytes = Buffer.from(text, "utf8");
     try {
+      this.dirty = true;
       for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
     } catch (err) {
       throw this.error("cannot write", err);
@@ -60,7 +63,8 @@ export class LineSink {
   sync(): void {
     if (this.fd === null || !this.regular) return;
     try {
-      fsyncSync(this.fd);
+      if (this.dirty) fsyncSync(this.fd);
+      this.dirty = false;
     } catch (err) {
       throw this.error("cannot write", err);
     }
