@@ -11,10 +11,11 @@
  * file that does not exist yet cannot be watched). On every wake-up we read ourselves, with
  * our own fd and byte offset, in bounded chunks:
  *   - lines are split on 0x0A bytes and decoded whole, so UTF-8 never splits mid-character;
- *   - a trailing partial line is held in memory until its newline arrives;
+ *   - a trailing partial line is held in memory (up to maxLineBytes) until its newline arrives;
  *   - the first bytes read (up to 256) are kept and re-checked after every read: if the file
  *     shrank below our position or its first bytes changed, it was truncated (copytruncate,
- *     even when rewritten past our old offset) and we restart it from 0;
+ *     even when rewritten past our old offset): the rest of its copy is read if copytruncate
+ *     left one beside it, then the file from 0;
  *   - when the path names a different inode, the old fd (still open) is read to its end and
  *     then the new file is followed from its start;
  *   - a line longer than maxLineBytes is not held: its bytes are skipped up to its newline and
@@ -22,9 +23,9 @@
  * The position advances only after onLines returns (the caller writes its output there,
  * synchronously); it is saved at most 100 ms after a batch, at once when SAVE_EVERY_LINES
  * lines are unsaved, and always on close, so a graceful restart neither loses nor repeats a
- * line. A crash (SIGKILL) repeats only the lines delivered since the last save: fewer than
- * SAVE_EVERY_LINES + MAX_BATCH_LINES = 8,192 lines (and at most ~100 ms of input); it never
- * loses one.
+ * line. A crash (SIGKILL) repeats only the lines delivered since the last save: at most
+ * MAX_REPEATED_LINES = SAVE_EVERY_LINES + MAX_BATCH_LINES - 1 = 8,191 lines, and no more than
+ * were delivered in the last ~100 ms; it never loses one.
  *
  * A file that left its path while no follower ran is looked for among the files of the same
  * folder: by device + inode, confirmed by the fingerprint of its first bytes (a renamed file),

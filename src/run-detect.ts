@@ -6,7 +6,8 @@
  * No line lost: the --alerts and --scores rows of a batch are written with one synchronous
  * write each (src/line-sink.ts) before the batch's handler returns, and the follower saves a
  * position only after that, fsyncing both files first. A failing write or save stops the run
- * with an error (the position stays before the lines whose output failed).
+ * with an error (the position stays before the lines whose output failed). Alerts written to
+ * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
  */
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
