@@ -1,7 +1,8 @@
 /**
  * The realistic profile's visitors: people on browsers (some behind a shared NAT),
  * people on the mobile app, API integrations, crawlers and monitors, each with
- * its own addresses and user agents. Built once per run from the traffic stream.
+ * its own addresses and user agents. The site's regulars (NATs, crawlers, integrations)
+ * are the same whatever the seed; the visitors come from the traffic stream.
  */
 import type { Rng } from "../random.js";
 import { API_UAS, BROWSER_UAS } from "./classic.js";
@@ -89,10 +90,14 @@ export class Population {
   readonly integrations: Integration[] = [];
   readonly browserUas: Weighted<string>;
 
-  constructor(rng: Rng, usedIps: Set<string>) {
+  /**
+   * @param site the site's own stream: the NATs, crawlers and integrations are the same whatever the seed
+   * @param rng the traffic stream: the visitors change with the seed
+   */
+  constructor(site: Rng, rng: Rng, usedIps: Set<string>) {
     this.browserUas = weighted(BROWSER_UAS);
     const appUas = weighted(API_UAS.filter(([ua]) => ua.startsWith("ShopApp")));
-    for (let i = 0; i < 4; i++) this.nats.push(freshIp(rng, usedIps));
+    for (let i = 0; i < 4; i++) this.nats.push(freshIp(site, usedIps));
     const visitors: Visitor[] = [];
     const activity: number[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -117,15 +122,15 @@ export class Population {
     }
     this.app = new Weighted(appUsers, appActivity);
     for (const [ua, prefix, n, share, renders] of CRAWLERS) {
-      const third = rng.int(256);
+      const third = site.int(256);
       for (let i = 0; i < n; i++) {
-        const ip = `${prefix}.${third}.${1 + rng.int(254)}`;
+        const ip = `${prefix}.${third}.${1 + site.int(254)}`;
         usedIps.add(ip);
         this.crawlers.push({ ip, ua, share: share / n, renders });
       }
     }
     for (const spec of INTEGRATIONS) {
-      const ip = `${rng.pick([3, 18, 34, 35, 52])}.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`;
+      const ip = `${site.pick([3, 18, 34, 35, 52])}.${site.int(256)}.${site.int(256)}.${1 + site.int(254)}`;
       usedIps.add(ip);
       this.integrations.push({ ...spec, ip });
     }

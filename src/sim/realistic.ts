@@ -255,6 +255,9 @@ const HARMLESS_PROBES = [
   "/sitemap.xml", "/.well-known/traffic-advice", "/app-ads.txt", "/.well-known/change-password",
 ];
 
+/** Seed of the site itself: its pages, files, asset hashes, crawlers and integrations. */
+const SITE_SEED = 20261124;
+
 // Shares of the (non-monitoring) line rate.
 const WEB_SHARE = 0.56;
 const APP_SHARE = 0.13;
@@ -286,8 +289,11 @@ export class RealisticSource implements TrafficSource {
 
   constructor(traffic: Rng, start: number, readonly baseRate: (t: number) => number, steadyRate: number) {
     this.rng = traffic;
-    this.site = new Site(traffic);
-    this.people = new Population(traffic, this.usedIps);
+    // One site whatever the seed (training and test logs come from the same site); the seed
+    // changes the visitors and their traffic.
+    const site = new Rng(SITE_SEED);
+    this.site = new Site(site);
+    this.people = new Population(site, traffic, this.usedIps);
     this.browserUas = this.people.browserUas;
     for (const g of this.site.all) this.byName.set(`${g.method} ${g.template}`, g);
     this.targets = REALISTIC_TARGETS;
