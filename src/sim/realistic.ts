@@ -363,6 +363,8 @@ export class RealisticSource implements TrafficSource {
     let s = status;
     if (t < this.blipUntil && rng.next() < 0.7) s = 502;
     fillResponse(rng, g, g.statusTable, path, f, loadFactor(t), s);
+    // The site's 404 page is a whole HTML page, not an API's short error.
+    if (g === this.site.notFound && f.status === 404) f.bytes = g.bytes;
     if (g.perPath !== null && f.status >= 200 && f.status < 300) {
       const jitter = g.perPath > 0 ? Math.exp(g.perPath * rng.normal()) : 1;
       const q = path.indexOf("?");
