@@ -568,6 +568,13 @@ describe("simulate: the realistic profile", () => {
     expect(r.altered).toBeGreaterThan(0);
     const all = collect({ count: 60000, seed: 4, profile: "realistic", incidents: "all" }).lines;
     expect(aroundIncidents(all, realClean.lines).mismatched).toEqual([]);
+    const spans = [...groupBy(all.filter((l) => l.incident !== null), (l) => String(l.incident)).values()]
+      .map((g) => [g[0]?.ts ?? NaN, g[g.length - 1]?.ts ?? NaN] as const).sort((a, b) => a[0] - b[0]);
+    expect(spans.length).toBe(INCIDENT_KINDS.length);
+    spans.forEach(([first, last], i) => {
+      expect(last - first).toBeLessThanOrEqual(90000);
+      expect(first).toBeGreaterThan(spans[i - 1]?.[1] ?? -Infinity);
+    });
     const brute = all.filter((l) => l.kind === "brute_force").map((l) => parse(l.text));
     expect(brute.length).toBeGreaterThan(120);
     expect(new Set(brute.map((b) => b.ip)).size).toBe(1);
