@@ -3,6 +3,7 @@ import type { LoadResult } from "./load.mjs";
 import type { IncidentSpec, PlannedRequest } from "./traffic.mjs";
 export interface LoggerLog { log: string; truth: string; lines: number; labelled: number; statuses: Record<string, number> }
 export interface HarnessRun {
+  plan: PlannedRequest[];
   logs: Record<string, LoggerLog>;
   requests: number;
   incidents: { incident: number; kind: string; requests: number }[];

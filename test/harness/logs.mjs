@@ -22,6 +22,7 @@ import { buildPlan } from "./traffic.mjs";
 /**
  * @typedef {object} HarnessRun
  * @property {Record<string, LoggerLog>} logs  per logger variant
+ * @property {import("./traffic.mjs").PlannedRequest[]} plan  every request, in rid order
  * @property {number} requests        planned requests (normal traffic and incidents)
  * @property {{ incident: number, kind: string, requests: number }[]} incidents
  * @property {import("./load.mjs").LoadResult} load
@@ -199,5 +200,5 @@ export async function generateLogs(o) {
     e.requests++;
     byIncident.set(r.label.incident, e);
   }
-  return { logs, requests: plan.length, incidents: [...byIncident.values()], load, stalls, clientStalls, stalledLines, serverBusy };
+  return { plan, logs, requests: plan.length, incidents: [...byIncident.values()], load, stalls, clientStalls, stalledLines, serverBusy };
 }

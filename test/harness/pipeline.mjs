@@ -7,6 +7,9 @@ import { join } from "node:path";
 
 export const BIN = new URL("../../dist/bin/logforest.js", import.meta.url).pathname;
 
+/** Rules that alert on latency alone (src/rules.ts): what a stall of the harness can set off. */
+const LATENCY_RULES = new Set(["slow", "slow_everywhere"]);
+
 /**
  * @typedef {object} FalseAlert
  * @property {number} line
@@ -27,7 +30,7 @@ export const BIN = new URL("../../dist/bin/logforest.js", import.meta.url).pathn
  * @property {number} lines         lines of the detection log
  * @property {number} normalLines   of which unlabelled
  * @property {number} falseAlerts
- * @property {number} falseDuringStalls  of which `slow` alerts on requests in flight while a process of the harness stalled (the machine, not the app)
+ * @property {number} falseDuringStalls  of which latency alerts (slow, slow_everywhere) on requests in flight while a process of the harness stalled (the machine, not the app)
  * @property {number} falsePer5k    false alerts per 5,000 normal lines
  * @property {Record<string, { incidents: number, caught: number }>} caught  per incident kind
  * @property {FalseAlert[]} falseSamples  up to 20 false alerts
@@ -35,9 +38,15 @@ export const BIN = new URL("../../dist/bin/logforest.js", import.meta.url).pathn
 
 /** Run the CLI with `args`; throws when the binary is missing. */
 export function runCli(args, cwd) {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build"`);
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  for (let attempt = 1; ; attempt++) {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build"`);
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 300_000 });
+    // A rebuild of dist/ running meanwhile (several people share the tree) leaves the
+    // module or its WASM half-written for a few seconds: try again, at most 3 times.
+    const midBuild = r.status !== 0 && /WebAssembly|Cannot find module|SyntaxError|ERR_MODULE_NOT_FOUND/.test(r.stderr ?? "");
+    if (!midBuild || attempt === 3) return { code: r.status, out: r.stdout, err: r.stderr };
+    spawnSync("sleep", ["10"]);
+  }
 }
 
 /** The last line of `text` that parses as a JSON object, or null. */
@@ -93,7 +102,7 @@ export function runPipeline(o) {
     if (truthLines.has(a.line)) continue;
     falseAlerts++;
     const stalled = o.stalled?.has(a.line) ?? false;
-    if (stalled && a.rule === "slow") falseDuringStalls++;
+    if (stalled && LATENCY_RULES.has(a.rule)) falseDuringStalls++;
     if (falseSamples.length < 20) {
       const r = a.record ?? {};
       falseSamples.push({
