@@ -4,7 +4,6 @@
 // request's rid so that a request is as slow on every run whatever the arrival order.
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import express from "express";
 import morgan from "morgan";
@@ -129,7 +128,8 @@ export async function startApp(o) {
     app.use(l.middleware);
     return l;
   });
-  const staticDir = mkdtempSync(join(tmpdir(), "logforest-static-"));
+  // Inside the run's directory, so that whoever removes the run removes these too.
+  const staticDir = mkdtempSync(join(o.dir, "static-"));
   writeStatic(staticDir);
 
   let fallback = 1e9;

@@ -25,3 +25,6 @@ process.on("message", (m) => {
     })().catch((e) => process.send?.({ type: "error", message: String(e?.stack ?? e) }));
   }
 });
+
+// The parent is gone (it closed us, or it died): never outlive it with a listening server.
+process.on("disconnect", () => process.exit(0));
