@@ -203,6 +203,11 @@ export class Detector {
   private rowRoute = new Int32Array(0);
   private rowRouteCount = new Int32Array(0);
   private rowRouteErrors = new Int32Array(0);
+  private rowErrorsOfLast3 = new Uint8Array(0);
+  // Per row: the route's recent 5xx share, its latency trend, the all-traffic latency trend, its family's latency trend.
+  private rowRecent = new Float64Array(0);
+  private rowFamily = new Int32Array(0);
+  private rowRouteClients = new Int8Array(0);
   private rowSeconds = new Float64Array(0);
   private rowIp: string[] = [];
   private rowRouteText: string[] = [];
@@ -324,6 +329,13 @@ export class Detector {
       this.rowRoute[k] = fx.lastRoute;
       this.rowRouteCount[k] = fx.lastRouteCount;
       this.rowRouteErrors[k] = fx.lastRouteErrors;
+      this.rowErrorsOfLast3[k] = fx.lastRouteErrorsOfLast3;
+      this.rowRecent[4 * k] = fx.lastRouteErrorRecent;
+      this.rowRecent[4 * k + 1] = fx.lastRouteLatencyTrend;
+      this.rowRecent[4 * k + 2] = fx.lastAllLatencyTrend;
+      this.rowRecent[4 * k + 3] = fx.lastFamilyTrend;
+      this.rowFamily[k] = fx.lastFamily;
+      this.rowRouteClients[k] = fx.lastRouteClients;
       this.rowIp[k] = r.ip;
       this.rowRouteText[k] = r.route;
       const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
@@ -474,34 +486,48 @@ export class Detector {
         return this.rowIp[j] !== "" && this.rowClient[4 * j] >= Math.max(c.minRequests ?? 100, (c.factor ?? 3) * this.peaks.requests);
       case "status_at_least":
         return this.rowStatus[j] >= (c.status ?? 500);
-      case "route_error_burst": {
-        const at = this.featureIndex.route_error_rate;
-        return this.rowStatus[j] >= 500 && this.rowRouteErrors[j] >= (c.minRequests ?? 3) && at !== undefined && input[j * cols + at] > (c.share ?? 0.2);
+      case "route_error_burst":
+        // The recent share reads a burst while it happens, and lets go of it as soon as
+        // it ends (the 30 s window share would lag it and then blame a later, lone 5xx).
+        // Two of the route's last three answers 5xx: the line is part of a run, not a lone error after one.
+        return this.rowStatus[j] >= 500 && this.rowRouteErrors[j] >= (c.minRequests ?? 3)
+          && this.rowErrorsOfLast3[j] >= 2 && this.rowRecent[4 * j] > (c.share ?? 0.2);
+      case "latency_above_route_p99": {
+        if (!(this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99)) return false;
+        // Slower than the rest of the traffic (when everything is slow at once, latency_everywhere
+        // speaks, once): the route itself, or its family of sibling routes.
+        const all = Math.max(0, this.rowRecent[4 * j + 2]);
+        const bar = c.trend ?? 0;
+        if (this.rowRecent[4 * j + 1] - all > bar && this.lasted(c, j, this.routeKey(j))) return true;
+        const family = this.rowFamily[j];
+        return family >= 0 && this.rowRecent[4 * j + 3] - all > bar && this.lasted(c, j, `family ${family}`);
       }
-      case "latency_above_route_p99":
-        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99
-          && this.feature(input, cols, j, "route_latency_trend", c.trend) && this.lasted(c, j);
+      case "latency_everywhere":
+        // The line's own route slow too: one big route's spike lifts the all-traffic trend, but leaves the others be.
+        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowRecent[4 * j + 2] > (c.trend ?? 2)
+          && this.rowRecent[4 * j + 1] > (c.trend ?? 2) && this.lasted(c, j, "");
       case "bytes_above_route_p999":
         return this.rowBytes[j] > (c.factor ?? 1) * b.bytesP999 && this.feature(input, cols, j, "route_bytes_trend", c.trend);
       case "route_rate_above":
-        // A surge is many clients: one client's burst on a route (a page loading its
-        // images, a crawler) is that client's, and client_rate_above speaks for it.
-        // Static assets come in bursts after page views: their rate follows the pages'.
+        // A surge is many clients: a burst of one or two (a crawler, an app, a NAT) is
+        // theirs, and client_rate_above speaks for it; at least half of the route's last 8
+        // requests from distinct clients. Static assets come in bursts after page views:
+        // their rate follows the pages'.
         return this.rowNovel[j] === 0 && !this.features.isAsset(this.rowRoute[j]) && this.rowRouteCount[j] >= (c.minRequests ?? 10)
-          && (this.rowIp[j] === "" || 2 * this.rowClient[4 * j] < this.rowRouteCount[j])
+          && (this.rowIp[j] === "" || this.rowRouteClients[j] >= 4)
           && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
     }
   }
 
   /**
-   * Whether condition c has held on row j's route for c.forSeconds of line time: since
+   * Whether condition c has held for `group` (a route, a family, "") for c.forSeconds of line time: since
    * the first line of a run of lines that held it, none more than a window apart.
    */
-  private lasted(c: Condition, j: number): boolean {
+  private lasted(c: Condition, j: number, group: string): boolean {
     const need = c.forSeconds ?? 0;
     if (need <= 0) return true;
     const seconds = this.rowSeconds[j];
-    const key = `${c.name}\u0000${this.routeKey(j)}`;
+    const key = `${c.name}\u0000${group}`;
     const run = this.runs.get(key);
     if (run === undefined || seconds - run.last > this.pipeline.spec.windowSeconds || seconds < run.onset) {
       this.runs.set(key, { onset: seconds, last: seconds });
@@ -593,6 +619,10 @@ export class Detector {
     this.rowRoute = new Int32Array(n);
     this.rowRouteCount = new Int32Array(n);
     this.rowRouteErrors = new Int32Array(n);
+    this.rowErrorsOfLast3 = new Uint8Array(n);
+    this.rowRecent = new Float64Array(4 * n);
+    this.rowFamily = new Int32Array(n);
+    this.rowRouteClients = new Int8Array(n);
     this.rowSeconds = new Float64Array(n);
     this.rowIp = new Array<string>(n).fill("");
     this.rowRouteText = new Array<string>(n).fill("");

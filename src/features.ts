@@ -326,6 +326,12 @@ const TEMPLATE_CACHE = 4096;
 const PRIOR = 5;
 // Weight of the newest line in a route's moving averages: about the last 1 / TREND_ALPHA lines count.
 const TREND_ALPHA = 0.15;
+// Requests per route whose clients are remembered (a surge is many clients; a burst of one app or NAT is not).
+const RING = 8;
+// Weight of the newest line in the all-traffic latency trend: about the last 20 lines.
+const RECENT_ALPHA = 0.05;
+// Weight of the newest request in a route's recent 5xx share: about its last 10 (a quiet route's burst is few requests).
+const ERROR_ALPHA = 0.1;
 // z-scores are kept in [-Z_LOW, Z_HIGH]: incidents push latency and size up, and a
 // long lower tail (fast cache hits) would only waste the forest's random splits.
 const Z_LOW = 3;
@@ -366,6 +372,18 @@ export class FeatureExtractor {
   private readonly active: Uint8Array;
   private readonly latencyTrend: Float64Array;
   private readonly bytesTrend: Float64Array;
+  private readonly errorRecent: Float64Array;
+  private readonly errorBits: Uint8Array;
+  // Sibling routes ("GET /c/shoes", "GET /c/bags", and "GET /c/*" itself) form a family
+  // with a latency trend of its own: a slowdown spread over siblings of a few lines each.
+  private readonly familyOf: Int32Array;
+  // The client slots of each route's last RING requests (a ring), for how many clients a surge comes from.
+  private readonly recentClients: Int32Array;
+  private readonly recentAt: Uint8Array;
+  private readonly familyTrend: Float64Array;
+  /** The families' names ("GET /c/*"), indexed by family id. */
+  readonly familyNames: string[];
+  private allLatencyTrend = 0;
   private lastSeconds = 0;
   /** Route id of the last record: index into the vocabulary, or -1 for an unknown route. */
   lastRoute = -1;
@@ -375,6 +393,20 @@ export class FeatureExtractor {
   lastRouteCount = 0;
   /** 5xx answers on that route in the window, the last record included. */
   lastRouteErrors = 0;
+  /** The route's 5xx share over about its last 10 requests (a moving average: a burst reads while it happens). */
+  lastRouteErrorRecent = 0;
+  /** Distinct clients among the route's last 8 requests (-1 while the window holds fewer than 8). */
+  lastRouteClients = -1;
+  /** Family id of the last record's route (see familyNames), or -1. */
+  lastFamily = -1;
+  /** The latency trend of that family (0 without one). */
+  lastFamilyTrend = 0;
+  /** How many of the route's last 3 answers (this one included) were 5xx. */
+  lastRouteErrorsOfLast3 = 0;
+  /** The route's latency trend (route_latency_trend, also when that feature is off). */
+  lastRouteLatencyTrend = 0;
+  /** The same trend over all traffic (about the last 20 lines): high when everything is slow at once. */
+  lastAllLatencyTrend = 0;
   /** The last record's client window. */
   readonly lastClient: ClientWindow = { requests: 0, failures: 0, novelFailures: 0, knownFailures: 0 };
   /** Highest client window counts seen so far (training reads them as the spec's peaks). */
@@ -402,6 +434,14 @@ export class FeatureExtractor {
     this.routes = new WindowCounts(names.length + 2, BUCKETS, bucketSeconds, 3); // + unknown, + all traffic
     this.latencyTrend = new Float64Array(names.length + 1);
     this.bytesTrend = new Float64Array(names.length + 1);
+    this.errorRecent = new Float64Array(names.length + 1);
+    this.errorBits = new Uint8Array(names.length + 1);
+    const families = familiesOf(names);
+    this.familyNames = families.names;
+    this.familyOf = families.of;
+    this.familyTrend = new Float64Array(families.names.length);
+    this.recentClients = new Int32Array((names.length + 1) * RING).fill(-1);
+    this.recentAt = new Uint8Array(names.length + 1);
     this.clients = new WindowCounts(MAX_CLIENTS, BUCKETS, bucketSeconds, 4);
     this.active = new Uint8Array(ALL_FEATURES.length);
     for (const f of spec.features) this.active[ALL_FEATURES.indexOf(f)] = 1;
@@ -487,6 +527,22 @@ export class FeatureExtractor {
     const bytesZ = bytesLog > 0 && status >= 200 && status < 300 ? robustZ(bytesLog, b.bytesMid, b.bytesSpread) : 0;
     this.latencyTrend[rk] += TREND_ALPHA * (Math.min(TREND_Z_CAP, latencyZ) - this.latencyTrend[rk]);
     this.bytesTrend[rk] += TREND_ALPHA * (Math.min(TREND_Z_CAP, bytesZ) - this.bytesTrend[rk]);
+    this.errorRecent[rk] += ERROR_ALPHA * ((serverError ? 1 : 0) - this.errorRecent[rk]);
+    this.allLatencyTrend += RECENT_ALPHA * (Math.min(TREND_Z_CAP, latencyZ) - this.allLatencyTrend);
+    this.lastRouteErrorRecent = this.errorRecent[rk];
+    const family = routeId >= 0 ? this.familyOf[routeId] : -1;
+    this.lastFamily = family;
+    if (family >= 0) {
+      this.familyTrend[family] += TREND_ALPHA * (Math.min(TREND_Z_CAP, latencyZ) - this.familyTrend[family]);
+      this.lastFamilyTrend = this.familyTrend[family];
+    } else {
+      this.lastFamilyTrend = 0;
+    }
+    const bits = ((this.errorBits[rk] << 1) | (serverError ? 1 : 0)) & 7;
+    this.errorBits[rk] = bits;
+    this.lastRouteErrorsOfLast3 = (bits & 1) + ((bits >> 1) & 1) + (bits >> 2);
+    this.lastRouteLatencyTrend = this.latencyTrend[rk];
+    this.lastAllLatencyTrend = this.allLatencyTrend;
     const a = this.active;
     let o = offset;
     if (a[0]) out[o++] = latencyLog;
@@ -515,6 +571,11 @@ export class FeatureExtractor {
       const others = Math.max(0, this.routes.total(all) - this.routes.totalOf(all, 2) - ok);
       out[o++] = novel ? 0 : Math.log((ok + 1) / (others + 1) / (b.share / Math.max(1e-4, 1 - b.share) + 1e-4));
     }
+    // The route's last RING clients; how many distinct, counted only when the rules may ask (a rate well up).
+    const ring = rk * RING;
+    this.recentClients[ring + this.recentAt[rk]] = ck;
+    this.recentAt[rk] = (this.recentAt[rk] + 1) % RING;
+    this.lastRouteClients = routeCount >= RING ? distinct(this.recentClients, ring) : -1;
     if (a[12]) out[o++] = Math.log1p(cw.requests);
     if (a[13]) out[o++] = (cw.failures + PRIOR * this.spec.overall.failRate) / (cw.requests + PRIOR);
     if (a[14]) out[o++] = Math.log1p(cw.novelFailures);
@@ -539,6 +600,49 @@ export class FeatureExtractor {
     this.clientSlot.set(ip, k);
     return k;
   }
+}
+
+/**
+ * Families of sibling routes: routes of their own whose templates differ only in the
+ * last segment ("GET /c/shoes", "GET /c/bags"), with the prefix route of that parent if
+ * there is one ("GET /c/*"); families of at least two routes, static assets left out.
+ */
+function familiesOf(names: readonly string[]): { names: string[]; of: Int32Array } {
+  const members = new Map<string, number[]>();
+  names.forEach((n, i) => {
+    if (isAssetRoute(n)) return;
+    const slash = n.lastIndexOf("/");
+    if (slash < 0 || n.indexOf(" ") < 0) return;
+    const parent = isPrefixRoute(n) ? n : `${n.slice(0, slash)}/*`;
+    let list = members.get(parent);
+    if (!list) members.set(parent, (list = []));
+    list.push(i);
+  });
+  const of = new Int32Array(names.length).fill(-1);
+  const out: string[] = [];
+  for (const [parent, list] of members) {
+    if (list.length < 2) continue;
+    for (const i of list) of[i] = out.length;
+    out.push(parent);
+  }
+  return { names: out, of };
+}
+
+/** Distinct values among a[from, from + RING) (-1 marks an empty place and is not counted). */
+function distinct(a: Int32Array, from: number): number {
+  let n = 0;
+  for (let i = from; i < from + RING; i++) {
+    if (a[i] < 0) continue;
+    let seen = false;
+    for (let k = from; k < i; k++) {
+      if (a[k] === a[i]) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) n++;
+  }
+  return n;
 }
 
 function robustZ(x: number, mid: number, spread: number): number {

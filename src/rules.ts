@@ -22,8 +22,9 @@ export const CONDITION_TYPES = [
   "client_failures", // the line failed on a known route, and its client has >= max(minRequests, factor x training peak) such failures in the window, with a failure share >= `share`
   "client_rate_above", // the client's requests in the window >= max(minRequests, factor x the most any training client made)
   "status_at_least", // status >= `status`
-  "route_error_burst", // the line is a 5xx and its route's 5xx share over the window > `share`, with at least `minRequests` 5xx (default 3: one error is no burst)
-  "latency_above_route_p99", // latency > `factor` x the route's training p99
+  "route_error_burst", // the line is a 5xx, as are 2 of its route's last 3 answers; the route's 5xx share over about its last 10 requests > `share`; and the window holds at least `minRequests` 5xx on it (default 3: one error is no burst)
+  "latency_above_route_p99", // latency > `factor` x the route's training p99, the route slower than the rest of the traffic by `trend`
+  "latency_everywhere", // the latency trend of all traffic (about its last 20 lines) and of the line's route > `trend`: everything slow at once (a stalled process, a slow database)
   "bytes_above_route_p999", // response bytes > `factor` x the route's training p99.9
   "route_rate_above", // the route's request rate over the window > `factor` x its training rate
   "any", // always holds: severity alone decides
@@ -87,6 +88,7 @@ export const DEFAULT_RULES: Rules = Object.freeze({
     { name: "client_flood", type: "client_rate_above", factor: 3, minRequests: 100, groupBy: "client", minSeverity: 30 },
     { name: "error_burst", type: "route_error_burst", share: 0.2 },
     { name: "slow", type: "latency_above_route_p99", factor: 1, trend: 2, minMs: 50, forSeconds: 3 },
+    { name: "slow_everywhere", type: "latency_everywhere", trend: 2, minMs: 50, forSeconds: 3, groupBy: "none" },
     { name: "oversized", type: "bytes_above_route_p999", factor: 1, trend: 2, minSeverity: 30 },
     { name: "surge", type: "route_rate_above", factor: 3, minRequests: 20, minSeverity: 30 },
   ],
@@ -144,7 +146,7 @@ function resolveCondition(c: unknown, where: string): Condition {
   }
   const type = o.type as ConditionType;
   if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) throw new RangeError(`${where}.name must be a non-empty string`);
-  const groupBy = o.groupBy ?? (CLIENT_TYPES.includes(type) || type === "unknown_route" ? "client" : "route");
+  const groupBy = o.groupBy ?? (CLIENT_TYPES.includes(type) || type === "unknown_route" ? "client" : type === "latency_everywhere" ? "none" : "route");
   if (groupBy !== "route" && groupBy !== "client" && groupBy !== "none") {
     throw new RangeError(`${where}.groupBy must be one of route, client, none, got ${JSON.stringify(groupBy)}`);
   }
@@ -159,7 +161,8 @@ function resolveCondition(c: unknown, where: string): Condition {
     out.factor = num(`${where}.factor`, o.factor ?? (type === "route_rate_above" ? 3 : 1), 0, 1e6);
   }
   if (type === "latency_above_route_p99" || type === "bytes_above_route_p999") out.trend = num(`${where}.trend`, o.trend ?? 0, -10, 50);
-  if (type === "latency_above_route_p99") {
+  if (type === "latency_everywhere") out.trend = num(`${where}.trend`, o.trend ?? 2, -10, 50);
+  if (type === "latency_above_route_p99" || type === "latency_everywhere") {
     out.minMs = num(`${where}.minMs`, o.minMs ?? 50, 0, 1e9);
     out.forSeconds = num(`${where}.forSeconds`, o.forSeconds ?? 3, 0, 86400);
   }

@@ -325,8 +325,25 @@ function robust(values: number[], floor: number): [number, number] {
   return [mid, Math.max(floor, 1.4826 * q(dev, 0.5))];
 }
 
-/** A route's baseline from its training lines; `answered`: answered (< 400) training lines in all, for its share. */
-function baselineOf(c: Columns, idx: number[], answered: number): RouteBaseline {
+/**
+ * Pseudo-lines of the whole site's spread mixed into a route's: a route seen 12 times
+ * has a spread (and so a p99) measured on 12 lines, too narrow to call a line outside it
+ * an incident; a route of thousands of lines keeps its own.
+ */
+const SPREAD_PRIOR = 20;
+
+/** A spread shrunk toward the overall one by SPREAD_PRIOR pseudo-lines (never below its own). */
+function shrunk(spread: number, n: number, overall: number): number {
+  if (!Number.isFinite(overall) || n <= 0) return spread;
+  return Math.max(spread, Math.sqrt((n * spread * spread + SPREAD_PRIOR * overall * overall) / (n + SPREAD_PRIOR)));
+}
+
+/**
+ * A route's baseline from its training lines; `answered`: answered (< 400) training
+ * lines in all, for its share; `overall`: the whole site's baseline, toward which a
+ * route of few lines has its spreads and upper quantiles widened (see SPREAD_PRIOR).
+ */
+function baselineOf(c: Columns, idx: number[], answered: number, overall?: RouteBaseline): RouteBaseline {
   const lat: number[] = [];
   const latLog: number[] = [];
   const bytes: number[] = [];
@@ -350,16 +367,25 @@ function baselineOf(c: Columns, idx: number[], answered: number): RouteBaseline 
   // Latency is often logged in whole milliseconds: on a 1-2 ms route half the lines
   // share one value, the MAD collapses, and a 5 ms line would look extreme. The floor
   // of 0.3 (a 35% change) keeps a x5 spike (ln 5 = 1.6) clearly out.
-  const [latencyMid, latencySpread] = robust(latLog, 0.3);
-  const [bytesMid, bytesSpread] = robust(bytesLog, 0.1);
+  let [latencyMid, latencySpread] = robust(latLog, 0.3);
+  let [bytesMid, bytesSpread] = robust(bytesLog, 0.1);
+  let latencyP99 = q(sortedOf(lat), 0.99);
+  let bytesP999 = q(sortedOf(bytes), 0.999);
+  if (overall) {
+    latencySpread = shrunk(latencySpread, latLog.length, overall.latencySpread);
+    bytesSpread = shrunk(bytesSpread, bytesLog.length, overall.bytesSpread);
+    // The quantiles a rule compares with: at least what the widened spread puts there (z 2.33 and 3.09).
+    if (Number.isFinite(latencyMid)) latencyP99 = Math.max(latencyP99, Math.expm1(latencyMid + 2.33 * latencySpread));
+    if (Number.isFinite(bytesMid)) bytesP999 = Math.max(bytesP999, Math.expm1(bytesMid + 3.09 * bytesSpread));
+  }
   return {
     count: idx.length,
     latencyMid,
     latencySpread,
-    latencyP99: q(sortedOf(lat), 0.99),
+    latencyP99,
     bytesMid,
     bytesSpread,
-    bytesP999: q(sortedOf(bytes), 0.999),
+    bytesP999,
     // Its share of the answered requests: the rate feature compares answered requests (see features.ts).
     share: (idx.length - fails) / Math.max(1, answered),
     errorRate: errors / idx.length,
@@ -456,8 +482,9 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
   const routes: Record<string, RouteBaseline> = {};
   let answered = 0;
   for (let i = 0; i < c.n; i++) if (!(c.status[i] >= 400)) answered++;
-  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx, answered);
-  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx, answered);
+  const overall = baselineOf(c, all, answered);
+  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx, answered, overall);
+  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx, answered, overall);
   const methodRarity: Record<string, number> = {};
   for (const [m, n] of methods) methodRarity[m] = -Math.log(n / c.n);
 
@@ -468,7 +495,7 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
     features,
     windowSeconds,
     routes,
-    overall: baselineOf(c, all, answered),
+    overall,
     methodRarity,
     unseenRarity: -Math.log(1 / (c.n + 1)),
     lines: c.n,

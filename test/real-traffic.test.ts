@@ -163,6 +163,30 @@ describe("sane floors and true reasons", () => {
     for (const a of [...alerts, ...caught]) for (const r of a.reasons ?? []) expect(r.text).not.toMatch(/typical -|[ (]-\d/);
   });
 
+  it("an error burst alerts while it happens, and a lone 5xx after it does not", () => {
+    const base = site(7, 600, START);
+    const at = START + 200_000;
+    const rng = new Rng(9);
+    // /api/items answers 500 to 80% of its requests for 20 s; 15 s later (inside the 30 s window) one ordinary 500.
+    const burst = base.map((r) => (r.path.startsWith("/api/items/") && r.ms >= at && r.ms < at + 20_000 && rng.next() < 0.8 ? { ...r, status: 500 } : r));
+    const lone = burst.findIndex((r) => r.path.startsWith("/api/items/") && r.ms > at + 35_000);
+    burst[lone] = { ...burst[lone], status: 500 };
+    const { alerts } = detect(trained.forest, burst.map((r) => json(r)));
+    const bursts = alerts.filter((a) => a.rule === "error_burst");
+    expect(bursts.length).toBeGreaterThan(0);
+    for (const a of bursts) expect(Date.parse(a.ts ?? "")).toBeLessThan(at + 20_000);
+  });
+
+  it("everything slow at once is one slow_everywhere alert, not a slow alert per route", () => {
+    const base = site(8, 600, START);
+    const at = START + 200_000;
+    // The whole process stalls for 20 s: every request takes 20x longer.
+    const stalled = base.map((r) => (r.ms >= at && r.ms < at + 20_000 ? { ...r, latency: r.latency * 20 + 60 } : r));
+    const { alerts } = detect(trained.forest, stalled.map((r) => json(r)));
+    expect(alerts.filter((a) => a.rule === "slow")).toEqual([]);
+    expect(alerts.filter((a) => a.rule === "slow_everywhere").length).toBe(1);
+  });
+
   it("counts alerts below severity 50 in their own band", () => {
     const c = zeroCounts();
     countAlert(c, "scanner", 44);
