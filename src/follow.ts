@@ -40,6 +40,7 @@ import { Tail } from "tail";
 import { decodeLine } from "./lines.js";
 import {
   FINGERPRINT_BYTES,
+  type FileIdentity,
   type FilePosition,
   fingerprint,
   isErrno,
@@ -77,6 +78,8 @@ export interface FollowOptions {
   onError?: (err: Error) => void;
   /** Called before every positions save: make the output of the delivered lines durable here (it may throw). */
   beforeSave?: () => void;
+  /** Files the caller writes (alerts, scores): never taken for a rotated file or a copy when searching a folder. */
+  outputs?: string[];
 }
 
 /** Counters of what a Follower has done. */
@@ -119,6 +122,7 @@ interface Settings {
   maxLineBytes: number;
   onError: ((err: Error) => void) | null;
   beforeSave: (() => void) | null;
+  outputs: string[];
 }
 
 /** Reading state of one followed path. */
@@ -142,13 +146,21 @@ interface Tracked {
   tooLong: boolean;
   /** Positioned at start() (until then its saved entry stays as loaded). */
   ready: boolean;
-  /** The file's first min(256, offset + pending.length) bytes, to recognise rewrites. */
+  /** The file's first bytes (up to 256: those there when it was positioned, and any read since), to recognise rewrites. */
   head: Buffer;
+  /** An old file being finished: the file to read from its start after it (saved with it), or null. */
+  then: FileIdentity | null;
   /** node-tail watcher used as the change notifier, or null. */
   notifier: Tail | null;
 }
 
 type State = "new" | "starting" | "running" | "closing" | "closed";
+
+/** A file found in the folder, open for reading. */
+interface Found {
+  fd: number;
+  st: BigIntStats;
+}
 
 /** Validate files and options; every error names the option, the allowed range and the value. */
 export function resolveFollowOptions(files: readonly string[], opts: FollowOptions): Settings {
@@ -190,7 +202,11 @@ export function resolveFollowOptions(files: readonly string[], opts: FollowOptio
   if (beforeSave !== null && typeof beforeSave !== "function") {
     throw new RangeError(`beforeSave must be a function, got ${typeof beforeSave}`);
   }
-  return { positions, start, pollMs, chunkBytes, maxLineBytes, onError, beforeSave };
+  const outputs = opts.outputs ?? [];
+  if (!Array.isArray(outputs) || outputs.some((o) => typeof o !== "string" || o === "")) {
+    throw new RangeError(`outputs must be an array of non-empty paths, got ${JSON.stringify(outputs)}`);
+  }
+  return { positions, start, pollMs, chunkBytes, maxLineBytes, onError, beforeSave, outputs: outputs.map((o) => resolve(o)) };
 }
 
 /** Follows files, calling onLines with each batch of new complete lines, in file order. */
@@ -304,8 +320,9 @@ export class Follower {
     if (fd === null) {
       // Nothing at the path: its old file (if any) left it; the next one is read from 0.
       if (saved !== undefined && saved.ino !== null) {
-        await this.finishOld(f, saved, null);
+        await this.finishOld(f, saved, null, null);
         this.stats.rotations++;
+        if (saved.then !== undefined) await this.finishThen(f, saved.then, null);
       }
       f.ready = true;
       return;
@@ -326,31 +343,68 @@ export class Follower {
       } else {
         // Truncated (copytruncate) while down: the lines up to the truncation are in its copy, if one is beside it.
         this.stats.truncations++;
-        await this.finishOld(f, saved, st.ino);
+        await this.finishOld(f, saved, st.ino, identityOf(f));
       }
     } else {
-      await this.finishOld(f, saved, st.ino);
+      await this.finishOld(f, saved, st.ino, identityOf(f));
       this.stats.rotations++;
+      if (saved.then !== undefined) await this.finishThen(f, saved.then, st);
     }
     f.ready = true;
   }
 
   /**
+   * The file that was to be read after the saved one (a crash came first): the one at the path
+   * unless it was truncated (then its copy is read from 0 first) or rotated away since (then it is
+   * found and read from 0). `st` is the file now at the path (f is attached to it), or null.
+   */
+  private async finishThen(f: Tracked, then: FileIdentity, st: BigIntStats | null): Promise<void> {
+    const from0: FilePosition = { ...then, offset: 0, lineNo: 0 };
+    const after = st === null ? null : identityOf(f);
+    if (st !== null && f.fd !== null && String(st.dev) === then.dev && String(st.ino) === then.ino) {
+      if (this.fingerprintMatches(f.fd, from0)) return; // still there as it was: read from 0 as attached
+      this.stats.truncations++;
+      const { rest } = this.findOld(f.key, from0, st.ino);
+      if (rest !== null) await this.finishFound(f, rest, 0, 0, after);
+      return;
+    }
+    this.stats.rotations++;
+    await this.finishOld(f, from0, st === null ? null : st.ino, after);
+  }
+
+  /**
    * The file `saved` describes is no longer at f's path: find it among the files of the folder
    * (by dev+ino confirmed by fingerprint, else a copy by fingerprint and size) and read its rest.
-   * `current` is the inode now at the path (never taken for a copy), or null.
+   * Found by dev+ino but truncated since (renamed, then copytruncated), it is read from 0 after
+   * the rest of its copy. `current` is the inode now at the path (never taken), or null; `after`
+   * the identity of the file read next (saved along, for a crash meanwhile).
    */
-  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null): Promise<void> {
-    const found = this.findOld(f.key, saved, current);
-    if (found !== null) await this.finishFound(f, found, saved.offset, saved.lineNo);
+  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null, after: FileIdentity | null): Promise<void> {
+    const { rest, rewritten } = this.findOld(f.key, saved, current);
+    try {
+      if (rest !== null) await this.finishFound(f, rest, saved.offset, saved.lineNo, rewritten === null ? after : this.identityOfFound(rewritten));
+    } catch (err) {
+      if (rewritten !== null) closeSync(rewritten.fd);
+      throw err;
+    }
+    if (rewritten !== null) {
+      this.stats.truncations++;
+      await this.finishFound(f, rewritten, 0, 0, after);
+    }
+  }
+
+  private identityOfFound(found: Found): FileIdentity {
+    const head = this.readHead(found.fd, FINGERPRINT_BYTES);
+    return { dev: String(found.st.dev), ino: String(found.st.ino), fpLen: head.length, fpHash: fingerprint(head) };
   }
 
   /**
    * Read a found old file (or copy) of f's path from `offset` to its end, then close it.
    * Meanwhile it stands for f in saved positions, so a restart finds it again by its inode.
    */
-  private async finishFound(f: Tracked, found: { fd: number; st: BigIntStats }, offset: number, lineNo: number): Promise<void> {
+  private async finishFound(f: Tracked, found: Found, offset: number, lineNo: number, then: FileIdentity | null): Promise<void> {
     const old = tracked(f.path, f.key, found.fd, found.st.dev, found.st.ino);
+    old.then = then;
     this.finishing.set(f.key, old);
     try {
       this.setPosition(old, offset, lineNo);
@@ -363,19 +417,23 @@ export class Follower {
     }
   }
 
-  /** An open fd on the file `saved` describes, looked for in the folder of `key`, or null. */
-  private findOld(key: string, saved: FilePosition, current: bigint | null): { fd: number; st: BigIntStats } | null {
+  /**
+   * Look in the folder of `key` for the file `saved` describes: `rest` is open on the file to
+   * read from the saved offset (the file itself, or else the largest copy with its first bytes
+   * and at least its size); `rewritten` on the file itself when it was found truncated since.
+   */
+  private findOld(key: string, saved: FilePosition, current: bigint | null): { rest: Found | null; rewritten: Found | null } {
     const dir = dirname(key);
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
-      return null;
+      return { rest: null, rewritten: null };
     }
     const base = basename(key);
-    // The saved file itself, renamed (its inode) ...
-    let copy: { fd: number; st: BigIntStats } | null = null;
-    const stats: Array<{ path: string; st: BigIntStats }> = [];
+    const mine = this.ownFiles();
+    let rewritten: Found | null = null;
+    const others: Array<{ path: string; st: BigIntStats }> = [];
     for (const name of names) {
       if (name === base) continue;
       const path = join(dir, name);
@@ -385,29 +443,48 @@ export class Follower {
       } catch {
         continue;
       }
-      if (!st.isFile() || Number(st.size) < saved.offset || st.ino === current) continue;
-      if (String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
+      if (!st.isFile() || st.ino === current || mine.has(`${st.dev}:${st.ino}`)) continue;
+      if (rewritten === null && String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
         const fd = tryOpen(path);
-        if (fd !== null && this.fingerprintMatches(fd, saved)) return { fd, st };
-        if (fd !== null) closeSync(fd); // its inode was reused by another file
+        if (fd === null) continue;
+        if (Number(st.size) >= saved.offset && this.fingerprintMatches(fd, saved)) return { rest: { fd, st }, rewritten: null };
+        rewritten = { fd, st };
         continue;
       }
-      stats.push({ path, st });
+      if (Number(st.size) >= saved.offset) others.push({ path, st });
     }
-    // ... else the largest copy with the same first bytes (copytruncate). An empty fingerprint identifies nothing.
-    if (saved.fpLen === 0) return null;
-    for (const { path, st } of stats) {
-      if (copy !== null && copy.st.size >= st.size) continue;
-      const fd = tryOpen(path);
-      if (fd === null) continue;
-      if (this.fingerprintMatches(fd, saved)) {
-        if (copy !== null) closeSync(copy.fd);
-        copy = { fd, st };
-      } else {
-        closeSync(fd);
+    // An empty fingerprint identifies no copy.
+    let copy: Found | null = null;
+    if (saved.fpLen > 0) {
+      for (const { path, st } of others) {
+        if (copy !== null && copy.st.size >= st.size) continue;
+        const fd = tryOpen(path);
+        if (fd === null) continue;
+        if (this.fingerprintMatches(fd, saved)) {
+          if (copy !== null) closeSync(copy.fd);
+          copy = { fd, st };
+        } else {
+          closeSync(fd);
+        }
       }
     }
-    return copy;
+    return { rest: copy, rewritten };
+  }
+
+  /** dev:ino of the positions file and the caller's outputs: never read as logs (some are written as we read). */
+  private ownFiles(): Set<string> {
+    const own = new Set<string>();
+    const paths = [...this.settings.outputs];
+    if (this.settings.positions !== null) paths.push(this.settings.positions, `${this.settings.positions}.tmp-${process.pid}`);
+    for (const p of paths) {
+      try {
+        const st = statSync(p, { bigint: true });
+        own.add(`${st.dev}:${st.ino}`);
+      } catch {
+        // not there
+      }
+    }
+    return own;
   }
 
   /** Wake up: read whatever changed. Calls coalesce; one pump runs at a time. */
@@ -492,8 +569,9 @@ export class Follower {
 
   /** Split a chunk read at file offset `base` into lines and deliver them; hold (or skip) the partial tail. */
   private consume(f: Tracked, chunk: Buffer, base: number): void {
-    if (base < FINGERPRINT_BYTES) {
-      f.head = Buffer.concat([f.head, chunk.subarray(0, Math.min(chunk.length, FINGERPRINT_BYTES - base))]);
+    const have = f.head.length;
+    if (have < FINGERPRINT_BYTES && base <= have && base + chunk.length > have) {
+      f.head = Buffer.concat([f.head, chunk.subarray(have - base, Math.min(chunk.length, FINGERPRINT_BYTES - base))]);
     }
     let nl = chunk.indexOf(NEWLINE);
     if (nl < 0) {
@@ -568,10 +646,15 @@ export class Follower {
 
   /** The file was truncated or rewritten under us: finish its copy if copytruncate left one, then read it from 0. */
   private async truncated(f: Tracked): Promise<void> {
-    if (f.head.length > 0 && f.offset > 0) {
+    if (f.head.length > 0) {
       const saved = { dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head), offset: f.offset, lineNo: f.lineNo };
-      const found = this.findOld(f.key, saved, f.ino);
-      if (found !== null) await this.finishFound(f, found, f.offset, f.lineNo);
+      const { rest } = this.findOld(f.key, saved, f.ino); // the file itself is at the path: only a copy can be found
+      if (rest !== null && f.fd !== null) {
+        // Saved meanwhile with the copy: the file at the path as it is now, to read from 0 after it.
+        const now = this.readHead(f.fd, FINGERPRINT_BYTES);
+        const then = { dev: String(f.dev), ino: String(f.ino), fpLen: now.length, fpHash: fingerprint(now) };
+        await this.finishFound(f, rest, f.offset, f.lineNo, then);
+      }
     }
     this.setPosition(f, 0, 0);
     this.stats.truncations++;
@@ -604,7 +687,8 @@ export class Follower {
     f.partial = 0;
     f.pending = EMPTY;
     f.tooLong = false;
-    f.head = f.fd === null ? EMPTY : this.readHead(f.fd, Math.min(offset, FINGERPRINT_BYTES));
+    // The first bytes there are now (consumed or not): the file's identity even before a line of it is read.
+    f.head = f.fd === null ? EMPTY : this.readHead(f.fd, FINGERPRINT_BYTES);
   }
 
   private readHead(fd: number, len: number): Buffer {
@@ -724,16 +808,18 @@ export class Follower {
 
   private positionOf(f: Tracked): FilePosition {
     if (f.fd === null) return { dev: null, ino: null, fpLen: 0, fpHash: fingerprint(EMPTY), offset: 0, lineNo: 0 };
-    return {
-      dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head),
-      offset: f.offset, lineNo: f.lineNo,
-    };
+    return { ...identityOf(f), offset: f.offset, lineNo: f.lineNo, ...(f.then !== null ? { then: f.then } : {}) };
   }
+}
+
+/** Device, inode and fingerprint of the file f reads (f.head: its first bytes). */
+function identityOf(f: Tracked): FileIdentity {
+  return { dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head) };
 }
 
 /** A file's reading state at offset 0. */
 function tracked(path: string, key: string, fd: number | null, dev: bigint, ino: bigint): Tracked {
-  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, notifier: null };
+  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, then: null, notifier: null };
 }
 
 function tryOpen(path: string): number | null {

@@ -8,7 +8,9 @@
  *                                  "fpHash": "<sha256 hex>", "offset": 8123, "lineNo": 97 } } }
  * dev/ino are decimal strings (inodes can exceed 2^53); both null when no file was at the
  * path at save time (the next run reads the file from its start when it appears).
- * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes.
+ * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes. While an old file (rotated
+ * away, or the copy copytruncate left) is being finished, its entry stands for the path and
+ * carries "then": { dev, ino, fpLen, fpHash } of the file at the path, read from its start next.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -35,6 +37,16 @@ export interface FilePosition {
   offset: number;
   /** Number of lines consumed in this file (the lineNo of the last one). */
   lineNo: number;
+  /** The file to read from its start once this one is finished (the one at the path), if any. */
+  then?: FileIdentity;
+}
+
+/** Which file: device, inode and the fingerprint of its first bytes. */
+export interface FileIdentity {
+  dev: string;
+  ino: string;
+  fpLen: number;
+  fpHash: string;
 }
 
 /** SHA-256 hex of `bytes`: the fingerprint of a file's first bytes. */
@@ -135,7 +147,7 @@ function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition 
   if (typeof fpHash !== "string" || !/^[0-9a-f]{64}$/.test(fpHash)) {
     throw bad(`"fpHash" must be 64 hex digits, got ${JSON.stringify(fpHash)}`);
   }
-  return {
+  const pos: FilePosition = {
     dev,
     ino,
     fpLen: intField("fpLen", FINGERPRINT_BYTES),
@@ -143,6 +155,18 @@ function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition 
     offset: intField("offset", Number.MAX_SAFE_INTEGER),
     lineNo: intField("lineNo", Number.MAX_SAFE_INTEGER),
   };
+  if (entry["then"] !== undefined) {
+    const thenBad = (what: string): Error => bad(`"then": ${what}`);
+    const then = parseEntry({ ...asObject(entry["then"], thenBad), offset: 0, lineNo: 0 }, thenBad);
+    if (then.dev === null || then.ino === null || then.then !== undefined) throw bad(`"then" must name one file (dev and ino set)`);
+    pos.then = { dev: then.dev, ino: then.ino, fpLen: then.fpLen, fpHash: then.fpHash };
+  }
+  return pos;
+}
+
+function asObject(v: unknown, bad: (what: string) => Error): Record<string, unknown> {
+  if (!isObject(v)) throw bad("not an object");
+  return v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -277,6 +277,7 @@ async function followFiles(
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const follower = new Follower(o.follow ?? [], {
     positions: o.positions, start: o.start ?? "end", maxLineBytes, onError: () => stop(), beforeSave: () => sinks.sync(),
+    outputs: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
   }, onLines);
   await follower.start();
   const timer = o.durationSeconds !== undefined ? setTimeout(stop, o.durationSeconds * 1000) : null;

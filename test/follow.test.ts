@@ -5,7 +5,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Follower, type FollowOptions, type FollowedLine } from "../src/follow.js";
-import { loadPositions } from "../src/positions.js";
+import { FINGERPRINT_BYTES, fingerprint, loadPositions, savePositions } from "../src/positions.js";
 import { mulberry32 } from "./helpers.js";
 
 // Every test line carries its sequence number, so exactly-once and order are checked by equality.
@@ -449,6 +449,78 @@ describe("Follower: restart with a positions file", () => {
     expectSeq(b.lines.slice(0, 50), 100, 150, 101);
     expectSeq(b.lines.slice(50), 150, 170, 1);
     expect(b.follower.stats).toMatchObject({ truncations: 1, recovered: 1 });
+  });
+
+  it("renamed and then copytruncated while down: the rest from the copy, the renamed file from 0, then the new file", async () => {
+    const { dir, file, pos } = setup();
+    await firstRun(file, pos);
+    appendFileSync(file, seqText(100, 150));
+    renameSync(file, `${file}.1`);
+    copyFileSync(`${file}.1`, join(dir, "copy-of-1"));
+    truncateSync(`${file}.1`, 0);
+    appendFileSync(`${file}.1`, seqText(150, 160));
+    writeFileSync(file, seqText(160, 170));
+    const b = await secondRun(file, pos, 70);
+    expectSeq(b.lines.slice(0, 50), 100, 150, 101);
+    expectSeq(b.lines.slice(50, 60), 150, 160, 1);
+    expectSeq(b.lines.slice(60), 160, 170, 1);
+    expect(b.follower.stats).toMatchObject({ rotations: 1, truncations: 1, recovered: 2 });
+  });
+
+  it("never takes one of the caller's outputs for a copy of a file that left while down", async () => {
+    for (const excluded of [true, false]) {
+      const { dir, file, pos } = setup();
+      await firstRun(file, pos);
+      appendFileSync(file, seqText(100, 120));
+      const copy = join(dir, excluded ? "alerts.out" : "app.log.old");
+      copyFileSync(file, copy);
+      rmSync(file);
+      writeFileSync(file, seqText(500, 510));
+      const b = await follow([file], { start: "end", positions: pos, outputs: excluded ? [copy] : [] });
+      await waitFor(() => b.lines.length >= (excluded ? 10 : 30), "the lines");
+      await b.follower.close();
+      if (excluded) expectSeq(b.lines, 500, 510, 1);
+      else expectSeq(b.lines.slice(0, 20), 100, 120, 101);
+    }
+  });
+
+  // The state a crash leaves while an old file is being finished: its entry, with "then" naming the file after it.
+  function crashedWhileFinishing(pos: string, file: string, old: string, afterLines: number, next: string): void {
+    const ident = (path: string) => {
+      const st = statSync(path, { bigint: true });
+      const head = readFileSync(path).subarray(0, FINGERPRINT_BYTES);
+      return { dev: String(st.dev), ino: String(st.ino), fpLen: head.length, fpHash: fingerprint(head) };
+    };
+    const offset = Buffer.byteLength(seqText(0, afterLines));
+    savePositions(pos, new Map([[resolve(file), { ...ident(old), offset, lineNo: afterLines, then: ident(next) }]]));
+  }
+
+  it("after a crash while finishing an old file: its rest, then the next file's copy when that was copytruncated since", async () => {
+    const { dir, file, pos } = setup();
+    writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
+    writeFileSync(file, seqText(200, 300));
+    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, file);
+    copyFileSync(file, join(dir, "app.log.copy"));
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(300, 320));
+    const b = await secondRun(file, pos, 220);
+    expectSeq(b.lines.slice(0, 100), 100, 200, 101);
+    expectSeq(b.lines.slice(100, 200), 200, 300, 1);
+    expectSeq(b.lines.slice(200), 300, 320, 1);
+  });
+
+  it("after a crash while finishing an old file: its rest, then the next file found where it was rotated to", async () => {
+    const { dir, file, pos } = setup();
+    writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
+    writeFileSync(file, seqText(200, 300));
+    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, file);
+    appendFileSync(file, seqText(300, 310));
+    renameSync(file, join(dir, "app.log.2"));
+    writeFileSync(file, seqText(310, 320));
+    const b = await secondRun(file, pos, 220);
+    expectSeq(b.lines.slice(0, 100), 100, 200, 101);
+    expectSeq(b.lines.slice(100, 210), 200, 310, 1);
+    expectSeq(b.lines.slice(210), 310, 320, 1);
   });
 
   it("saves no position before beforeSave returns, and stops when it throws", async () => {

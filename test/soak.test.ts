@@ -108,7 +108,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.once("exit", (code) => r(code)));
 }
 
-/** Wait until the detector saved positions (its start is done and its signal handlers are in place). */
+/** Wait until the detector saved positions (it is reading, and its signal handlers are in place). */
 async function ready(positions: string, child: ChildProcess): Promise<void> {
   const spawned = Date.now();
   while (!existsSync(positions) || statSync(positions).mtimeMs < spawned - 5) {
@@ -158,7 +158,9 @@ async function soak(plan: Plan): Promise<Outcome> {
     for (let k = 0; k < plan.stops; k++) {
       runStarts.push(size(scores));
       const child = detector();
-      if (plan.signal === "SIGTERM") await ready(positions, child);
+      // Each run gets going before its clock starts: on a loaded machine a detector killed again and
+      // again while node starts up would never see the generations rotated meanwhile (see follow.ts).
+      await ready(positions, child);
       const runMs = plan.runMs[0] + rng.int(plan.runMs[1] - plan.runMs[0]);
       const op = plan.live[k];
       if (op !== undefined) {
@@ -238,7 +240,13 @@ function check(scores: string, alerts: string, runStarts: number[], written: num
 
 function report(name: string, o: Outcome): void {
   const { lost, ...rest } = o;
-  console.log(`soak ${name}: ${JSON.stringify({ ...rest, lost: lost.length, firstLost: lost.slice(0, 5) })}`);
+  const ranges: string[] = []; // lost lines as first-last runs
+  for (let i = 0; i < lost.length && ranges.length < 10; i++) {
+    const from = lost[i];
+    while (i + 1 < lost.length && lost[i + 1] === lost[i] + 1) i++;
+    ranges.push(from === lost[i] ? `${from}` : `${from}-${lost[i]}`);
+  }
+  console.log(`soak ${name}: ${JSON.stringify({ ...rest, lost: lost.length, lostRanges: ranges })}`);
 }
 
 describe("crash soak: detect --follow under a writer at 12k lines/s", () => {
