@@ -18,5 +18,5 @@ export interface PlannedRequest {
 export const INCIDENT_KINDS: readonly IncidentKind[];
 export const DEFAULT_KINDS: readonly IncidentKind[];
 export function scannerPaths(n: number): string[];
-export function scheduleIncidents(kinds: readonly IncidentKind[], seconds: number): IncidentSpec[];
+export function scheduleIncidents(kinds: readonly IncidentKind[], seconds: number, routes?: Partial<Record<IncidentKind, string>>): IncidentSpec[];
 export function buildPlan(o: { seed: number; stream: number; requests: number; rate: number; users?: number; incidents?: IncidentSpec[] }): PlannedRequest[];

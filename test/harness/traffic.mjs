@@ -238,11 +238,17 @@ function routeKeyOf(method, path) {
 /**
  * Incidents for `kinds` in a run of `seconds`: after the warm-up, starts spread
  * evenly so that each ends before the run does (they overlap when the run is short).
+ * `routes` moves a route-level kind to another route (a key of ROUTE_DELAY).
  * @param {readonly IncidentKind[]} kinds
  * @param {number} seconds
+ * @param {Partial<Record<IncidentKind, string>>} [routes]
  * @returns {IncidentSpec[]}
  */
-export function scheduleIncidents(kinds, seconds) {
+export function scheduleIncidents(kinds, seconds, routes = {}) {
+  for (const [kind, route] of Object.entries(routes)) {
+    if (INCIDENT_SHAPE[kind]?.route == null) throw new RangeError(`routes: kind must be a route-level kind (latency_spike, error_burst, surge), got ${kind}`);
+    if (!(route in ROUTE_DELAY)) throw new RangeError(`routes: ${kind} route must be one of ${Object.keys(ROUTE_DELAY).join(", ")}, got ${route}`);
+  }
   const specs = [];
   kinds.forEach((kind, i) => {
     const shape = INCIDENT_SHAPE[kind];
@@ -252,7 +258,8 @@ export function scheduleIncidents(kinds, seconds) {
       throw new RangeError(`run must last at least ${WARMUP_SECONDS + shape.seconds + 1} s for ${kind}, got ${seconds.toFixed(1)} s (more requests or a lower rate)`);
     }
     const at = kinds.length === 1 ? WARMUP_SECONDS : WARMUP_SECONDS + ((last - WARMUP_SECONDS) * i) / (kinds.length - 1);
-    specs.push({ kind, at, seconds: shape.seconds, ...(shape.route ? { route: shape.route } : {}) });
+    const route = routes[kind] ?? shape.route;
+    specs.push({ kind, at, seconds: shape.seconds, ...(route ? { route } : {}) });
   });
   return specs;
 }

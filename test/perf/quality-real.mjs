@@ -4,7 +4,8 @@
 // generator; a clean training run and a detection run with labelled incidents, then
 // the real CLI: train, detect, evaluate. Run `npm run build` first.
 //   node test/perf/quality-real.mjs [--seed 1] [--train 25000] [--test 30000] [--rate 600] [--train-rate R]
-//        [--loggers pino-http,morgan-combined,...] [--surge] [--json] [--keep]
+//        [--loggers pino-http,morgan-combined,...] [--surge] [--spike-route search] [--burst-route product]
+//        [--json] [--keep]
 // Writes everything under a temp dir (printed); --keep leaves it there. --rate is per
 // app: each logger's app has its own process and gets every request, so 600/s is
 // 3,000 requests/s for the five servers and the generator on a 2-core machine.
@@ -41,7 +42,10 @@ const json = args.includes("--json");
 const say = (s) => (json ? process.stderr : process.stdout).write(s + "\n");
 
 // Incidents after logforest's warm-up, spread over the detection run (a RangeError when it is too short).
-const incidents = scheduleIncidents(kinds, testN / rate);
+const routes = {};
+if (opt("spike-route", null) !== null) routes.latency_spike = opt("spike-route", null);
+if (opt("burst-route", null) !== null) routes.error_burst = opt("burst-route", null);
+const incidents = scheduleIncidents(kinds, testN / rate, routes);
 const dir = mkdtempSync(join(tmpdir(), "logforest-quality-real-"));
 say(`working in ${dir}`);
 const t0 = performance.now();
@@ -90,6 +94,7 @@ const report = {
   train_requests: train.requests,
   test_requests: test.requests,
   incidents: test.incidents,
+  schedule: incidents,
   stalls: { train: train.stalls, test: test.stalls, train_client: train.clientStalls, test_client: test.clientStalls },
   server_busy: { train: train.serverBusy, test: test.serverBusy },
   max_lag_ms: { train: train.load.maxLagMs, test: test.load.maxLagMs },
