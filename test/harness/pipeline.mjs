@@ -86,13 +86,6 @@ export function runPipeline(o) {
   const truthLines = new Set(
     readFileSync(o.truth, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l).line),
   );
-  const kinds = {};
-  for (const l of readFileSync(o.truth, "utf8").split("\n")) {
-    if (l.trim() === "") continue;
-    const { kind, incident } = JSON.parse(l);
-    kinds[kind] ??= new Set();
-    kinds[kind].add(incident);
-  }
   const falseSamples = [];
   let falseAlerts = 0;
   let falseDuringStalls = 0;
@@ -117,9 +110,7 @@ export function runPipeline(o) {
     }
   }
   const caught = {};
-  for (const [kind, ids] of Object.entries(kinds)) {
-    caught[kind] = { incidents: ids.size, caught: evaluation.by_kind?.[kind]?.caught ?? 0 };
-  }
+  for (const [kind, k] of Object.entries(evaluation.by_kind)) caught[kind] = { incidents: k.incidents, caught: k.caught };
   const normalLines = o.lines - o.labelled;
   return {
     logger: o.logger,

@@ -222,7 +222,7 @@ function browserRequest(rng, route, who) {
 }
 
 /** The route key of a planned browser/monitor request (for route-level incidents). */
-function routeKeyOf(method, path) {
+function routeKeyOf(path) {
   if (path === "/health") return "health";
   if (path === "/") return "home";
   if (path.startsWith("/api/products?")) return "products";
@@ -313,7 +313,7 @@ function inject(out, spec, incident, ctx) {
   const to = from + spec.seconds * 1000;
   if (to > end) throw new RangeError(`incident ${incident} (${spec.kind}) must end within the run (${(end / 1000).toFixed(1)} s), got ${spec.at}+${spec.seconds} s`);
   const label = { kind: spec.kind, incident };
-  const inWindow = (r) => r.t >= from && r.t < to && r.label === null && routeKeyOf(r.method, r.path) === spec.route;
+  const inWindow = (r) => r.t >= from && r.t < to && r.label === null && routeKeyOf(r.path) === spec.route;
   switch (spec.kind) {
     case "latency_spike":
       for (const r of out) if (inWindow(r)) Object.assign(r, { fault: { slow: SPIKE_FACTOR }, label });
@@ -339,7 +339,7 @@ function inject(out, spec, incident, ctx) {
       return;
     case "surge": {
       // Extra requests from ordinary users: the route at SURGE_FACTOR times its share.
-      const base = out.filter((r) => r.t >= from && r.t < to && routeKeyOf(r.method, r.path) === spec.route && r.label === null);
+      const base = out.filter((r) => r.t >= from && r.t < to && routeKeyOf(r.path) === spec.route && r.label === null);
       const extra = Math.round(base.length * (SURGE_FACTOR - 1));
       for (let i = 0; i < extra; i++) {
         const who = pop.pickUser.pick(chaos);
