@@ -66,6 +66,9 @@ export function resolveDemoOptions(o: Partial<DemoOptions>): DemoOptions {
   return r;
 }
 
+/** Time of the live stream's simulated traffic (a weekday morning): every run of a seed is the same. */
+const DEMO_LIVE_START = Date.UTC(2026, 10, 24, 12, 0, 0);
+
 /** Run the demo; resolves when the live stream has been written and scored. */
 export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult> {
   const o = resolveDemoOptions(options);
@@ -73,8 +76,9 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
   const dir = mkdtempSync(join(tmpdir(), "logforest-demo-"));
   const log = join(dir, "app.log");
   try {
-    // A clean stretch ending just before the live stream starts.
-    const liveStart = Date.now();
+    // A clean stretch ending just before the live stream starts. The lines' times are
+    // fixed (not the clock's), so one seed gives the same traffic and the same alerts.
+    const liveStart = DEMO_LIVE_START;
     const clean = [...simulate({ count: o.trainLines, seed: o.seed, incidents: "none", start: liveStart - 4 * 3600_000 })];
     const t0 = performance.now();
     const { forest, summary } = trainFromLines(

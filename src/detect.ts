@@ -4,7 +4,7 @@
  * the scorer runs once per batch; nothing per line is allocated except for
  * alerts and skipped-line examples.
  */
-import { FeatureExtractor, LINE_CLOCK_RATE, type ClientWindow, type ClientPeaks, type FeatureName } from "./features.js";
+import { FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type ClientWindow, type ClientPeaks, type FeatureName } from "./features.js";
 import type { BatchScorer, IsolationForest } from "./forest.js";
 import { explainShares } from "./explain.js";
 import { reasonsFor } from "./reasons.js";
@@ -315,6 +315,12 @@ export class Detector {
       }
       this.clock(r);
       fx.extract(r, input, k * cols);
+      // Nothing a line holds may reach the scorer as NaN or Infinity: such a row is a skip.
+      if (!finiteRow(input, k * cols, cols)) {
+        this.skip(file, no, "non_finite_features");
+        if (this.onScored) this.batchSkipped.push({ line: no, reason: "non_finite_features" });
+        continue;
+      }
       this.rowLine[k] = i;
       this.rowNovel[k] = fx.lastNovel ? 1 : 0;
       const cw = fx.lastClient;

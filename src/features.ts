@@ -271,7 +271,7 @@ class WindowCounts {
   add(k: number, seconds: number, flags: number): void {
     const b = this.advance(k, seconds);
     const C = this.channels;
-    const i = (k * this.buckets + (b % this.buckets)) * C;
+    const i = (k * this.buckets + mod(b, this.buckets)) * C;
     const t = k * C;
     this.counts[i]++;
     this.totals[t]++;
@@ -308,7 +308,7 @@ class WindowCounts {
     const steps = Math.min(b - last, this.buckets);
     const C = this.channels;
     for (let s = 1; s <= steps; s++) {
-      const i = (k * this.buckets + ((b - steps + s) % this.buckets)) * C;
+      const i = (k * this.buckets + mod(b - steps + s, this.buckets)) * C;
       for (let c = 0; c < C; c++) {
         this.totals[k * C + c] -= this.counts[i + c];
         this.counts[i + c] = 0;
@@ -517,7 +517,9 @@ export class FeatureExtractor {
     if (cw.novelFailures > pk.novelFailures) pk.novelFailures = cw.novelFailures;
     if (cw.knownFailures > pk.knownFailures) pk.knownFailures = cw.knownFailures;
 
-    const latencyLog = Math.log1p(Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0);
+    // A line without a latency reads as typical for its route (not as "very fast").
+    const hasLatency = Number.isFinite(r.latencyMs) && r.latencyMs >= 0;
+    const latencyLog = hasLatency ? Math.log1p(r.latencyMs) : Number.isFinite(b.latencyMid) ? b.latencyMid : 0;
     const bytesLog = Math.log1p(Number.isFinite(r.bytes) && r.bytes > 0 ? r.bytes : 0);
     const routeCount = this.routes.total(rk);
     this.lastRouteCount = routeCount;
@@ -626,6 +628,17 @@ function familiesOf(names: readonly string[]): { names: string[]; of: Int32Array
     out.push(parent);
   }
   return { names: out, of };
+}
+
+/** Whether row[from, from + n) holds only finite numbers (what the scorer takes). */
+export function finiteRow(row: Float64Array, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) if (!Number.isFinite(row[i])) return false;
+  return true;
+}
+
+/** x mod n in [0, n), also for negative x (bucket numbers of times before 1970-01-01 00:00:30). */
+function mod(x: number, n: number): number {
+  return ((x % n) + n) % n;
 }
 
 /** Distinct values among a[from, from + RING) (-1 marks an empty place and is not counted). */

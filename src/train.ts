@@ -6,7 +6,7 @@
  */
 import { IsolationForest } from "./forest.js";
 import {
-  ALL_FEATURES, FeatureExtractor, forEachPrefix, LINE_CLOCK_RATE, normalizeRoute, type FeatureName, type FeatureSpec, type RouteBaseline,
+  ALL_FEATURES, FeatureExtractor, finiteRow, forEachPrefix, LINE_CLOCK_RATE, normalizeRoute, type FeatureName, type FeatureSpec, type RouteBaseline,
 } from "./features.js";
 import type { ForestOptions } from "./options.js";
 import {
@@ -188,16 +188,21 @@ export class Trainer {
     const X = new Float64Array(c.n * spec.features.length);
     const fx = new FeatureExtractor(spec);
     const r = emptyRecord();
+    let rows = 0;
     for (let i = 0; i < c.n; i++) {
       c.fill(i, r);
-      fx.extract(r, X, i * fx.cols);
+      fx.extract(r, X, rows * fx.cols);
+      // A row that is not finite would make fit refuse the whole table: it is skipped, counted.
+      if (finiteRow(X, rows * fx.cols, fx.cols)) rows++;
+      else this.skipped.non_finite_features = (this.skipped.non_finite_features ?? 0) + 1;
     }
+    if (rows === 0) throw new RangeError(`no line of the training input gave finite features (${describeSkipped(this.skipped)})`);
     spec.clients = { ...fx.peaks };
     const warnings = trainingWarnings(c, spec, clock.untimed, this.opts.minRouteCount);
     const t0 = performance.now();
-    const forest = IsolationForest.fit({ data: X, rows: c.n, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
+    const forest = IsolationForest.fit({ data: X.subarray(0, rows * fx.cols), rows, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
     const fitMs = performance.now() - t0;
-    const calibration = calibrate(forest.score({ data: X, rows: c.n, cols: fx.cols }));
+    const calibration = calibrate(forest.score({ data: X.subarray(0, rows * fx.cols), rows, cols: fx.cols }));
     const meta: PipelineMeta = { version: 1, format: this.parser.format, fields: this.opts.fields ?? {}, spec, calibration };
     if (this.latencyUnit) meta.latencyUnit = this.latencyUnit.unit;
     forest.metadata = { pipeline: meta };
@@ -205,7 +210,7 @@ export class Trainer {
       forest,
       summary: {
         lines: this.lines,
-        parsed: c.n,
+        parsed: rows,
         skipped: { ...this.skipped },
         format: this.parser.format,
         features: spec.features,
@@ -290,6 +295,11 @@ export function pipelineOf(forest: IsolationForest): PipelineMeta {
   const p = forest.metadata.pipeline as PipelineMeta | undefined;
   if (typeof p !== "object" || p === null || p.version !== 1 || typeof p.spec !== "object" || !isCalibration(p.calibration)) {
     throw new RangeError("this model was not trained on logs (no feature spec inside); train it with `logforest train`");
+  }
+  // The model file keeps JSON, where NaN ("no such values on this route") is written as null.
+  for (const b of [...Object.values(p.spec.routes), p.spec.overall]) {
+    const rec = b as unknown as Record<string, unknown>;
+    for (const k of Object.keys(rec)) if (rec[k] === null) rec[k] = NaN;
   }
   if (p.spec.features.length !== forest.cols) {
     throw new RangeError(`model is inconsistent: its feature spec has ${p.spec.features.length} features but the forest has ${forest.cols} columns`);

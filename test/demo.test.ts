@@ -7,10 +7,10 @@ describe("logforest demo", () => {
     const printed: string[] = [];
     const r = await runDemo({ rate: 20_000, print: (l) => printed.push(l) });
     expect(r.linesScored).toBe(20_000);
-    expect(r.evaluation.incidents).toBeGreaterThanOrEqual(5);
+    expect(r.evaluation.incidents).toBeGreaterThanOrEqual(6);
     expect(r.evaluation.incident_recall).toBe(1);
     expect(r.evaluation.precision).toBeGreaterThanOrEqual(0.8);
-    expect(Object.keys(r.evaluation.by_kind).sort()).toEqual(["error_burst", "latency_spike", "oversized", "scanner", "surge"]);
+    expect(Object.keys(r.evaluation.by_kind).sort()).toEqual(["brute_force", "error_burst", "latency_spike", "oversized", "scanner", "surge"]);
     expect(printed[0]).toMatch(/^trained on 30,000 lines of clean traffic/);
     expect(printed.at(-1)).toMatch(/^incidents caught: \d+\/\d+/);
     expect(printed.filter((l) => /app\.log:\d+$/.test(l)).length).toBe(r.alerts.length);

@@ -36,7 +36,7 @@ describe("route templates", () => {
 });
 
 function specFor(lines: number, seed = 3) {
-  const text = [...simulate({ count: lines, seed, incidents: "none" })].map((l) => l.text);
+  const text = [...simulate({ count: lines, seed, incidents: "none", profile: "classic" })].map((l) => l.text);
   return trainFromLines(text, { forest: { seed: 1, trees: 10 } }).forest.metadata.pipeline as { spec: FeatureSpec };
 }
 

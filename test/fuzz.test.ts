@@ -330,14 +330,10 @@ describe("detectors never throw on fuzzed batches and account for every line", (
     expect(det.summary().lines_scored).toBe(4);
   }, TIME);
 
-  // Found by `npm run fuzz` (seed 9) and reported: src/features.ts WindowCounts.advance drops
-  // buckets at ((b - steps + s) % buckets), negative for a bucket b < 12 (a time in the
-  // first window after the epoch, which a record may carry): it subtracts the previous
-  // client slot's counts, client_requests becomes ln(1 + -1) = -Infinity, explain() refuses
-  // the row (the third line's; the detector scores it without a check, and explain() meets
-  // it at the fourth). When src/features.ts takes a positive modulo this starts to pass:
-  // make it `it`.
-  it.fails("known fault (src/features.ts): a new client's line dated in the epoch's first window gives client_requests -Infinity", () => {
+  // Found by `npm run fuzz` (seed 9): WindowCounts.advance took a negative modulo for a
+  // bucket in the epoch's first window, read the previous client slot's counts and gave
+  // client_requests -Infinity; fixed with a non-negative modulo.
+  it("a new client's line dated in the epoch's first window: every feature stays finite (was client_requests -Infinity)", () => {
     const line = (ts: string | number, route: string, ip: string) => JSON.stringify({ ts, method: "GET", route, status: 200, latency_ms: 3, bytes: 184312, ip });
     const det = new Detector(trained.forest, { format: "json", rules: ALERT_ALL });
     det.processBatch("f.log", [

@@ -11,7 +11,7 @@ import { uniformTable } from "./helpers.js";
 
 const START = Date.UTC(2026, 10, 25, 6);
 const CHANGE = 15_000;
-const clean = [...simulate({ count: 30_000, seed: 11, incidents: "none", start: START - 86_400_000 })].map((l) => l.text);
+const clean = [...simulate({ count: 30_000, seed: 11, incidents: "none", start: START - 86_400_000, profile: "classic" })].map((l) => l.text);
 const { forest } = trainFromLines(clean, { forest: { seed: 1 } });
 const dir = mkdtempSync(join(tmpdir(), "logforest-retrain-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +20,7 @@ type Tag = "drift_latency" | "drift_route" | "spike" | "burst" | null;
 
 /** Clean traffic where, from CHANGE on, POST /checkout is 3x slower for good and a new route takes 5% of product lines. */
 function drifted(count: number, events: { spikeAt?: number; burstFrom?: number; burstLength?: number }) {
-  return [...simulate({ count, seed: 5, incidents: "none", start: START })].map((l, i) => {
+  return [...simulate({ count, seed: 5, incidents: "none", start: START, profile: "classic" })].map((l, i) => {
     if (i < CHANGE) return { text: l.text, tag: null as Tag };
     const o = JSON.parse(l.text) as { method: string; route: string; latency_ms: number; status: number; bytes: number };
     let tag: Tag = null;

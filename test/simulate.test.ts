@@ -27,8 +27,9 @@ interface JsonLine {
 
 const KEYS = ["ts", "method", "route", "status", "latency_ms", "bytes", "ip", "user_agent"];
 
+/** Every line and incident of a run; the classic profile unless `opts` names one (most tests here read its 14 routes). */
 function collect(opts: SimulateOptions): { lines: SimLine[]; incidents: SimIncident[] } {
-  const gen = simulate(opts);
+  const gen = simulate({ profile: "classic", ...opts });
   const lines: SimLine[] = [];
   for (;;) {
     const r = gen.next();
@@ -253,10 +254,10 @@ describe("simulate: incidents", () => {
 describe("simulate: brute_force", () => {
   const brute = collect({ count: 20000, incidents: "brute_force" });
 
-  it("is a kind of its own: not in the default set, in \"all\"", () => {
+  it("is a kind of its own, in the default set and in \"all\"", () => {
     expect(INCIDENT_KINDS).toContain("brute_force");
-    expect(DEFAULT_INCIDENT_KINDS).not.toContain("brute_force");
-    expect(base.lines.some((l) => l.kind === "brute_force")).toBe(false);
+    expect(DEFAULT_INCIDENT_KINDS).toContain("brute_force");
+    expect(base.lines.some((l) => l.kind === "brute_force")).toBe(true);
     const all = collect({ count: 20000, seed: 3, incidents: "all" }).lines;
     expect(new Set(all.filter((l) => l.kind !== null).map((l) => l.kind))).toEqual(new Set(INCIDENT_KINDS));
   });
@@ -292,7 +293,7 @@ describe("writeSimulation: files and truth", () => {
     const out = join(dir, "app.log");
     const truthPath = join(dir, "truth.jsonl");
     await writeFile(out, "existing 1\nexisting 2\nexisting 3\n");
-    const summary = await writeSimulation({ count: 20000, out, truth: truthPath });
+    const summary = await writeSimulation({ count: 20000, out, truth: truthPath, profile: "classic" });
     expect(summary.firstLine).toBe(4);
     expect(summary.lines).toBe(20000);
     expect(summary.complete).toBe(true);
@@ -333,7 +334,12 @@ describe("writeSimulation: files and truth", () => {
       seenKinds.add(kind);
       const routes = new Set(rows.map(templateOf));
       const cleanOf = (route: string): JsonLine[] => cleanByRoute.get(route) ?? [];
-      if (kind === "scanner") {
+      if (kind === "brute_force") {
+        // One new client failing to log in.
+        expect(new Set(rows.map((r) => r.ip)).size).toBe(1);
+        expect(cleanIps.has(rows[0]?.ip ?? "")).toBe(false);
+        expect(rows.every((r) => r.method === "POST" && r.route.endsWith("/login") && (r.status === 401 || r.status === 403))).toBe(true);
+      } else if (kind === "scanner") {
         expect(new Set(rows.map((r) => r.ip)).size).toBe(1);
         expect(cleanIps.has(rows[0]?.ip ?? "")).toBe(false);
         expect(new Set(rows.map((r) => r.user_agent)).size).toBe(1);
@@ -371,8 +377,8 @@ describe("writeSimulation: files and truth", () => {
     const out = join(dir, "twice.log");
     const truthPath = join(dir, "twice.truth");
     await writeFile(out, "first\nunterminated");
-    const a = await writeSimulation({ count: 500, seed: 3, out, truth: truthPath, incidents: ["scanner"] });
-    const b = await writeSimulation({ count: 700, seed: 4, out, truth: truthPath, incidents: ["scanner"] });
+    const a = await writeSimulation({ count: 500, seed: 3, out, truth: truthPath, incidents: ["scanner"], profile: "classic" });
+    const b = await writeSimulation({ count: 700, seed: 4, out, truth: truthPath, incidents: ["scanner"], profile: "classic" });
     expect(a.firstLine).toBe(3);
     expect(b.firstLine).toBe(3 + 500);
     const file = (await readFile(out, "utf8")).split("\n");
@@ -457,7 +463,7 @@ describe("simulate: the realistic profile", () => {
   const isBrowser = (r: JsonLine): boolean => r.user_agent.startsWith("Mozilla/5.0 (") && !/compatible|bot/i.test(r.user_agent);
   const byIp = groupBy(rows, (r) => r.ip);
 
-  it("is deterministic per seed, valid JSON lines, and the classic profile stays the default", () => {
+  it("is deterministic per seed, valid JSON lines, and the default profile", () => {
     const a = collect({ count: 5000, seed: 8, profile: "realistic" }).lines.map((l) => l.text);
     expect(collect({ count: 5000, seed: 8, profile: "realistic" }).lines.map((l) => l.text)).toEqual(a);
     const c = collect({ count: 5000, seed: 9, profile: "realistic" }).lines.map((l) => l.text);
@@ -472,7 +478,7 @@ describe("simulate: the realistic profile", () => {
     const posts = new Set(rows.filter((r) => r.route.startsWith("/blog/20")).map((r) => r.route));
     const otherPosts = other.filter((r) => r.route.startsWith("/blog/20"));
     expect(otherPosts.filter((r) => posts.has(r.route)).length).toBeGreaterThan(0.8 * otherPosts.length);
-    expect(collect({ count: 3000, seed: 5, profile: "classic" }).lines).toEqual(collect({ count: 3000, seed: 5 }).lines);
+    expect([...simulate({ count: 3000, seed: 5 })]).toEqual(collect({ count: 3000, seed: 5, profile: "realistic" }).lines);
   });
 
   it("has a long tail: thousands of distinct paths, most seen once, dated posts, Zipf-popular products", () => {

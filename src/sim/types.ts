@@ -8,11 +8,8 @@ export const INCIDENT_KINDS: readonly IncidentKind[] = [
   "latency_spike", "error_burst", "scanner", "oversized", "surge", "brute_force",
 ];
 
-/**
- * The kinds `incidents: "default"` injects: those the default rules are known to catch.
- * brute_force joins once the detector has a rule for one client collecting failed logins.
- */
-export const DEFAULT_INCIDENT_KINDS: readonly IncidentKind[] = ["latency_spike", "error_burst", "scanner", "oversized", "surge"];
+/** The kinds `incidents: "default"` injects: every kind (the default rules catch each). */
+export const DEFAULT_INCIDENT_KINDS: readonly IncidentKind[] = INCIDENT_KINDS;
 
 /** Output line formats: JSON lines, Apache/nginx combined (+ request time), or the original plain style. */
 export type SimFormat = "json" | "combined" | "seed";
@@ -71,7 +68,7 @@ export const SIMULATE_DEFAULTS = {
   // A Tuesday morning: 20k lines cover the ramp from night into the working day.
   start: Date.UTC(2026, 10, 24, 6, 0, 0),
   format: "json",
-  profile: "classic",
+  profile: "realistic",
   realtime: false,
 } as const;
 
