@@ -30,22 +30,35 @@ const num = (name, dflt, lo, hi) => {
   if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${opt(name, dflt)}`);
   return v;
 };
-const seed = num("seed", 1, 0, 2 ** 28);
-const trainN = num("train", 25000, 1000, 1_000_000);
-const testN = num("test", 30000, 1000, 1_000_000);
-const rate = num("rate", 600, 50, 5000);
-const trainRate = num("train-rate", rate, 50, 5000);
-const loggers = String(opt("loggers", LOGGER_NAMES.join(","))).split(",");
-for (const l of loggers) if (!(l in LOGGERS)) throw new RangeError(`loggers must be a list of ${LOGGER_NAMES.join(", ")}, got ${l}`);
-const kinds = args.includes("--surge") ? [...DEFAULT_KINDS, "surge"] : [...DEFAULT_KINDS];
+/** Every option, checked; a bad one is a RangeError naming the option, the range and the value. */
+function options() {
+  const seed = num("seed", 1, 0, 2 ** 28);
+  const trainN = num("train", 25000, 1000, 1_000_000);
+  const testN = num("test", 30000, 1000, 1_000_000);
+  const rate = num("rate", 600, 50, 5000);
+  const trainRate = num("train-rate", rate, 50, 5000);
+  const loggers = String(opt("loggers", LOGGER_NAMES.join(","))).split(",");
+  for (const l of loggers) if (!(l in LOGGERS)) throw new RangeError(`loggers must be a list of ${LOGGER_NAMES.join(", ")}, got ${l}`);
+  const kinds = args.includes("--surge") ? [...DEFAULT_KINDS, "surge"] : [...DEFAULT_KINDS];
+  const routes = {};
+  if (opt("spike-route", null) !== null) routes.latency_spike = opt("spike-route", null);
+  if (opt("burst-route", null) !== null) routes.error_burst = opt("burst-route", null);
+  // Incidents after logforest's warm-up, spread over the detection run (a RangeError when it is too short).
+  const incidents = scheduleIncidents(kinds, testN / rate, routes);
+  return { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents };
+}
+let o;
+try {
+  o = options();
+} catch (e) {
+  if (!(e instanceof RangeError)) throw e;
+  console.error(`quality-real: ${e.message}`);
+  process.exit(2);
+}
+const { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents } = o;
 const json = args.includes("--json");
 const say = (s) => (json ? process.stderr : process.stdout).write(s + "\n");
 
-// Incidents after logforest's warm-up, spread over the detection run (a RangeError when it is too short).
-const routes = {};
-if (opt("spike-route", null) !== null) routes.latency_spike = opt("spike-route", null);
-if (opt("burst-route", null) !== null) routes.error_burst = opt("burst-route", null);
-const incidents = scheduleIncidents(kinds, testN / rate, routes);
 const dir = mkdtempSync(join(tmpdir(), "logforest-quality-real-"));
 say(`working in ${dir}`);
 const t0 = performance.now();
