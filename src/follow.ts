@@ -42,6 +42,7 @@ import {
   FINGERPRINT_BYTES,
   type FileIdentity,
   type FilePosition,
+  MAX_THEN,
   fingerprint,
   isErrno,
   loadPositions,
@@ -148,8 +149,8 @@ interface Tracked {
   ready: boolean;
   /** The file's first bytes (up to 256: those there when it was positioned, and any read since), to recognise rewrites. */
   head: Buffer;
-  /** An old file being finished: the file to read from its start after it (saved with it), or null. */
-  then: FileIdentity | null;
+  /** An old file being finished: the files to read from their start after it, in order (saved with it). */
+  then: FileIdentity[];
   /** node-tail watcher used as the change notifier, or null. */
   notifier: Tail | null;
 }
@@ -320,9 +321,9 @@ export class Follower {
     if (fd === null) {
       // Nothing at the path: its old file (if any) left it; the next one is read from 0.
       if (saved !== undefined && saved.ino !== null) {
-        await this.finishOld(f, saved, null, null);
+        await this.finishOld(f, saved, null, saved.then ?? []);
         this.stats.rotations++;
-        if (saved.then !== undefined) await this.finishThen(f, saved.then, null);
+        await this.finishQueue(f, saved.then ?? [], null);
       }
       f.ready = true;
       return;
@@ -343,14 +344,30 @@ export class Follower {
       } else {
         // Truncated (copytruncate) while down: the lines up to the truncation are in its copy, if one is beside it.
         this.stats.truncations++;
-        await this.finishOld(f, saved, st.ino, identityOf(f));
+        await this.finishOld(f, saved, st.ino, [identityOf(f)]);
       }
     } else {
-      await this.finishOld(f, saved, st.ino, identityOf(f));
+      const queue = saved.then ?? [];
+      await this.finishOld(f, saved, st.ino, this.withCurrent(f, queue));
       this.stats.rotations++;
-      if (saved.then !== undefined) await this.finishThen(f, saved.then, st);
+      await this.finishQueue(f, queue, st);
     }
     f.ready = true;
+  }
+
+  /** The files still to read from 0 (`queue`), then the one at the path unless it is the queue's last. */
+  private withCurrent(f: Tracked, queue: FileIdentity[]): FileIdentity[] {
+    if (f.fd === null) return queue;
+    const last = queue.at(-1);
+    if (last !== undefined && last.dev === String(f.dev) && last.ino === String(f.ino) && this.fingerprintMatches(f.fd, { ...last, offset: 0, lineNo: 0 })) {
+      return queue;
+    }
+    return [...queue, identityOf(f)].slice(-MAX_THEN); // bounded (64 rotations behind: the oldest are given up)
+  }
+
+  /** Files a crash left to read from their start, in order, each saved with those after it. */
+  private async finishQueue(f: Tracked, queue: FileIdentity[], st: BigIntStats | null): Promise<void> {
+    for (let i = 0; i < queue.length; i++) await this.finishThen(f, queue[i], st, this.withCurrent(f, queue.slice(i + 1)));
   }
 
   /**
@@ -358,9 +375,8 @@ export class Follower {
    * unless it was truncated (then its copy is read from 0 first) or rotated away since (then it is
    * found and read from 0). `st` is the file now at the path (f is attached to it), or null.
    */
-  private async finishThen(f: Tracked, then: FileIdentity, st: BigIntStats | null): Promise<void> {
+  private async finishThen(f: Tracked, then: FileIdentity, st: BigIntStats | null, after: FileIdentity[]): Promise<void> {
     const from0: FilePosition = { ...then, offset: 0, lineNo: 0 };
-    const after = st === null ? null : identityOf(f);
     if (st !== null && f.fd !== null && String(st.dev) === then.dev && String(st.ino) === then.ino) {
       if (this.fingerprintMatches(f.fd, from0)) return; // still there as it was: read from 0 as attached
       this.stats.truncations++;
@@ -377,12 +393,12 @@ export class Follower {
    * (by dev+ino confirmed by fingerprint, else a copy by fingerprint and size) and read its rest.
    * Found by dev+ino but truncated since (renamed, then copytruncated), it is read from 0 after
    * the rest of its copy. `current` is the inode now at the path (never taken), or null; `after`
-   * the identity of the file read next (saved along, for a crash meanwhile).
+   * the files to read after it (saved along, for a crash meanwhile).
    */
-  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null, after: FileIdentity | null): Promise<void> {
+  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null, after: FileIdentity[]): Promise<void> {
     const { rest, rewritten } = this.findOld(f.key, saved, current);
     try {
-      if (rest !== null) await this.finishFound(f, rest, saved.offset, saved.lineNo, rewritten === null ? after : this.identityOfFound(rewritten));
+      if (rest !== null) await this.finishFound(f, rest, saved.offset, saved.lineNo, rewritten === null ? after : [this.identityOfFound(rewritten), ...after]);
     } catch (err) {
       if (rewritten !== null) closeSync(rewritten.fd);
       throw err;
@@ -402,7 +418,7 @@ export class Follower {
    * Read a found old file (or copy) of f's path from `offset` to its end, then close it.
    * Meanwhile it stands for f in saved positions, so a restart finds it again by its inode.
    */
-  private async finishFound(f: Tracked, found: Found, offset: number, lineNo: number, then: FileIdentity | null): Promise<void> {
+  private async finishFound(f: Tracked, found: Found, offset: number, lineNo: number, then: FileIdentity[]): Promise<void> {
     const old = tracked(f.path, f.key, found.fd, found.st.dev, found.st.ino);
     old.then = then;
     this.finishing.set(f.key, old);
@@ -653,7 +669,7 @@ export class Follower {
         // Saved meanwhile with the copy: the file at the path as it is now, to read from 0 after it.
         const now = this.readHead(f.fd, FINGERPRINT_BYTES);
         const then = { dev: String(f.dev), ino: String(f.ino), fpLen: now.length, fpHash: fingerprint(now) };
-        await this.finishFound(f, rest, f.offset, f.lineNo, then);
+        await this.finishFound(f, rest, f.offset, f.lineNo, [then]);
       }
     }
     this.setPosition(f, 0, 0);
@@ -808,7 +824,7 @@ export class Follower {
 
   private positionOf(f: Tracked): FilePosition {
     if (f.fd === null) return { dev: null, ino: null, fpLen: 0, fpHash: fingerprint(EMPTY), offset: 0, lineNo: 0 };
-    return { ...identityOf(f), offset: f.offset, lineNo: f.lineNo, ...(f.then !== null ? { then: f.then } : {}) };
+    return { ...identityOf(f), offset: f.offset, lineNo: f.lineNo, ...(f.then.length > 0 ? { then: f.then } : {}) };
   }
 }
 
@@ -819,7 +835,7 @@ function identityOf(f: Tracked): FileIdentity {
 
 /** A file's reading state at offset 0. */
 function tracked(path: string, key: string, fd: number | null, dev: bigint, ino: bigint): Tracked {
-  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, then: null, notifier: null };
+  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, then: [], notifier: null };
 }
 
 function tryOpen(path: string): number | null {

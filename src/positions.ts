@@ -10,7 +10,8 @@
  * path at save time (the next run reads the file from its start when it appears).
  * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes. While an old file (rotated
  * away, or the copy copytruncate left) is being finished, its entry stands for the path and
- * carries "then": { dev, ino, fpLen, fpHash } of the file at the path, read from its start next.
+ * carries "then": [{ dev, ino, fpLen, fpHash }, ...], the files to read from their start after
+ * it, in order (the last is the one at the path).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -20,6 +21,8 @@ import { dirname } from "node:path";
 export const POSITIONS_FORMAT = "logforest-positions";
 /** Version of the positions format this code reads and writes. */
 export const POSITIONS_VERSION = 1;
+/** Most files an entry's "then" lists. */
+export const MAX_THEN = 64;
 /** How many leading bytes of a file make its fingerprint. */
 export const FINGERPRINT_BYTES = 256;
 
@@ -37,8 +40,8 @@ export interface FilePosition {
   offset: number;
   /** Number of lines consumed in this file (the lineNo of the last one). */
   lineNo: number;
-  /** The file to read from its start once this one is finished (the one at the path), if any. */
-  then?: FileIdentity;
+  /** The files to read from their start once this one is finished, in order (the last: the one at the path). */
+  then?: FileIdentity[];
 }
 
 /** Which file: device, inode and the fingerprint of its first bytes. */
@@ -155,18 +158,18 @@ function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition 
     offset: intField("offset", Number.MAX_SAFE_INTEGER),
     lineNo: intField("lineNo", Number.MAX_SAFE_INTEGER),
   };
-  if (entry["then"] !== undefined) {
-    const thenBad = (what: string): Error => bad(`"then": ${what}`);
-    const then = parseEntry({ ...asObject(entry["then"], thenBad), offset: 0, lineNo: 0 }, thenBad);
-    if (then.dev === null || then.ino === null || then.then !== undefined) throw bad(`"then" must name one file (dev and ino set)`);
-    pos.then = { dev: then.dev, ino: then.ino, fpLen: then.fpLen, fpHash: then.fpHash };
+  const then = entry["then"];
+  if (then !== undefined) {
+    if (!Array.isArray(then) || then.length > MAX_THEN) throw bad(`"then" must be an array of at most ${MAX_THEN} files`);
+    pos.then = then.map((t: unknown, i) => {
+      const thenBad = (what: string): Error => bad(`"then"[${i}]: ${what}`);
+      if (!isObject(t)) throw thenBad("not an object");
+      const one = parseEntry({ ...t, offset: 0, lineNo: 0 }, thenBad);
+      if (one.dev === null || one.ino === null || one.then !== undefined) throw thenBad("must name one file (dev and ino set)");
+      return { dev: one.dev, ino: one.ino, fpLen: one.fpLen, fpHash: one.fpHash };
+    });
   }
   return pos;
-}
-
-function asObject(v: unknown, bad: (what: string) => Error): Record<string, unknown> {
-  if (!isObject(v)) throw bad("not an object");
-  return v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

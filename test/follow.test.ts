@@ -485,21 +485,21 @@ describe("Follower: restart with a positions file", () => {
   });
 
   // The state a crash leaves while an old file is being finished: its entry, with "then" naming the file after it.
-  function crashedWhileFinishing(pos: string, file: string, old: string, afterLines: number, next: string): void {
+  function crashedWhileFinishing(pos: string, file: string, old: string, afterLines: number, next: string[]): void {
     const ident = (path: string) => {
       const st = statSync(path, { bigint: true });
       const head = readFileSync(path).subarray(0, FINGERPRINT_BYTES);
       return { dev: String(st.dev), ino: String(st.ino), fpLen: head.length, fpHash: fingerprint(head) };
     };
     const offset = Buffer.byteLength(seqText(0, afterLines));
-    savePositions(pos, new Map([[resolve(file), { ...ident(old), offset, lineNo: afterLines, then: ident(next) }]]));
+    savePositions(pos, new Map([[resolve(file), { ...ident(old), offset, lineNo: afterLines, then: next.map(ident) }]]));
   }
 
   it("after a crash while finishing an old file: its rest, then the next file's copy when that was copytruncated since", async () => {
     const { dir, file, pos } = setup();
     writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
     writeFileSync(file, seqText(200, 300));
-    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, file);
+    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, [file]);
     copyFileSync(file, join(dir, "app.log.copy"));
     truncateSync(file, 0);
     appendFileSync(file, seqText(300, 320));
@@ -513,7 +513,7 @@ describe("Follower: restart with a positions file", () => {
     const { dir, file, pos } = setup();
     writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
     writeFileSync(file, seqText(200, 300));
-    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, file);
+    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, [file]);
     appendFileSync(file, seqText(300, 310));
     renameSync(file, join(dir, "app.log.2"));
     writeFileSync(file, seqText(310, 320));
@@ -521,6 +521,22 @@ describe("Follower: restart with a positions file", () => {
     expectSeq(b.lines.slice(0, 100), 100, 200, 101);
     expectSeq(b.lines.slice(100, 210), 200, 310, 1);
     expectSeq(b.lines.slice(210), 310, 320, 1);
+  });
+
+  it("after a crash while finishing an old file: its rest, then each file queued after it, wherever rotated to", async () => {
+    const { dir, file, pos } = setup();
+    writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
+    writeFileSync(join(dir, "app.log.2"), seqText(200, 300));
+    writeFileSync(file, seqText(300, 400));
+    crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, [join(dir, "app.log.2"), file]);
+    renameSync(join(dir, "app.log.2"), join(dir, "app.log.3"));
+    renameSync(file, join(dir, "app.log.2"));
+    writeFileSync(file, seqText(400, 410));
+    const b = await secondRun(file, pos, 310);
+    expectSeq(b.lines.slice(0, 100), 100, 200, 101);
+    expectSeq(b.lines.slice(100, 200), 200, 300, 1);
+    expectSeq(b.lines.slice(200, 300), 300, 400, 1);
+    expectSeq(b.lines.slice(300), 400, 410, 1);
   });
 
   it("saves no position before beforeSave returns, and stops when it throws", async () => {
