@@ -5,8 +5,9 @@
 // the real CLI: train, detect, evaluate. Run `npm run build` first.
 //   node test/perf/quality-real.mjs [--seed 1] [--train 25000] [--test 30000] [--rate 600] [--train-rate R]
 //        [--loggers pino-http,morgan-combined,...] [--surge] [--spike-route search] [--burst-route product]
-//        [--json] [--keep]
-// Writes everything under a temp dir (printed); --keep leaves it there. --rate is per
+//        [--dirty-train] [--json] [--keep]
+// --dirty-train puts a scanner and a brute force (the same two clients) in the training
+// run as well. Writes everything under a temp dir (printed); --keep leaves it there. --rate is per
 // app: each logger's app has its own process and gets every request, so 600/s is
 // 3,000 requests/s for the five servers and the generator on a 2-core machine.
 // `slow` false alerts on requests in flight while a harness process stalled (a busy
@@ -45,7 +46,9 @@ function options() {
   if (opt("burst-route", null) !== null) routes.error_burst = opt("burst-route", null);
   // Incidents after logforest's warm-up, spread over the detection run (a RangeError when it is too short).
   const incidents = scheduleIncidents(kinds, testN / rate, routes);
-  return { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents };
+  // --dirty-train: the training log holds a scanner and a brute force too (train should say so).
+  const trainIncidents = args.includes("--dirty-train") ? scheduleIncidents(["scanner", "brute_force"], trainN / trainRate) : [];
+  return { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents, trainIncidents };
 }
 let o;
 try {
@@ -55,14 +58,14 @@ try {
   console.error(`quality-real: ${e.message}`);
   process.exit(2);
 }
-const { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents } = o;
+const { seed, trainN, testN, rate, trainRate, loggers, kinds, incidents, trainIncidents } = o;
 const json = args.includes("--json");
 const say = (s) => (json ? process.stderr : process.stdout).write(s + "\n");
 
 const dir = mkdtempSync(join(tmpdir(), "logforest-quality-real-"));
 say(`working in ${dir}`);
 const t0 = performance.now();
-const train = await generateLogs({ dir, prefix: "train", loggers, seed, stream: 1, requests: trainN, rate: trainRate });
+const train = await generateLogs({ dir, prefix: "train", loggers, seed, stream: 1, requests: trainN, rate: trainRate, incidents: trainIncidents });
 say(`training run: ${train.requests} requests in ${(train.load.durationMs / 1000).toFixed(1)} s (latest start ${Math.round(train.load.maxLagMs)} ms late)`);
 const test = await generateLogs({ dir, prefix: "test", loggers, seed, stream: 2, requests: testN, rate, incidents });
 const stallText = (run) => {
@@ -108,6 +111,7 @@ const report = {
   test_requests: test.requests,
   incidents: test.incidents,
   schedule: incidents,
+  train_incidents: train.incidents,
   stalls: { train: train.stalls, test: test.stalls, train_client: train.clientStalls, test_client: test.clientStalls },
   server_busy: { train: train.serverBusy, test: test.serverBusy },
   max_lag_ms: { train: train.load.maxLagMs, test: test.load.maxLagMs },
