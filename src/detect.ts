@@ -564,6 +564,7 @@ export class Detector {
       route: id >= 0 ? this.routeNames[id] : this.rowRouteText[j],
       known: id >= 0,
       novel: this.rowNovel[j] === 1,
+      recentErrorShare: this.rowRecent[4 * j],
       client: {
         requests: this.rowClient[4 * j],
         failures: this.rowClient[4 * j + 1],

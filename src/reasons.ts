@@ -42,6 +42,8 @@ export interface ReasonContext {
   novel?: boolean;
   /** The client's raw window counts (the line included). */
   client?: ClientWindow;
+  /** The route's 5xx share over about its last 10 requests (what error_burst reads). */
+  recentErrorShare?: number;
   baseline: RouteBaseline;
   /** The line's feature values by name. */
   values: Partial<Record<FeatureName, number>>;
@@ -78,8 +80,8 @@ function holds(group: ReasonGroup, c: ReasonContext): boolean {
       return z !== undefined ? Math.abs(z) >= 1 || (v.route_latency_trend ?? 0) >= 2 : Number.isFinite(r.latencyMs);
     }
     case "errors": {
-      const share = v.route_error_rate;
-      return r.status >= 400 || (share !== undefined && share > Math.max(0.05, 2 * b.errorRate));
+      const share = Math.max(v.route_error_rate ?? 0, c.recentErrorShare ?? 0);
+      return r.status >= 400 || share > Math.max(0.05, 2 * b.errorRate);
     }
     case "size": {
       const z = v.bytes_vs_route;
@@ -111,9 +113,13 @@ function sentence(group: ReasonGroup, c: ReasonContext): string {
     }
     case "errors": {
       const share = c.values.route_error_rate;
-      return share === undefined || share <= Math.max(0.05, 2 * b.errorRate)
-        ? `status ${r.status}`
-        : `status ${r.status}; 5xx share${on || " on unknown routes"} over ${c.windowSeconds} s ${pct(share)}, typical ${pct(b.errorRate)}`;
+      const recent = c.recentErrorShare;
+      const high = Math.max(0.05, 2 * b.errorRate);
+      if ((share === undefined || share <= high) && (recent === undefined || recent <= high)) return `status ${r.status}`;
+      const parts: string[] = [];
+      if (recent !== undefined && recent > high) parts.push(`${pct(recent)} of its last ~10 requests`);
+      if (share !== undefined) parts.push(`${pct(share)} over ${c.windowSeconds} s`);
+      return `status ${r.status}; 5xx share${on || " on unknown routes"} ${parts.join(", ")}, typical ${pct(b.errorRate)}`;
     }
     case "size": {
       const [lo, hi] = typical(b.bytesMid, b.bytesSpread);
