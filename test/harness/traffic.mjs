@@ -155,7 +155,7 @@ function freshIp(rng, used) {
   }
 }
 
-/** The site's clients: `users` browsers, two uptime monitors and a search crawler. */
+/** The site's clients: `users` browsers, two uptime monitors and a search crawler (`used`: their addresses). */
 export function population(seed, users) {
   const rng = new Rng(seed);
   const used = new Set();
@@ -163,9 +163,8 @@ export function population(seed, users) {
   for (let i = 0; i < users; i++) people.push({ ip: freshIp(rng, used), ua: rng.pick(BROWSER_UAS), user: `user${i + 1}`, w: activity(rng) });
   const monitors = [freshIp(rng, used), freshIp(rng, used)];
   const crawler = freshIp(rng, used);
-  const attackers = { scanner: freshIp(rng, used), brute: freshIp(rng, used) };
   const pickUser = weighted(people.map((p) => [p, p.w]));
-  return { people, monitors, crawler, attackers, pickUser };
+  return { people, monitors, crawler, used, pickUser };
 }
 
 // Share of a browser's requests per route (health and the crawler come on top).
@@ -323,20 +322,23 @@ function inject(out, spec, incident, ctx) {
       for (const r of out) if (inWindow(r) && chaos.next() < BURST_SHARE) Object.assign(r, { fault: { status: 500 }, label });
       return;
     case "scanner": {
+      const attacker = freshIp(chaos, pop.used);
       const paths = scannerPaths(SCANNER_PATHS);
       paths.forEach((path, i) => {
         const method = chaos.next() < 0.9 ? "GET" : "POST";
-        out.push({ t: from + ((i + chaos.next()) * (to - from)) / paths.length, method, path, ip: pop.attackers.scanner, ua: SCANNER_UA, referer: null, body: method === "POST" ? "{}" : null, fault: null, label });
+        out.push({ t: from + ((i + chaos.next()) * (to - from)) / paths.length, method, path, ip: attacker, ua: SCANNER_UA, referer: null, body: method === "POST" ? "{}" : null, fault: null, label });
       });
       return;
     }
-    case "brute_force":
+    case "brute_force": {
       // Credential stuffing: one client, many user names, every password wrong.
+      const attacker = freshIp(chaos, pop.used);
       for (let i = 0; i < BRUTE_FORCE_TRIES; i++) {
         const body = JSON.stringify({ user: chaos.next() < 0.5 ? "admin" : `user${1 + chaos.int(5000)}`, password: `guess-${chaos.int(1e6)}` });
-        out.push({ t: from + ((i + chaos.next()) * (to - from)) / BRUTE_FORCE_TRIES, method: "POST", path: "/login", ip: pop.attackers.brute, ua: BROWSER_UAS[0], referer: null, body, fault: null, label });
+        out.push({ t: from + ((i + chaos.next()) * (to - from)) / BRUTE_FORCE_TRIES, method: "POST", path: "/login", ip: attacker, ua: BROWSER_UAS[0], referer: null, body, fault: null, label });
       }
       return;
+    }
     case "surge": {
       // Extra requests from ordinary users: the route at SURGE_FACTOR times its share.
       const base = out.filter((r) => r.t >= from && r.t < to && routeKeyOf(r.path) === spec.route && r.label === null);

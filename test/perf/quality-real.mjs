@@ -6,12 +6,12 @@
 //   node test/perf/quality-real.mjs [--seed 1] [--train 25000] [--test 30000] [--rate 600] [--train-rate R]
 //        [--loggers pino-http,morgan-combined,...] [--surge] [--spike-route search] [--burst-route product]
 //        [--dirty-train] [--json] [--keep]
-// --dirty-train puts a scanner and a brute force (the same two clients) in the training
+// --dirty-train puts a scanner and a brute force (other clients than the detection run's) in the training
 // run as well. Writes everything under a temp dir (printed); --keep leaves it there. --rate is per
 // app: each logger's app has its own process and gets every request, so 600/s is
 // 3,000 requests/s for the five servers and the generator on a 2-core machine.
-// `slow` false alerts on requests in flight while a harness process stalled (a busy
-// machine) are counted apart: "false (in stalls)".
+// Latency false alerts (slow, slow_everywhere) on requests in flight while a harness
+// process stalled (a busy machine) are counted apart: "false (in stalls)".
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
