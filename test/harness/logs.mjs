@@ -115,10 +115,11 @@ async function closeServer(child) {
   return message(child, "closed", 30_000);
 }
 
-/** Wait for a server process to exit, killing it (by its own handle) after 5 s. */
+/** Wait for a server process to exit (it does when we disconnect), killing it (by its own handle) after 5 s. */
 async function stopServer(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
+  if (child.connected) child.disconnect();
   const timer = setTimeout(() => child.kill(), 5000);
   await exited;
   clearTimeout(timer);
