@@ -7,11 +7,15 @@
  *   GET /api/state     the recent window for one route (or telemetry series), the alerts, totals, model
  *   GET /api/events    Server-Sent Events: a delta every pushMs (changed buckets, new alerts, totals)
  *
- * Read-only; binds 127.0.0.1 unless the user picks another host.
+ * Read-only; binds 127.0.0.1 unless the user picks another host. Every response carries
+ * SECURITY_HEADERS (a strict Content-Security-Policy among them); only the files of an
+ * allow-list are served; requests with a body, other methods, oversized headers, foreign
+ * Host names (on loopback) and event streams beyond a cap are refused (see handle()).
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Alert, DetectSummary, ScoredBatch } from "../detect.js";
@@ -42,10 +46,30 @@ export interface DashboardOptions {
   maxAlerts?: number;
   /** Milliseconds between pushes to the page. Default 250. */
   pushMs?: number;
+  /** Event streams (open pages) served at once; the next is refused with 503. Default 32. */
+  maxEventClients?: number;
 }
 
 /** The defaults, in one place. */
-export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, telemetryWindowSeconds: 21_600, maxAlerts: 500, pushMs: 250 });
+export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, telemetryWindowSeconds: 21_600, maxAlerts: 500, pushMs: 250, maxEventClients: 32 });
+
+/** Bytes of request line and headers a request may carry (Node's maxHeaderSize); beyond, 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Sent with every response, errors and event streams included. The page needs only its
+ * own scripts and stylesheets (uPlot styles through the CSSOM, which style-src does not
+ * govern), fetch/EventSource to itself and the data: favicon; nothing may frame it.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-resource-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+});
 
 /** Validate dashboard options; errors name the option, the allowed range and the value. */
 export function resolveDashboardOptions(o: DashboardOptions = {}): Required<DashboardOptions> {
@@ -58,6 +82,7 @@ export function resolveDashboardOptions(o: DashboardOptions = {}): Required<Dash
   int("telemetryWindowSeconds", r.telemetryWindowSeconds, 10, 86_400);
   int("maxAlerts", r.maxAlerts, 1, 100_000);
   int("pushMs", r.pushMs, 20, 60_000);
+  int("maxEventClients", r.maxEventClients, 1, 1024);
   if (typeof r.host !== "string" || r.host.trim() === "") throw new RangeError(`host must be a non-empty address, got ${JSON.stringify(r.host)}`);
   return r;
 }
@@ -140,10 +165,8 @@ interface Client {
   alertSeq: number;
 }
 
-/** The page's files, read once. */
-interface Assets {
-  [path: string]: { type: string; body: Buffer };
-}
+/** The page's files, read once: the allow-list of what is served, by exact request path. */
+type Assets = ReadonlyMap<string, { type: string; body: Buffer; etag: string }>;
 
 /** Clients further behind than this are dropped (they reconnect and reload the state). */
 const MAX_CLIENT_BACKLOG = 4 << 20;
@@ -162,6 +185,8 @@ export class Dashboard {
   private status: Totals["status"] = "waiting";
   private readonly rateSamples: Array<[number, number]> = [];
   private closed = false;
+  /** Host header values accepted when bound to a loopback address (see hostAllowed). */
+  private readonly loopbackHosts: ReadonlySet<string>;
 
   constructor(
     private readonly server: Server,
@@ -176,6 +201,8 @@ export class Dashboard {
       onTelemetryAlert: (a) => this.agg.addAlert(a),
     };
     server.on("request", (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuseMalformed(err, socket));
+    this.loopbackHosts = loopbackHostNames(options.host, server.address() as AddressInfo);
     this.timer = setInterval(() => this.push(), options.pushMs);
   }
 
@@ -292,52 +319,107 @@ export class Dashboard {
     }
   }
 
+  /**
+   * Refusals come first, in this order: a method other than GET/HEAD (405; nothing here
+   * changes state), a body (413; no endpoint reads one), a foreign Host on loopback (421),
+   * a request target that is not a plain path (400). Paths are compared as sent, never
+   * decoded or normalised, against the API and the allow-list of files: "..", "%2e%2e",
+   * "%2f", backslashes and NUL simply name nothing and get 404.
+   */
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? "/", "http://dashboard");
-    if (req.method !== "GET" && req.method !== "HEAD") return this.send(res, 405, "text/plain; charset=utf-8", "only GET\n");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return this.send(res, 405, "text/plain; charset=utf-8", "only GET and HEAD: the dashboard is read-only\n", { allow: "GET, HEAD", connection: "close" });
+    }
+    if (hasBody(req)) return this.send(res, 413, "text/plain; charset=utf-8", "no request body is accepted\n", { connection: "close" });
     if (!this.hostAllowed(req.headers.host)) return this.send(res, 421, "text/plain; charset=utf-8", "unexpected Host header\n");
-    if (url.pathname === "/api/state") {
-      const route = url.searchParams.get("route") ?? ALL_ROUTES;
+    const target = req.url ?? "";
+    // Origin-form only ("/path?query"): no absolute URL, no "//authority", no "*".
+    if (!target.startsWith("/") || target.startsWith("//")) return this.send(res, 400, "text/plain; charset=utf-8", "bad request target\n");
+    const q = target.indexOf("?");
+    const path = q < 0 ? target : target.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : target.slice(q + 1));
+    if (path === "/api/state") {
+      const route = query.get("route") ?? ALL_ROUTES;
       return this.send(res, 200, "application/json; charset=utf-8", JSON.stringify(this.state(route)));
     }
-    if (url.pathname === "/api/events") return this.subscribe(url, res);
-    const asset = this.assets[url.pathname === "/" ? "/page.html" : url.pathname];
+    if (path === "/api/events") return this.subscribe(req, query, res);
+    const asset = this.assets.get(path === "/" ? "/page.html" : path);
     if (asset === undefined) return this.send(res, 404, "text/plain; charset=utf-8", "not found\n");
-    this.send(res, 200, asset.type, asset.body);
+    // The files do not change while the process runs: revalidate by ETag, never store.
+    const cache = { "cache-control": "no-cache", etag: asset.etag };
+    if (req.headers["if-none-match"] === asset.etag) return this.send(res, 304, asset.type, "", cache);
+    this.send(res, 200, asset.type, asset.body, cache);
   }
 
-  private subscribe(url: URL, res: ServerResponse): void {
+  private subscribe(req: IncomingMessage, query: URLSearchParams, res: ServerResponse): void {
+    if (this.clients.size >= this.options.maxEventClients) {
+      const body = `too many live pages: ${this.options.maxEventClients} event streams are open; close one and reload\n`;
+      return this.send(res, 503, "text/plain; charset=utf-8", body, { "retry-after": "10" });
+    }
+    const head = { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" };
+    if (req.method === "HEAD") {
+      res.writeHead(200, head);
+      return void res.end();
+    }
     const num = (name: string) => {
-      const v = Number(url.searchParams.get(name) ?? "0");
+      const v = Number(query.get(name) ?? "0");
       return Number.isFinite(v) && v >= 0 ? v : 0;
     };
-    const client: Client = { res, route: url.searchParams.get("route") ?? ALL_ROUTES, since: num("since"), alertSeq: num("alerts") };
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+    const client: Client = { res, route: query.get("route") ?? ALL_ROUTES, since: num("since"), alertSeq: num("alerts") };
+    res.writeHead(200, head);
     res.write("retry: 1000\n\n");
     this.clients.add(client);
     res.on("close", () => this.clients.delete(client));
   }
 
   /**
-   * On a loopback address, only loopback Host headers: a web page elsewhere cannot
-   * read the alerts through DNS rebinding. Another host is the user's choice.
+   * On a loopback address, only the loopback names with this port (see loopbackHostNames):
+   * a web page elsewhere that rebinds its own name to 127.0.0.1 sends that name, and cannot
+   * read the alerts. Bound to another address (--host 0.0.0.0, a LAN address), the user chose
+   * to expose the page to that network, whose clients may name the machine anyhow: any Host
+   * is accepted there.
    */
   private hostAllowed(host: string | undefined): boolean {
     if (!isLoopback(this.options.host)) return true;
-    if (host === undefined) return false;
-    const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
-    return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
+    return host !== undefined && this.loopbackHosts.has(host.toLowerCase());
   }
 
-  private send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-    res.writeHead(status, {
-      "content-type": type,
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-      "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
-    });
-    res.end(res.req.method === "HEAD" ? undefined : body);
+  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+    const length = status === 304 ? {} : { "content-length": String(Buffer.byteLength(body)) };
+    res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-store", ...length, ...extra });
+    res.end(res.req.method === "HEAD" || status === 304 ? undefined : body);
   }
+}
+
+/** A request announcing a body: a Content-Length other than 0, or any Transfer-Encoding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length.trim() !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+/** What Node's parser refuses (headers over MAX_HEADER_BYTES, malformed requests): answered with the same headers, then closed. */
+function refuseMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  const [status, text] = err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"] : [400, "Bad Request"];
+  const body = `${text.toLowerCase()}\n`;
+  const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close" });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
+}
+
+/**
+ * The Host values a loopback-bound dashboard answers: 127.0.0.1, localhost, [::1], the
+ * address it is bound to and the one asked for, each with the port (bare too on port 80,
+ * where browsers leave it out).
+ */
+function loopbackHostNames(asked: string, bound: AddressInfo): Set<string> {
+  const bracket = (a: string) => (a.includes(":") && !a.startsWith("[") ? `[${a}]` : a).toLowerCase();
+  const names = new Set(["127.0.0.1", "localhost", "[::1]", bracket(bound.address), bracket(asked)]);
+  const hosts = new Set<string>();
+  for (const name of names) {
+    hosts.add(`${name}:${bound.port}`);
+    if (bound.port === 80) hosts.add(name);
+  }
+  return hosts;
 }
 
 /** What the page shows of the model a detector uses. */
@@ -380,21 +462,27 @@ function assetDir(): string {
 function loadAssets(): Assets {
   const dir = assetDir();
   const require = createRequire(import.meta.url);
-  const file = (p: string) => readFileSync(p);
-  return {
-    "/page.html": { type: "text/html; charset=utf-8", body: file(`${dir}/page.html`) },
-    "/page.js": { type: "text/javascript; charset=utf-8", body: file(`${dir}/page.js`) },
-    "/page.css": { type: "text/css; charset=utf-8", body: file(`${dir}/page.css`) },
-    "/uplot.js": { type: "text/javascript; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.iife.min.js")) },
-    "/uplot.css": { type: "text/css; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.min.css")) },
-  };
+  const files: Array<[string, string, string]> = [
+    ["/page.html", "text/html; charset=utf-8", `${dir}/page.html`],
+    ["/page.js", "text/javascript; charset=utf-8", `${dir}/page.js`],
+    ["/page.css", "text/css; charset=utf-8", `${dir}/page.css`],
+    ["/uplot.js", "text/javascript; charset=utf-8", require.resolve("uplot/dist/uPlot.iife.min.js")],
+    ["/uplot.css", "text/css; charset=utf-8", require.resolve("uplot/dist/uPlot.min.css")],
+  ];
+  return new Map(files.map(([path, type, file]) => {
+    const body = readFileSync(file);
+    return [path, { type, body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }];
+  }));
 }
 
 /** Start the dashboard server; resolves once it listens (see Dashboard.url). */
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const o = resolveDashboardOptions(options);
   const assets = loadAssets();
-  const server = createServer();
+  // Headers beyond MAX_HEADER_BYTES get 431; a request's headers must arrive within 10 s.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 10_000, requestTimeout: 30_000 });
+  // Sockets bounded too (a page uses a few; event streams are capped separately).
+  server.maxConnections = Math.max(128, 4 * o.maxEventClients);
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       const why = e.code === "EADDRINUSE" ? "is in use (pick another port, or 0 for any free one)" : `cannot be used (${e.message})`;
