@@ -409,8 +409,26 @@ export class FeatureExtractor {
   lastAllLatencyTrend = 0;
   /** The last record's client window. */
   readonly lastClient: ClientWindow = { requests: 0, failures: 0, novelFailures: 0, knownFailures: 0 };
-  /** Highest client window counts seen so far (training reads them as the spec's peaks). */
+  /** Highest client window counts seen so far, over every client. */
   readonly peaks: ClientPeaks = { requests: 0, knownFailures: 0, novelFailures: 0, distinct: 0 };
+  // Per client slot: its highest window requests, known-route failures and novel-path failures.
+  private readonly slotPeaks = new Int32Array(3 * MAX_CLIENTS);
+
+  /**
+   * The highest client window counts over the clients tracked now, leaving out the
+   * addresses in `exclude` (training leaves out clients that look like an incident,
+   * so a scanner in the training log does not raise the bar for the next one).
+   */
+  clientPeaks(exclude: ReadonlySet<string>): ClientPeaks {
+    const out: ClientPeaks = { requests: 0, knownFailures: 0, novelFailures: 0, distinct: this.peaks.distinct };
+    for (const [ip, k] of this.clientSlot) {
+      if (exclude.has(ip)) continue;
+      out.requests = Math.max(out.requests, this.slotPeaks[3 * k]);
+      out.knownFailures = Math.max(out.knownFailures, this.slotPeaks[3 * k + 1]);
+      out.novelFailures = Math.max(out.novelFailures, this.slotPeaks[3 * k + 2]);
+    }
+    return out;
+  }
 
   constructor(spec: FeatureSpec) {
     this.spec = spec;
@@ -516,6 +534,10 @@ export class FeatureExtractor {
     if (cw.requests > pk.requests) pk.requests = cw.requests;
     if (cw.novelFailures > pk.novelFailures) pk.novelFailures = cw.novelFailures;
     if (cw.knownFailures > pk.knownFailures) pk.knownFailures = cw.knownFailures;
+    const sp = 3 * ck;
+    if (cw.requests > this.slotPeaks[sp]) this.slotPeaks[sp] = cw.requests;
+    if (cw.knownFailures > this.slotPeaks[sp + 1]) this.slotPeaks[sp + 1] = cw.knownFailures;
+    if (cw.novelFailures > this.slotPeaks[sp + 2]) this.slotPeaks[sp + 2] = cw.novelFailures;
 
     // A line without a latency reads as typical for its route (not as "very fast").
     const hasLatency = Number.isFinite(r.latencyMs) && r.latencyMs >= 0;
@@ -599,6 +621,7 @@ export class FeatureExtractor {
       }
     }
     this.clients.reset(k);
+    this.slotPeaks.fill(0, 3 * k, 3 * k + 3);
     this.clientSlot.set(ip, k);
     return k;
   }

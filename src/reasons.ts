@@ -79,10 +79,9 @@ function holds(group: ReasonGroup, c: ReasonContext): boolean {
       const z = v.latency_vs_route;
       return z !== undefined ? Math.abs(z) >= 1 || (v.route_latency_trend ?? 0) >= 2 : Number.isFinite(r.latencyMs);
     }
-    case "errors": {
-      const share = Math.max(v.route_error_rate ?? 0, c.recentErrorShare ?? 0);
-      return r.status >= 400 || share > Math.max(0.05, 2 * b.errorRate);
-    }
+    case "errors":
+      // The route's share is the route's story: a 200 is not an error, whatever its neighbours.
+      return r.status >= 400;
     case "size": {
       const z = v.bytes_vs_route;
       return z !== undefined ? Math.abs(z) >= 1 || (v.route_bytes_trend ?? 0) >= 2 : false;

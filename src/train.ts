@@ -197,8 +197,17 @@ export class Trainer {
       else this.skipped.non_finite_features = (this.skipped.non_finite_features ?? 0) + 1;
     }
     if (rows === 0) throw new RangeError(`no line of the training input gave finite features (${describeSkipped(this.skipped)})`);
-    spec.clients = { ...fx.peaks };
+    // Clients that look like an incident (a scanner, a brute force) set no bar for the client rules.
+    const suspects = suspectClients(c);
+    spec.clients = fx.clientPeaks(suspects);
     const warnings = trainingWarnings(c, spec, clock.untimed, this.opts.minRouteCount);
+    if (suspects.size > 0) {
+      const list = [...suspects].slice(0, 3).join(", ");
+      warnings.push(
+        `${suspects.size === 1 ? "1 client" : `${suspects.size} clients`} with 20+ failed requests, most of theirs failing (${list}${suspects.size > 3 ? ", ..." : ""}): ` +
+          "a scanner or a brute force in the training data? Left out of the bars the client rules compare with",
+      );
+    }
     const t0 = performance.now();
     const forest = IsolationForest.fit({ data: X.subarray(0, rows * fx.cols), rows, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
     const fitMs = performance.now() - t0;
@@ -574,10 +583,10 @@ export function trainingWarnings(c: Columns, spec: FeatureSpec, untimed: number,
   }
   const peaks = spec.clients;
   if (peaks && peaks.novelFailures >= 20) {
-    out.push(`one client had ${peaks.novelFailures} failed requests on rare paths within ${spec.windowSeconds} s: a scanner in the training data? It raises the bar for catching scanners`);
+    out.push(`one client had ${peaks.novelFailures} failed requests on rare paths within ${spec.windowSeconds} s: it raises the bar for catching scanners`);
   }
   if (peaks && peaks.knownFailures >= 20) {
-    out.push(`one client had ${peaks.knownFailures} failed requests on known routes within ${spec.windowSeconds} s: a brute-force attempt in the training data? It raises the bar for catching one`);
+    out.push(`one client had ${peaks.knownFailures} failed requests on known routes within ${spec.windowSeconds} s: it raises the bar for catching a brute force`);
   }
   const probes = probeRoutes(c, minRouteCount);
   if (probes.length > 0) {
@@ -586,6 +595,21 @@ export function trainingWarnings(c: Columns, spec: FeatureSpec, untimed: number,
         `(e.g. ${probes.slice(0, 3).join(", ")}): incidents in the training data?`,
     );
   }
+  return out;
+}
+
+/** Client addresses with 20+ failed requests in training, over half of their requests failing. */
+export function suspectClients(c: Columns): Set<string> {
+  const total = new Map<string, number>();
+  const failed = new Map<string, number>();
+  for (let i = 0; i < c.n; i++) {
+    const ip = c.ip[i];
+    if (ip === "") continue;
+    total.set(ip, (total.get(ip) ?? 0) + 1);
+    if (c.status[i] >= 400) failed.set(ip, (failed.get(ip) ?? 0) + 1);
+  }
+  const out = new Set<string>();
+  for (const [ip, f] of failed) if (f >= 20 && 2 * f > (total.get(ip) ?? 0)) out.add(ip);
   return out;
 }
 

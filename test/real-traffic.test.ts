@@ -118,6 +118,23 @@ describe("routes that generalise", () => {
 });
 
 describe("client-level incidents", () => {
+  it("a scanner and a brute force in the training log are said, and set no bar for the next ones", () => {
+    const scan = burst("66.6.6.1", T0 + 600_000, 150, 60, (i) => ({ method: "GET", path: `/old/${i}/x.php`, status: 404 }));
+    const brute = burst("66.6.6.2", T0 + 900_000, 120, 100, () => ({ method: "POST", path: "/login", status: 401 }));
+    const dirty = trainFromLines(merged(train, [...scan, ...brute]).map((r) => json(r)), { forest: { seed: 1 } });
+    expect(dirty.summary.warnings.join("\n")).toMatch(/2 clients with 20\+ failed requests.*66\.6\.6\.1, 66\.6\.6\.2.*Left out of the bars/);
+    const peaks = pipelineOf(dirty.forest).spec.clients;
+    expect(peaks?.novelFailures).toBeLessThan(10);
+    expect(peaks?.knownFailures).toBeLessThan(10);
+    const later = merged(site(3, 600, START), [
+      ...burst("203.0.113.9", START + 200_000, 150, 60, (i) => ({ method: "GET", path: `/probe/f${i}.php`, status: 404 })),
+      ...burst("198.51.100.7", START + 400_000, 120, 100, () => ({ method: "POST", path: "/login", status: 401 })),
+    ]);
+    const rules = detect(dirty.forest, later.map((r) => json(r))).alerts.map((a) => a.rule);
+    expect(rules).toContain("scanner");
+    expect(rules).toContain("brute_force");
+  });
+
   const base = site(3, 600, START);
 
   it("a scanner: one client with many failing paths never seen, one alert per cooldown, named scanner", () => {
