@@ -31,8 +31,10 @@
  * folder: by device + inode, confirmed by the fingerprint of its first bytes (a renamed file),
  * else by that fingerprint alone with at least the saved size (the copy that copytruncate
  * left); its rest is read first, then the file at the path from its start. The same copy is
- * looked for when a truncation is seen while running. Not recovered: a file moved to another
- * folder, and whole generations created and rotated away while no follower ran.
+ * looked for when a truncation is seen while running. While an old file is being finished, its
+ * saved entry lists the files to read after it (by identity), so a crash meanwhile loses none
+ * of them. Not recovered: a file moved to another folder, and whole generations created and
+ * rotated away while no follower ran.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type BigIntStats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
