@@ -617,6 +617,10 @@ describe("Follower: restart with a positions file", () => {
       [JSON.stringify({ format: "logforest-positions", version: 9, files: {} }), /version is 9/],
       [good({ offset: -5 }), /"offset" must be an integer in \[0, \d+\], got -5/],
       [good({ ino: 7 }), /"ino" must be a decimal string or null, got 7/],
+      [good({ then: {} }), /"then" must be an array of at most 64 files/],
+      [good({ then: [5] }), /"then"\[0\]: not an object/],
+      [good({ then: [{ dev: null, ino: null, fpLen: 0, fpHash: "0".repeat(64) }] }), /"then"\[0\]: must name one file/],
+      [good({ then: [{ dev: "1", ino: "2", fpLen: 300, fpHash: "0".repeat(64) }] }), /"then"\[0\]: "fpLen" must be an integer in \[0, 256\], got 300/],
     ];
     for (const [text, fault] of cases) {
       writeFileSync(pos, text);
