@@ -397,10 +397,17 @@ function hasBody(req: IncomingMessage): boolean {
   return (length !== undefined && length.trim() !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
 
+/** The statuses Node itself would give these parser errors (any other: 400). */
+const CLIENT_ERRORS: ReadonlyMap<string, [number, string]> = new Map([
+  ["HPE_HEADER_OVERFLOW", [431, "Request Header Fields Too Large"]],
+  ["HPE_CHUNK_EXTENSIONS_OVERFLOW", [413, "Payload Too Large"]],
+  ["ERR_HTTP_REQUEST_TIMEOUT", [408, "Request Timeout"]],
+]);
+
 /** What Node's parser refuses (headers over MAX_HEADER_BYTES, malformed requests): answered with the same headers, then closed. */
 function refuseMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-  const [status, text] = err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"] : [400, "Bad Request"];
+  const [status, text] = CLIENT_ERRORS.get(err.code ?? "") ?? [400, "Bad Request"];
   const body = `${text.toLowerCase()}\n`;
   const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close" });
   socket.end(`HTTP/1.1 ${status} ${text}\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
