@@ -105,10 +105,11 @@ describe("dashboard HTTP hardening", () => {
     responses.push(["host", await rawGet(p, "/", "attacker.example")]);
     responses.push(["target", await rawGet(p, "http://[")]);
     responses.push(["headers", await rawGet(p, "/", `127.0.0.1:${p}`, `X-Big: ${"a".repeat(20_000)}\r\n`)]);
+    responses.push(["CONNECT", await rawRequest(p, `CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n`)]);
     responses.push(["malformed", await rawRequest(p, "GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")]);
     expect(responses.map(([what, r]) => [what, r.status])).toEqual([
       ["/", 200], ["/page.html", 200], ["/page.js", 200], ["/page.css", 200], ["/uplot.js", 200], ["/uplot.css", 200], ["/api/state", 200], ["/nope", 404], ["304", 304],
-      ["HEAD /api/events", 200], ["POST", 405], ["body", 413], ["host", 421], ["target", 400], ["headers", 431], ["malformed", 400],
+      ["HEAD /api/events", 200], ["POST", 405], ["body", 413], ["host", 421], ["target", 400], ["headers", 431], ["CONNECT", 405], ["malformed", 400],
     ]);
     for (const [what, r] of responses) expectSecurityHeaders(r, what);
     const stream = await openStream(p);
@@ -158,6 +159,8 @@ describe("dashboard HTTP hardening", () => {
       const r = await rawRequest(p, `${method} /api/state HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
       expect([method, r.status, r.headers.allow]).toEqual([method, 405, "GET, HEAD"]);
     }
+    const tunnel = await rawRequest(p, `CONNECT 127.0.0.1:${p} HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\n\r\n`);
+    expect([tunnel.status, tunnel.headers.allow]).toEqual([405, "GET, HEAD"]);
     const withBody = [
       `GET /api/state HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nContent-Length: 5\r\n\r\nhello`,
       `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,

@@ -202,6 +202,8 @@ export class Dashboard {
     };
     server.on("request", (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuseMalformed(err, socket));
+    // CONNECT bypasses the request handler; without this listener Node would drop the socket unanswered.
+    server.on("connect", (_req: IncomingMessage, socket: Socket) => writeRefusal(socket, 405, "Method Not Allowed", { allow: "GET, HEAD" }));
     this.loopbackHosts = loopbackHostNames(options.host, server.address() as AddressInfo);
     this.timer = setInterval(() => this.push(), options.pushMs);
   }
@@ -408,8 +410,13 @@ const CLIENT_ERRORS: ReadonlyMap<string, [number, string]> = new Map([
 function refuseMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
   const [status, text] = CLIENT_ERRORS.get(err.code ?? "") ?? [400, "Bad Request"];
+  writeRefusal(socket, status, text);
+}
+
+/** A refusal written straight to the socket (outside the request handler), then the connection closed. */
+function writeRefusal(socket: Socket, status: number, text: string, extra: Record<string, string> = {}): void {
   const body = `${text.toLowerCase()}\n`;
-  const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close" });
+  const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close", ...extra });
   socket.end(`HTTP/1.1 ${status} ${text}\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
 }
 
