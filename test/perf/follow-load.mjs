@@ -9,8 +9,8 @@
 // lines written and scored, peak and final RSS, RSS growth over the second half, max lag
 // in lines and seconds (how long ago the line being scored was written), whether it kept up,
 // and the rate it sustained. Stops by itself (the writer after SECONDS, the detector once it
-// has caught up or DRAIN seconds later); writes only under a temp dir, removed at the end;
-// kills its children on any exit. Usage (after npm run build):
+// has caught up or DRAIN seconds later; --duration bounds it should this script be killed);
+// writes only under a temp dir, removed at the end; kills its children on any exit. Usage (after npm run build):
 //   node test/perf/follow-load.mjs [all|files|rate] [--seconds 60] [--rate 50000] [--files 50] [--files-rate 20000] [--drain 120] [--keep]
 //
 // Results, 2026-11-25, `npm run load` on a 2-core VM shared with other jobs (load average
@@ -177,7 +177,9 @@ async function run(name, files, totalRate) {
   for (const p of paths) writeFileSync(p, "");
   const scores = join(sub, "scores.csv");
   const positions = join(sub, "positions.json");
-  const args = [BIN, "detect", "--model", model, "--follow", ...paths, "--positions", positions, "--scores", scores, "--alerts", join(sub, "alerts.jsonl"), "--from-start", "--json"];
+  const args = [BIN, "detect", "--model", model, "--follow", ...paths, "--positions", positions, "--scores", scores, "--alerts", join(sub, "alerts.jsonl"), "--from-start", "--json",
+    // A bound even if this script is killed (SIGKILL) before it can stop the detector.
+    "--duration", String(seconds + drain + 60)];
   const detector = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   children.add(detector);
   let stderr = "";
