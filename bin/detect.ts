@@ -6,8 +6,9 @@ import { RETRAIN_DEFAULTS } from "../src/retrain.js";
 import { runDetect } from "../src/run-detect.js";
 import { LATENCY_UNITS, type LatencyUnit } from "../src/parse.js";
 import { fieldsOf } from "./options.js";
+import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 
-interface DetectArgs {
+interface DetectArgs extends RedisDetectArgs {
   model: string;
   input?: string;
   follow?: string[];
@@ -62,12 +63,14 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); with --input or stdin it stays up after the end of input until Ctrl-C",
       })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" })
+      .options(REDIS_DETECT_OPTIONS)
       .conflicts("input", "follow")
       .check((a) => {
         if (a.duration !== undefined && !(a.duration > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${a.duration}`);
         return true;
       }),
   handler: async (a) => {
+    if (a.from !== undefined) return detectFromRedis(a, a.rules ? loadRules(a.rules) : undefined);
     if (!a.input && !a.follow && process.stdin.isTTY) {
       throw new RangeError("no input: pass --input FILE, --follow FILE..., or pipe log lines into stdin");
     }

@@ -9,6 +9,8 @@ import { simulateCommand } from "./simulate.js";
 import { trainCommand } from "./train.js";
 import { detectCommand } from "./detect.js";
 import { evaluateCommand } from "./evaluate.js";
+import { shipCommand } from "./ship.js";
+import { statusCommand } from "./status.js";
 
 // `logforest detect ... | head`: when the reader goes away, stop quietly.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -26,6 +28,8 @@ const cli = yargs(hideBin(process.argv))
   .command(evaluateCommand)
   .command(benchCommand)
   .command(accuracyCommand)
+  .command(shipCommand)
+  .command(statusCommand)
   .demandCommand(1, "name a command (see --help)")
   .strict()
   .help()

@@ -1,0 +1,147 @@
+/**
+ * What every part of the scale-out shares: the redis:// address, the connection (retries
+ * with backoff, never giving up on a command), the key names and the shard of a source.
+ *
+ * Keys of stream NAME, group G (one Redis database holds any number of them):
+ *   NAME:0 .. NAME:N-1       the shards: one stream each, entries {file, line, text}
+ *   NAME:alerts              alerts of every group: entries {id, group, shard, entry, alert}
+ *   NAME:G:lease:S           owner of shard S (a consumer name), with an expiry
+ *   NAME:G:consumers         sorted set: consumer -> last heartbeat (ms)
+ *   NAME:G:alerted:ID        marker: alert ID was written (so a re-delivery writes none)
+ *   NAME:G:alert-counts      hash: shard -> alerts written
+ */
+import { Redis, type RedisOptions } from "ioredis";
+
+/** A parsed redis://HOST:PORT[/KEY] address. */
+export interface RedisAddress {
+  host: string;
+  port: number;
+  /** The path after the port (a model key), or "" when none. */
+  key: string;
+}
+
+/** Parse redis://HOST:PORT[/KEY]; `option` names the flag in the error. */
+export function parseRedisUrl(url: string, option: string): RedisAddress {
+  const m = /^redis:\/\/([^/:]+)(?::(\d+))?(?:\/(.*))?$/.exec(url);
+  if (m === null) throw new RangeError(`${option} must be redis://HOST:PORT (optionally /KEY), got ${JSON.stringify(url)}`);
+  const port = m[2] === undefined ? 6379 : Number(m[2]);
+  if (!(port >= 1 && port <= 65535)) throw new RangeError(`${option}: port must be in [1, 65535], got ${m[2]}`);
+  return { host: m[1], port, key: m[3] ?? "" };
+}
+
+/** Backoff between reconnection attempts: 50 ms doubling up to 2 s. */
+export function retryDelay(attempt: number): number {
+  return Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
+}
+
+/**
+ * Connect and check the server answers (PING) within `timeoutMs`; a clear error if not.
+ * Afterwards the client reconnects with backoff forever and queues commands meanwhile.
+ */
+export async function connectRedis(addr: RedisAddress, timeoutMs = 5000): Promise<Redis> {
+  const opts: RedisOptions = {
+    host: addr.host,
+    port: addr.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: retryDelay,
+    enableAutoPipelining: false,
+  };
+  const redis = new Redis(opts);
+  redis.on("error", () => undefined); // reconnects are the retry strategy's job; commands report their own failures
+  const timer = new Promise<never>((_, reject) => {
+    const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${addr.host}:${addr.port} within ${timeoutMs} ms`)), timeoutMs);
+    t.unref();
+  });
+  try {
+    await Promise.race([redis.connect().then(() => redis.ping()), timer]);
+  } catch (err) {
+    redis.disconnect();
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(why.startsWith("cannot reach") ? why : `cannot reach Redis at ${addr.host}:${addr.port}: ${why}`);
+  }
+  return redis;
+}
+
+/** Stable 32-bit FNV-1a hash of a string (UTF-16 code units). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** The shard of a source (its file path, or a --shard-key): stable across runs and machines. */
+export function shardOf(key: string, shards: number): number {
+  return fnv1a(key) % shards;
+}
+
+/** Check a shard count. */
+export function checkShards(n: unknown, option = "--shards"): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1024) throw new RangeError(`${option} must be an integer in [1, 1024], got ${String(n)}`);
+  return n;
+}
+
+/** Check a stream or group name: non-empty, no spaces or colons beyond the key's own. */
+export function checkName(s: unknown, option: string): string {
+  if (typeof s !== "string" || !/^[A-Za-z0-9_.\-]{1,100}$/.test(s)) throw new RangeError(`${option} must be 1-100 of [A-Za-z0-9_.-], got ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** Key names of one stream and group. */
+export class Keys {
+  constructor(readonly stream: string, readonly group: string) {}
+  shard(s: number): string {
+    return `${this.stream}:${s}`;
+  }
+  get alerts(): string {
+    return `${this.stream}:alerts`;
+  }
+  lease(s: number): string {
+    return `${this.stream}:${this.group}:lease:${s}`;
+  }
+  get consumers(): string {
+    return `${this.stream}:${this.group}:consumers`;
+  }
+  alerted(id: string): string {
+    return `${this.stream}:${this.group}:alerted:${id}`;
+  }
+  get alertCounts(): string {
+    return `${this.stream}:${this.group}:alert-counts`;
+  }
+}
+
+/** Milliseconds part of a stream entry id ("1700000000000-3" -> 1700000000000). */
+export function entryMs(id: string): number {
+  return Number(id.slice(0, id.indexOf("-")));
+}
+
+/** Compare two stream entry ids. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(BigInt);
+  const [bm, bs] = b.split("-").map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/** A Redis reply [k1, v1, k2, v2, ...] as an object. */
+export function replyObject(flat: Array<string | number | null>): Record<string, string | number | null> {
+  const o: Record<string, string | number | null> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
+  return o;
+}
+
+/** Sleep `ms`, or less if `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
