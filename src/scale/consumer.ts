@@ -401,12 +401,12 @@ class Consumer {
     const now = Date.now();
     await this.retry(() => this.redis.zadd(this.keys.consumers, now, consumer));
     await this.retry(() => this.redis.zremrangebyscore(this.keys.consumers, "-inf", now - 10 * leaseMs));
-    const live = Math.max(1, await this.retry(() => this.redis.zcount(this.keys.consumers, now - leaseMs, "+inf")));
+    const live = await this.retry(() => this.redis.zrangebyscore(this.keys.consumers, now - leaseMs, "+inf"));
     for (const s of [...this.owned.values()]) {
       const kept = await this.retry(() => this.redis.eval(RENEW, 1, this.keys.lease(s.shard), consumer, String(leaseMs)));
       if (kept !== 1) this.owned.delete(s.shard); // lost it (expired while we were cut off): its new owner replays
     }
-    const fair = Math.ceil(shards / live);
+    const fair = shareOf(consumer, live, shards);
     for (const shard of [...this.owned.keys()].sort((a, b) => b - a)) {
       if (this.owned.size <= fair) break;
       await this.retry(() => this.redis.eval(RELEASE, 1, this.keys.lease(shard), consumer));
@@ -512,6 +512,16 @@ class Consumer {
       }
     }
   }
+}
+
+/**
+ * Shards this consumer should own: the live consumers, sorted by name, split the shards as
+ * evenly as they go, the first ones taking one more (so the shares add up to the shard count).
+ */
+export function shareOf(me: string, live: readonly string[], shards: number): number {
+  const names = [...new Set([...live, me])].sort();
+  const rank = names.indexOf(me);
+  return Math.floor(shards / names.length) + (rank < shards % names.length ? 1 : 0);
 }
 
 /** A field of a stream entry ("" when absent). */

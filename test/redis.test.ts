@@ -1,0 +1,393 @@
+/**
+ * The Redis Streams scale-out against a real redis-server (issue 14): ship, consumers
+ * owning shards by lease, takeover after SIGKILL, a shipper killed during a rotation, a
+ * Redis restart. Each test starts what it needs on a free loopback port in a temporary
+ * folder and stops it. Set LOGFOREST_REDIS_TESTS=0 to skip (without redis-server they
+ * fail); LOGFOREST_REDIS_LINES sets the lines shipped (default 40,000).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, appendFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_REPEATED_LINES } from "../src/follow.js";
+import { shareOf } from "../src/scale/consumer.js";
+import { fnv1a, shardOf } from "../src/scale/redis.js";
+
+const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+const ENABLED = process.env.LOGFOREST_REDIS_TESTS !== "0";
+const LINES = Number(process.env.LOGFOREST_REDIS_LINES ?? 40_000);
+const SHARDS = 4;
+
+/** Four file names, `${prefix}N_${base}`, one on each shard (so every shard has work). */
+function spread(prefix: string, bases: readonly string[]): string[] {
+  return bases.map((base, shard) => {
+    for (let n = 0; n < 1000; n++) if (shardOf(`${prefix}${n}_${base}`, SHARDS) === shard) return `${prefix}${n}_${base}`;
+    throw new Error(`no name for shard ${shard}`);
+  });
+}
+const FILES = spread("f", ["web-a.log", "web-b.log", "api-c.log", "api-d.log"]);
+// Short leases so a takeover happens within the test's time.
+const CONSUMER_ARGS = ["--shards", String(SHARDS), "--lease-seconds", "2", "--claim-idle-ms", "1000"];
+
+let dir = "";
+const children = new Set<ChildProcess>();
+
+/** A free loopback port (bound by a throwaway server, then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, ms: number, cond: () => boolean | Promise<boolean>): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A redis-server on `port` with its append-only file in `data`. */
+class RedisServer {
+  proc: ChildProcess | null = null;
+  constructor(readonly port: number, readonly data: string) {}
+
+  async start(): Promise<void> {
+    const p = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", this.data], { stdio: "ignore" });
+    this.proc = p;
+    children.add(p);
+    await waitFor("redis-server to answer", 10_000, async () => {
+      const r = new Redis({ port: this.port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      r.on("error", () => undefined);
+      try {
+        await r.connect();
+        return (await r.ping()) === "PONG";
+      } catch {
+        return false;
+      } finally {
+        r.disconnect();
+      }
+    });
+  }
+
+  /** SIGTERM: Redis writes its append-only file and exits. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p === null) return;
+    await stopChild(p, "SIGTERM");
+    this.proc = null;
+  }
+}
+
+function stopChild(p: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) {
+      children.delete(p);
+      return resolve();
+    }
+    const t = setTimeout(() => p.kill("SIGKILL"), 15_000);
+    p.once("exit", () => {
+      clearTimeout(t);
+      children.delete(p);
+      resolve();
+    });
+    p.kill(signal);
+  });
+}
+
+/** A CLI child process; its stderr is kept (the summaries). */
+function cli(args: string[]): ChildProcess & { err: string[] } {
+  const p = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] }) as ChildProcess & { err: string[] };
+  p.err = [];
+  p.stderr?.on("data", (d: Buffer) => p.err.push(d.toString()));
+  children.add(p);
+  return p;
+}
+
+function cliSync(args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`logforest ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+interface AlertLine {
+  id?: string;
+  file: string;
+  line: number;
+  rule: string;
+}
+
+const key = (a: AlertLine) => `${a.file}:${a.line}:${a.rule}`;
+
+function readJsonLines<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as T);
+}
+
+/** Incidents (file + incident number) with at least one alert on one of their lines. */
+function caught(alerts: AlertLine[]): Set<string> {
+  const hit = new Set(alerts.map((a) => `${a.file}:${a.line}`));
+  const out = new Set<string>();
+  for (const f of FILES) {
+    for (const t of readJsonLines<{ line: number; incident: number }>(join(dir, `${f}.truth`))) {
+      if (hit.has(`${f}:${t.line}`)) out.add(`${f}#${t.incident}`);
+    }
+  }
+  return out;
+}
+
+/** The alert stream's alerts (the group's canonical output). */
+async function streamAlerts(r: Redis, stream: string): Promise<AlertLine[]> {
+  const entries = (await r.xrange(`${stream}:alerts`, "-", "+")) as Array<[string, string[]]>;
+  return entries.map(([, f]) => JSON.parse(f[f.indexOf("alert") + 1]) as AlertLine);
+}
+
+async function lagOf(r: Redis, stream: string, group: string): Promise<{ length: number; pending: number; lag: number }> {
+  let length = 0;
+  let pending = 0;
+  let lag = 0;
+  for (let s = 0; s < SHARDS; s++) {
+    const k = `${stream}:${s}`;
+    const n = await r.xlen(k);
+    length += n;
+    if (n === 0) continue;
+    const groups = (await r.call("XINFO", "GROUPS", k)) as Array<Array<string | number>>;
+    const g = groups.map((x) => Object.fromEntries(x.flatMap((v, i) => (i % 2 === 0 ? [[v, x[i + 1]]] : [])))).find((x) => x.name === group);
+    if (g === undefined) {
+      lag += n;
+      continue;
+    }
+    pending += Number(g.pending);
+    lag += Number(g.pending) + Number(g.lag);
+  }
+  return { length, pending, lag };
+}
+
+/** Summaries (last stderr JSON line) of consumers that exited cleanly. */
+function summaries(ps: Array<{ err: string[] }>): Array<{ entries: number; alerts: number; claimed: number; replayed: number; takeovers: number; rss_max_mb: number }> {
+  return ps.map((p) => JSON.parse(p.err.join("").trim().split("\n").pop() ?? "{}"));
+}
+
+/** The followed copies of the simulated files, named `${prefix}_FILE`, created empty. */
+function liveFiles(prefix: string): string[] {
+  const names = spread(prefix, FILES);
+  for (const f of names) writeFileSync(join(dir, f), "");
+  return names;
+}
+
+/** Append the simulated files to their followed copies in `chunks` steps, calling `at(k)` before step k. */
+async function feed(prefix: string, chunks: number, at: (k: number) => Promise<void> | void): Promise<void> {
+  const names = spread(prefix, FILES);
+  const full = FILES.map((f) => readFileSync(join(dir, f), "utf8").split(/(?<=\n)/));
+  for (let k = 0; k < chunks; k++) {
+    await at(k);
+    full.forEach((lines, i) => {
+      const per = Math.ceil(lines.length / chunks);
+      appendFileSync(join(dir, names[i]), lines.slice(k * per, (k + 1) * per).join(""));
+    });
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Alerts of followed copies, named as the simulated files. */
+const live = (alerts: AlertLine[]) => alerts.map((a) => ({ ...a, file: a.file.replace(/^[a-z]+\d+_/, "") }));
+
+describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () => {
+  let server: RedisServer;
+  let r: Redis;
+  let reference: AlertLine[] = [];
+
+  beforeAll(async () => {
+    const found = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+    if (found.status !== 0) throw new Error("redis-server is not installed (apt-get install redis-server), or set LOGFOREST_REDIS_TESTS=0");
+    dir = mkdtempSync(join(tmpdir(), "lf-redis-"));
+    cliSync(["simulate", "--count", "20000", "--seed", "3", "--incidents", "none", "--out", "train.log"]);
+    cliSync(["train", "--input", "train.log", "--model", "m.lfm"]);
+    FILES.forEach((f, i) => cliSync(["simulate", "--count", String(LINES / FILES.length), "--seed", String(40 + i), "--out", f, "--truth", `${f}.truth`]));
+    for (const f of FILES) cliSync(["detect", "--input", f, "--model", "m.lfm", "--alerts", `${f}.ref.jsonl`, "--json"]);
+    reference = FILES.flatMap((f) => readJsonLines<AlertLine>(join(dir, `${f}.ref.jsonl`)));
+    server = new RedisServer(await freePort(), dir);
+    await server.start();
+    r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(1000, 50 * n) });
+    r.on("error", () => undefined);
+  }, 120_000);
+
+  afterAll(async () => {
+    r?.disconnect();
+    await Promise.all([...children].map((p) => stopChild(p, "SIGKILL")));
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shards: a stable hash, shares that add up to the shard count", () => {
+    expect(fnv1a("a")).toBe(fnv1a("a"));
+    expect(FILES.map((f) => shardOf(f, SHARDS))).toEqual([0, 1, 2, 3]);
+    expect(shardOf("web-a.log", SHARDS)).toBe(fnv1a("web-a.log") % SHARDS);
+    for (const n of [1, 2, 3, 5]) {
+      const names = Array.from({ length: n }, (_, i) => `c${i}`);
+      expect(names.reduce((s, c) => s + shareOf(c, names, SHARDS), 0)).toBe(SHARDS);
+    }
+  });
+
+  it("3 consumers over 4 shards: every entry scored once, the alerts of detect --input per file", async () => {
+    expect(reference.length).toBeGreaterThan(10);
+    const group = ["--from", `redis://127.0.0.1:${server.port}`, "--stream", "a", "--model", "m.lfm", ...CONSUMER_ARGS];
+    const cs = [1, 2, 3].map((i) => cli(["detect", ...group, "--consumer", `c${i}`, "--alerts", `a-c${i}.jsonl`]));
+    // Every shard owned, by all three, before the lines arrive: no takeover during the run.
+    await waitFor("3 owners of 4 shards", 20_000, async () => {
+      const owners = await Promise.all([0, 1, 2, 3].map((s) => r.get(`a:detectors:lease:${s}`)));
+      return owners.every((o) => o !== null) && new Set(owners).size === 3;
+    });
+    for (const f of FILES) cliSync(["ship", "--input", f, "--to", `redis://127.0.0.1:${server.port}`, "--stream", "a", "--shards", String(SHARDS)]);
+    await waitFor("every entry acknowledged", 60_000, async () => {
+      const l = await lagOf(r, "a", "detectors");
+      return l.length === LINES && l.lag === 0;
+    });
+    const status = JSON.parse(cliSync(["status", "--from", `redis://127.0.0.1:${server.port}`, "--stream", "a", "--json"])) as Array<{ owner: string | null; lag: number; alerts: number }>;
+    await Promise.all(cs.map((p) => stopChild(p, "SIGTERM")));
+    expect(cs.map((p) => p.exitCode)).toEqual([0, 0, 0]);
+    const sums = summaries(cs);
+    expect(sums.reduce((s, x) => s + x.entries, 0)).toBe(LINES); // none read twice
+    const alerts = [1, 2, 3].flatMap((i) => readJsonLines<AlertLine>(join(dir, `a-c${i}.jsonl`)));
+    expect(alerts.map(key).sort()).toEqual(reference.map(key).sort());
+    expect((await streamAlerts(r, "a")).map(key).sort()).toEqual(reference.map(key).sort());
+    expect(new Set(status.map((s) => s.owner)).size).toBe(3);
+    expect(status.every((s) => s.lag === 0)).toBe(true);
+    expect(status.reduce((s, x) => s + x.alerts, 0)).toBe(reference.length);
+  }, 120_000);
+
+  it("a shard handed over just before an alert: the new owner's windows are rebuilt by replay, alerts as detect --input", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const group = ["--from", url, "--stream", "h", "--model", "m.lfm", ...CONSUMER_ARGS];
+    const names = liveFiles("h");
+    // Each file cut a few lines before its first alert past the middle: a new detector (windows
+    // empty, warm-up running) would not raise it; one rebuilt from the replay does.
+    const cuts = FILES.map((f) => {
+      const half = LINES / FILES.length / 2;
+      const next = reference.filter((a) => a.file === f && a.line > half).map((a) => a.line);
+      return next.length > 0 ? Math.min(...next) - 3 : half;
+    });
+    const texts = FILES.map((f) => readFileSync(join(dir, f), "utf8").split(/(?<=\n)/));
+    names.forEach((n, i) => appendFileSync(join(dir, n), texts[i].slice(0, cuts[i]).join("")));
+    const shipper = cli(["ship", "--follow", ...names, "--to", url, "--stream", "h", "--shards", String(SHARDS), "--positions", "h.pos", "--from-start"]);
+    const first = cli(["detect", ...group, "--consumer", "c1", "--alerts", "h-c1.jsonl"]);
+    const before = cuts.reduce((s, c) => s + c, 0);
+    await waitFor("the first part acknowledged", 60_000, async () => {
+      const l = await lagOf(r, "h", "detectors");
+      return l.length === before && l.lag === 0;
+    });
+    await stopChild(first, "SIGTERM"); // gives its leases back
+    names.forEach((n, i) => appendFileSync(join(dir, n), texts[i].slice(cuts[i]).join("")));
+    await waitFor("every line shipped", 30_000, async () => (await lagOf(r, "h", "detectors")).length === LINES);
+    const second = cli(["detect", ...group, "--consumer", "c2", "--alerts", "h-c2.jsonl"]);
+    await waitFor("every entry acknowledged", 60_000, async () => (await lagOf(r, "h", "detectors")).lag === 0);
+    await Promise.all([stopChild(second, "SIGTERM"), stopChild(shipper, "SIGTERM")]);
+    const [s1, s2] = summaries([first, second]);
+    expect(s1.entries + s2.entries).toBe(LINES);
+    expect(s2.replayed).toBeGreaterThan(0);
+    expect(live(await streamAlerts(r, "h")).map(key).sort()).toEqual(reference.map(key).sort());
+  }, 120_000);
+
+  it("a consumer killed with SIGKILL, twice: nothing left pending, no alert twice, the same incidents caught", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const group = ["--from", url, "--stream", "k", "--model", "m.lfm", ...CONSUMER_ARGS];
+    const consumer = (name: string) => cli(["detect", ...group, "--consumer", name, "--alerts", `k-${name}.jsonl`]);
+    const ps = new Map([["c1", consumer("c1")], ["c2", consumer("c2")], ["c3", consumer("c3")]]);
+    const shipper = cli(["ship", "--follow", ...liveFiles("k"), "--to", url, "--stream", "k", "--shards", String(SHARDS), "--positions", "k.pos", "--from-start"]);
+    await feed("k", 40, async (k) => {
+      if (k === 12) {
+        ps.get("c1")?.kill("SIGKILL");
+        ps.set("c4", consumer("c4"));
+      }
+      if (k === 26) ps.get("c2")?.kill("SIGKILL");
+    });
+    await waitFor("every line shipped and acknowledged", 60_000, async () => {
+      const l = await lagOf(r, "k", "detectors");
+      return l.length >= LINES && l.lag === 0;
+    });
+    await stopChild(shipper, "SIGTERM");
+    const alive = [ps.get("c3"), ps.get("c4")].filter((p): p is ChildProcess & { err: string[] } => p !== undefined);
+    await Promise.all(alive.map((p) => stopChild(p, "SIGTERM")));
+    expect((await lagOf(r, "k", "detectors")).pending).toBe(0);
+    expect(alive.map((p) => p.exitCode)).toEqual([0, 0]);
+    const stream = live(await streamAlerts(r, "k"));
+    const ids = (await r.xrange("k:alerts", "-", "+")).map(([, f]) => f[f.indexOf("id") + 1]);
+    expect(new Set(ids).size).toBe(ids.length); // no alert twice for one entry
+    const files = live([...ps.keys()].flatMap((n) => readJsonLines<AlertLine>(join(dir, `k-${n}.jsonl`))));
+    expect(new Set(files.map(key)).size).toBe(files.length);
+    expect([...caught(stream)].sort()).toEqual([...caught(reference)].sort());
+    // Outside the takeover gap the alerts are those of detect --input: report how many differ.
+    const ref = new Set(reference.map(key));
+    const got = new Set(stream.map(key));
+    const differ = [...got].filter((x) => !ref.has(x)).length + [...ref].filter((x) => !got.has(x)).length;
+    expect(differ).toBeLessThanOrEqual(Math.max(2, Math.ceil(0.05 * reference.length)));
+  }, 120_000);
+
+  it("the shipper killed with SIGKILL during a rotation and restarted: every line in the stream, repeats within the bound", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const log = join(dir, "rot.log");
+    writeFileSync(log, "");
+    const args = ["ship", "--follow", "rot.log", "--to", url, "--stream", "rot", "--shards", "1", "--positions", "rot.pos", "--from-start"];
+    let shipper = cli(args);
+    const total = 12_000;
+    const line = (i: number) => `line ${String(i).padStart(6, "0")} ${"x".repeat(40)}\n`;
+    for (let i = 0; i < total; i += 500) {
+      if (i === 6000) {
+        renameSync(log, `${log}.1`); // rename rotation
+        writeFileSync(log, "");
+      }
+      appendFileSync(log, Array.from({ length: 500 }, (_, k) => line(i + k)).join(""));
+      if (i === 6500) {
+        shipper.kill("SIGKILL");
+        await new Promise((res) => shipper.once("exit", res));
+        children.delete(shipper);
+        shipper = cli(args);
+      }
+      await new Promise((res) => setTimeout(res, 40));
+    }
+    await waitFor("every line in the stream", 30_000, async () => (await r.xlen("rot:0")) >= total);
+    await new Promise((res) => setTimeout(res, 500));
+    await stopChild(shipper, "SIGTERM");
+    const seen = new Map<string, number>();
+    for (const [, f] of await r.xrange("rot:0", "-", "+")) {
+      const text = f[f.indexOf("text") + 1];
+      seen.set(text, (seen.get(text) ?? 0) + 1);
+    }
+    for (let i = 0; i < total; i++) expect(seen.has(line(i).trimEnd()), `line ${i}`).toBe(true);
+    const repeats = [...seen.values()].reduce((s, n) => s + n - 1, 0);
+    expect(seen.size).toBe(total);
+    expect(repeats).toBeLessThanOrEqual(MAX_REPEATED_LINES);
+  }, 60_000);
+
+  it("Redis restarted (append-only file) mid-stream: the run resumes and finishes", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const group = ["--from", url, "--stream", "x", "--model", "m.lfm", ...CONSUMER_ARGS];
+    const cs = [1, 2, 3].map((i) => cli(["detect", ...group, "--consumer", `c${i}`, "--alerts", `x-c${i}.jsonl`]));
+    const shipper = cli(["ship", "--follow", ...liveFiles("x"), "--to", url, "--stream", "x", "--shards", String(SHARDS), "--positions", "x.pos", "--from-start"]);
+    await feed("x", 30, async (k) => {
+      if (k !== 15) return;
+      await server.stop();
+      await new Promise((res) => setTimeout(res, 300));
+      await server.start();
+    });
+    await waitFor("every line shipped and acknowledged after the restart", 60_000, async () => {
+      const l = await lagOf(r, "x", "detectors");
+      return l.length >= LINES && l.lag === 0;
+    });
+    await stopChild(shipper, "SIGTERM");
+    await Promise.all(cs.map((p) => stopChild(p, "SIGTERM")));
+    expect(cs.map((p) => p.exitCode)).toEqual([0, 0, 0]);
+    expect(shipper.exitCode).toBe(0);
+    expect((await lagOf(r, "x", "detectors")).pending).toBe(0);
+    const stream = live(await streamAlerts(r, "x"));
+    expect([...caught(stream)].sort()).toEqual([...caught(reference)].sort());
+  }, 120_000);
+});
