@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REPEATED_LINES } from "../src/follow.js";
-import { shareOf } from "../src/scale/consumer.js";
+import { shareOf, type ConsumeSummary } from "../src/scale/consumer.js";
 import { fnv1a, shardOf } from "../src/scale/redis.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
@@ -173,8 +173,8 @@ async function lagOf(r: Redis, stream: string, group: string): Promise<{ length:
 }
 
 /** Summaries (last stderr JSON line) of consumers that exited cleanly. */
-function summaries(ps: Array<{ err: string[] }>): Array<{ entries: number; alerts: number; claimed: number; replayed: number; takeovers: number; rss_max_mb: number }> {
-  return ps.map((p) => JSON.parse(p.err.join("").trim().split("\n").pop() ?? "{}"));
+function summaries(ps: Array<{ err: string[] }>): ConsumeSummary[] {
+  return ps.map((p) => JSON.parse(p.err.join("").trim().split("\n").pop() ?? "{}") as ConsumeSummary);
 }
 
 /** The followed copies of the simulated files, named `${prefix}_FILE`, created empty. */
@@ -262,6 +262,28 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     expect(new Set(status.map((s) => s.owner)).size).toBe(3);
     expect(status.every((s) => s.lag === 0)).toBe(true);
     expect(status.reduce((s, x) => s + x.alerts, 0)).toBe(reference.length);
+  }, 120_000);
+
+  it("a model published to a Redis key: consumers load it, and reload a new generation between batches", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const publish = () => spawnSync(process.execPath, [BIN, "ship", "--publish-model", "m.lfm", "--to", `${url}/models/web`], { cwd: dir, encoding: "utf8" }).stderr;
+    expect(publish()).toContain("generation 1");
+    const c = cli(["detect", "--from", url, "--stream", "g", "--model", `${url}/models/web`, ...CONSUMER_ARGS, "--consumer", "c1", "--alerts", "g-c1.jsonl"]);
+    const shipAll = (files: string[]) => files.forEach((f) => cliSync(["ship", "--input", f, "--to", url, "--stream", "g", "--shards", String(SHARDS)]));
+    const done = (n: number) => async () => {
+      const l = await lagOf(r, "g", "detectors");
+      return l.length === n && l.lag === 0;
+    };
+    shipAll(FILES.slice(0, 2));
+    await waitFor("the first files scored", 60_000, done(LINES / 2));
+    expect(publish()).toContain("generation 2");
+    await new Promise((res) => setTimeout(res, 1500)); // the generation is checked every second
+    shipAll(FILES.slice(2));
+    await waitFor("the rest scored", 60_000, done(LINES));
+    await stopChild(c, "SIGTERM");
+    const [sum] = summaries([c]);
+    expect(sum.model_reloads).toBe(1);
+    expect((await streamAlerts(r, "g")).map(key).sort()).toEqual(reference.map(key).sort());
   }, 120_000);
 
   it("a shard handed over just before an alert: the new owner's windows are rebuilt by replay, alerts as detect --input", async () => {
@@ -390,4 +412,26 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     const stream = live(await streamAlerts(r, "x"));
     expect([...caught(stream)].sort()).toEqual([...caught(reference)].sort());
   }, 120_000);
+});
+
+describe("scale-out options and an unreachable Redis (no server needed)", () => {
+  it("a bad option is a RangeError naming it (exit 2); no Redis at start is a clear error (exit 1)", async () => {
+    const port = await freePort(); // nothing listens there
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 30_000 });
+    const bad = run(["ship", "--input", "x.log", "--to", "http://127.0.0.1:1", "--stream", "s"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--to must be redis://HOST:PORT");
+    const shards = run(["detect", "--from", `redis://127.0.0.1:${port}`, "--stream", "s", "--model", "m.lfm", "--shards", "0"]);
+    expect(shards.status).toBe(2);
+    expect(shards.stderr).toContain("--shards must be an integer in [1, 1024], got 0");
+    for (const args of [
+      ["ship", "--input", BIN, "--to", `redis://127.0.0.1:${port}`, "--stream", "s"],
+      ["detect", "--from", `redis://127.0.0.1:${port}`, "--stream", "s", "--model", "m.lfm"],
+      ["status", "--from", `redis://127.0.0.1:${port}`, "--stream", "s"],
+    ]) {
+      const r = run(args);
+      expect(r.status, args[0]).toBe(1);
+      expect(r.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port}`);
+    }
+  }, 60_000);
 });

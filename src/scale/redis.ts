@@ -48,7 +48,9 @@ export async function connectRedis(addr: RedisAddress, timeoutMs = 5000): Promis
     enableAutoPipelining: false,
   };
   const redis = new Redis(opts);
-  redis.on("error", () => undefined); // reconnects are the retry strategy's job; commands report their own failures
+  let last = "";
+  // Reconnects are the retry strategy's job and commands report their own failures; the last error explains a failed start.
+  redis.on("error", (e: Error) => (last = e.message));
   const timer = new Promise<never>((_, reject) => {
     const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${addr.host}:${addr.port} within ${timeoutMs} ms`)), timeoutMs);
     t.unref();
@@ -57,8 +59,8 @@ export async function connectRedis(addr: RedisAddress, timeoutMs = 5000): Promis
     await Promise.race([redis.connect().then(() => redis.ping()), timer]);
   } catch (err) {
     redis.disconnect();
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(why.startsWith("cannot reach") ? why : `cannot reach Redis at ${addr.host}:${addr.port}: ${why}`);
+    const why = last !== "" ? last : err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot reach Redis at ${addr.host}:${addr.port}${why.startsWith("cannot reach") ? "" : `: ${why}`}`);
   }
   return redis;
 }

@@ -58,11 +58,13 @@ class Writer {
   private readonly state: Int32Array;
   private posted = 0;
   private ready: Promise<void>;
+  private readonly exited: Promise<void>;
 
   constructor(data: Omit<WriterData, "shared">, private readonly timeoutMs: number) {
     const shared = new SharedArrayBuffer(8);
     this.state = new Int32Array(shared);
     this.worker = new Worker(new URL("./ship-writer.js", import.meta.url), { workerData: { ...data, shared } satisfies WriterData });
+    this.exited = new Promise((resolve) => this.worker.once("exit", () => resolve()));
     this.ready = new Promise((resolve, reject) => {
       this.worker.once("message", (m: { type: string; message?: string }) => (m.type === "ready" ? resolve() : reject(new Error(m.message))));
       this.worker.once("error", reject);
@@ -92,10 +94,9 @@ class Writer {
   }
 
   async close(): Promise<void> {
-    const exited = new Promise<void>((r) => this.worker.once("exit", () => r()));
     this.worker.postMessage({ type: "close" });
     const t = setTimeout(() => void this.worker.terminate(), 5000);
-    await exited;
+    await this.exited;
     clearTimeout(t);
   }
 }
