@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The logforest CLI: one command per file in bin/, each calling into src/. */
+import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { accuracyCommand } from "./accuracy.js";
@@ -18,6 +19,10 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// logforest's own version (dist/bin/ -> the package root): yargs' .version() alone
+// reads the package.json nearest the working directory, the user's project.
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
 const cli = yargs(hideBin(process.argv))
   .scriptName("logforest")
   .usage("$0 <command> [options]")
@@ -34,7 +39,7 @@ const cli = yargs(hideBin(process.argv))
   .strict()
   .help()
   .alias("h", "help")
-  .version()
+  .version(version)
   .fail((msg, err, y) => {
     if (err) throw err;
     console.error(`${y.help()}\n\nlogforest: ${msg}`);
