@@ -91,6 +91,13 @@ describe("npm pack: the tarball", () => {
     expect(entry).not.toContain("sourceMappingURL");
   });
 
+  it("matches a file with every entry of package.json's `files` (npm skips a stale one silently)", () => {
+    for (const entry of own.files) {
+      const re = new RegExp(`^${entry.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*")}(/|$)`);
+      expect(packed.some((f) => re.test(f)), entry).toBe(true);
+    }
+  });
+
   it("ships every picture and page the README links to, so they resolve inside the package", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
     const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
