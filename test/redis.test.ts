@@ -237,6 +237,15 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     }
   });
 
+  it("ship --shard-key puts every file of a source on that key's shard, line numbers and text intact", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    for (const f of FILES.slice(0, 2)) cliSync(["ship", "--input", f, "--to", url, "--stream", "sk", "--shards", String(SHARDS), "--shard-key", "host-7"]);
+    const want = shardOf("host-7", SHARDS);
+    for (let s = 0; s < SHARDS; s++) expect(await r.xlen(`sk:${s}`)).toBe(s === want ? LINES / 2 : 0);
+    const [first] = (await r.xrange(`sk:${want}`, "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
+    expect(first[1]).toEqual(["file", FILES[0], "line", "1", "text", readFileSync(join(dir, FILES[0]), "utf8").split("\n")[0]]);
+  }, 60_000);
+
   it("3 consumers over 4 shards: every entry scored once, the alerts of detect --input per file", async () => {
     expect(reference.length).toBeGreaterThan(10);
     const group = ["--from", `redis://127.0.0.1:${server.port}`, "--stream", "a", "--model", "m.lfm", ...CONSUMER_ARGS];
