@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import { runAccuracy, SKLEARN_REFERENCE } from "../src/accuracy.js";
+import { runAccuracy, SKLEARN_REFERENCE } from "../src/tools/accuracy.js";
 import { intOption } from "./options.js";
 
 interface AccuracyArgs {

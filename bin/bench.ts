@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
-import { benchDetect } from "../src/bench-detect.js";
-import { BENCH_DEFAULTS, describeResult, runBench } from "../src/bench.js";
+import { benchDetect } from "../src/tools/bench-detect.js";
+import { BENCH_DEFAULTS, describeResult, runBench } from "../src/tools/bench.js";
 
 interface BenchArgs {
   data?: string;

@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
-import { DEMO_DEFAULTS, runDemo } from "../src/demo.js";
+import { DEMO_DEFAULTS, runDemo } from "../src/tools/demo.js";
 
 interface DemoArgs {
   seed: number;

@@ -1,6 +1,6 @@
 /** `logforest detect --from redis://...`: the options and handler of a consumer-group run (see src/scale/consumer.ts). */
 import { consume, CONSUME_DEFAULTS } from "../src/scale/consumer.js";
-import type { Rules } from "../src/rules.js";
+import type { Rules } from "../src/streams/http/rules.js";
 
 /** The options `detect` gains for --from. */
 export const REDIS_DETECT_OPTIONS = {

@@ -1,10 +1,10 @@
 import type { CommandModule } from "yargs";
-import { formatSummary } from "../src/alert-format.js";
+import { formatSummary } from "../src/runtime/alert-format.js";
 import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
-import { loadRules } from "../src/rules.js";
-import { RETRAIN_DEFAULTS } from "../src/retrain.js";
-import { runDetect } from "../src/run-detect.js";
-import { LATENCY_UNITS, type LatencyUnit } from "../src/parse.js";
+import { loadRules } from "../src/streams/http/rules.js";
+import { RETRAIN_DEFAULTS } from "../src/streams/http/retrain.js";
+import { runDetect } from "../src/runtime/run-detect.js";
+import { LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
 import { fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 

@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import { evaluate, isAlertLike, isTruthLine, readJsonLines } from "../src/evaluate.js";
+import { evaluate, isAlertLike, isTruthLine, readJsonLines } from "../src/tools/evaluate.js";
 
 interface EvaluateArgs {
   alerts: string;

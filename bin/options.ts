@@ -1,5 +1,5 @@
 /** Option helpers shared by the commands. */
-import { parseFieldMappings, type FieldName } from "../src/parse.js";
+import { parseFieldMappings, type FieldName } from "../src/streams/http/parse.js";
 
 /** `--field latency=responseTime` (repeatable) as a mapping; undefined when none given. */
 export function fieldsOf(specs: string[] | undefined): Partial<Record<FieldName, string>> | undefined {

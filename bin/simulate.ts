@@ -1,7 +1,7 @@
 /** `logforest simulate`: write realistic HTTP logs with labelled incidents (options only; work in src/). */
 import type { Argv, CommandModule } from "yargs";
-import { writeTelemetrySimulation } from "../src/telemetry-cli.js";
-import { DEFAULT_INCIDENT_KINDS, INCIDENT_KINDS, SIM_FORMATS, SIM_PROFILES, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/simulate.js";
+import { writeTelemetrySimulation } from "../src/tools/telemetry-cli.js";
+import { DEFAULT_INCIDENT_KINDS, INCIDENT_KINDS, SIM_FORMATS, SIM_PROFILES, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/tools/simulate.js";
 
 /** Parsed arguments of `simulate`. */
 export interface SimulateArgs {

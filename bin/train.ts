@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { ALL_FEATURES, type FeatureName } from "../src/features.js";
-import { LATENCY_UNITS, type LatencyUnit } from "../src/parse.js";
-import { readLineBatches } from "../src/lines.js";
-import { TelemetryTrainer } from "../src/telemetry.js";
-import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/train.js";
+import { ALL_FEATURES, type FeatureName } from "../src/streams/http/features.js";
+import { LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
+import { readLineBatches } from "../src/runtime/lines.js";
+import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
+import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
 import { fieldsOf } from "./options.js";
 
 interface TrainArgs {

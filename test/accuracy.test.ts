@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { IsolationForest } from "../src/index.js";
-import { SKLEARN_REFERENCE } from "../src/accuracy.js";
-import { readCsvTable, rocAuc } from "../src/table.js";
+import { SKLEARN_REFERENCE } from "../src/tools/accuracy.js";
+import { readCsvTable, rocAuc } from "../src/tools/table.js";
 import { DATA_DIR, dataFile } from "./data.js";
 
 // scikit-learn's 20-seed mean AUC and the tolerance per table (src/accuracy.ts, from

@@ -8,8 +8,8 @@ import { get, type ClientRequest, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDashboard, type Dashboard, type DashboardState } from "../src/dashboard/server.js";
-import type { Alert, ScoredBatch } from "../src/detect.js";
-import type { TelemetryAlert } from "../src/telemetry.js";
+import type { Alert, ScoredBatch } from "../src/streams/http/detect.js";
+import type { TelemetryAlert } from "../src/streams/metrics/telemetry.js";
 
 interface RawResponse {
   status: number;

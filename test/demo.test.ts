@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { resolveDemoOptions, runDemo } from "../src/demo.js";
+import { resolveDemoOptions, runDemo } from "../src/tools/demo.js";
 
 describe("logforest demo", () => {
   it("catches every incident of the live stream as the lines arrive", async () => {

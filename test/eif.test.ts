@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SKLEARN_REFERENCE } from "../src/accuracy.js";
-import { EIF_FORMAT_VERSION, EIF_MAGIC, ExtendedIsolationForest, type HyperplaneTrees } from "../src/eif.js";
+import { SKLEARN_REFERENCE } from "../src/tools/accuracy.js";
+import { EIF_FORMAT_VERSION, EIF_MAGIC, ExtendedIsolationForest, type HyperplaneTrees } from "../src/forest/eif.js";
 import { IsolationForest, type Backend } from "../src/index.js";
-import { averagePathLength } from "../src/reference.js";
-import { Rng } from "../src/random.js";
-import { readCsvTable, rocAuc } from "../src/table.js";
+import { averagePathLength } from "../src/forest/reference.js";
+import { Rng } from "../src/forest/random.js";
+import { readCsvTable, rocAuc } from "../src/tools/table.js";
 import { DATA_DIR, dataFile } from "./data.js";
 import { clusteredTable, dense, maxAbsDiff, problemOf, resealed, uniformTable } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { explain, explainShares, featureScales, nodeCredits } from "../src/explain.js";
-import { IsolationForest } from "../src/forest.js";
-import { Rng } from "../src/random.js";
+import { explain, explainShares, featureScales, nodeCredits } from "../src/forest/explain.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { Rng } from "../src/forest/random.js";
 import { dense, uniformTable } from "./helpers.js";
 
 type Backend = "wasm" | "js";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { FeatureExtractor, normalizeRoute, routeKey, type FeatureSpec } from "../src/features.js";
-import { emptyRecord } from "../src/record.js";
-import { calibrate, severityOf } from "../src/severity.js";
-import { trainFromLines } from "../src/train.js";
-import { simulate } from "../src/simulate.js";
+import { FeatureExtractor, normalizeRoute, routeKey, type FeatureSpec } from "../src/streams/http/features.js";
+import { emptyRecord } from "../src/streams/http/record.js";
+import { calibrate, severityOf } from "../src/streams/severity.js";
+import { trainFromLines } from "../src/streams/http/train.js";
+import { simulate } from "../src/tools/simulate.js";
 
 describe("route templates", () => {
   it.each([

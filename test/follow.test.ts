@@ -4,8 +4,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Follower, type FollowOptions, type FollowedLine } from "../src/follow.js";
-import { FINGERPRINT_BYTES, fingerprint, loadPositions, savePositions } from "../src/positions.js";
+import { Follower, type FollowOptions, type FollowedLine } from "../src/runtime/follow.js";
+import { FINGERPRINT_BYTES, fingerprint, loadPositions, savePositions } from "../src/runtime/positions.js";
 import { mulberry32 } from "./helpers.js";
 
 // Every test line carries its sequence number, so exactly-once and order are checked by equality.

@@ -7,21 +7,21 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { Detector } from "../src/detect.js";
-import { ExtendedIsolationForest } from "../src/eif.js";
-import { IsolationForest } from "../src/forest.js";
-import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from "../src/formats/common.js";
-import { HEADER, ModelFileError } from "../src/model-file.js";
-import { createParser, FAILURE_REASONS, type FormatName } from "../src/parse.js";
-import { resolveRules } from "../src/rules.js";
-import { emptyRecord, type LogRecord } from "../src/record.js";
-import { simulate } from "../src/simulate.js";
+import { Detector } from "../src/streams/http/detect.js";
+import { ExtendedIsolationForest } from "../src/forest/eif.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from "../src/streams/scan.js";
+import { HEADER, ModelFileError } from "../src/forest/model-file.js";
+import { createParser, FAILURE_REASONS, type FormatName } from "../src/streams/http/parse.js";
+import { resolveRules } from "../src/streams/http/rules.js";
+import { emptyRecord, type LogRecord } from "../src/streams/http/record.js";
+import { simulate } from "../src/tools/simulate.js";
 import {
   emptyTelemetryRow, parseTelemetryHeader, TELEMETRY_FAILURE_REASONS, TelemetryDetector, TelemetryParser, trainTelemetry,
   type TelemetryRow,
-} from "../src/telemetry.js";
-import { simulateTelemetry } from "../src/telemetry-sim.js";
-import { trainFromLines } from "../src/train.js";
+} from "../src/streams/metrics/telemetry.js";
+import { simulateTelemetry } from "../src/tools/telemetry-sim.js";
+import { trainFromLines } from "../src/streams/http/train.js";
 import { clusteredTable, resealed } from "./helpers.js";
 import { metaOf, withMetaText } from "./model-bytes.js";
 

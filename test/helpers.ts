@@ -1,6 +1,6 @@
 /** Shared test data: seeded tables with known outliers. */
-import { ModelFileError, crc32 } from "../src/model-file.js";
-import { Rng } from "../src/random.js";
+import { ModelFileError, crc32 } from "../src/forest/model-file.js";
+import { Rng } from "../src/forest/random.js";
 
 /** n inliers from two Gaussian clusters in d dimensions, then `outliers` rows far out. */
 export function clusteredTable(seed: number, n: number, d: number, outliers: number): { X: number[][]; isOutlier: boolean[] } {

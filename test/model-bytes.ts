@@ -1,5 +1,5 @@
 /** Edits to model files' bytes for tests of the loaders: metadata swapped, lengths and CRC made right. */
-import { HEADER } from "../src/model-file.js";
+import { HEADER } from "../src/forest/model-file.js";
 import { resealed } from "./helpers.js";
 
 /** The metadata JSON of a model file, parsed. */

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ExtendedIsolationForest } from "../src/eif.js";
+import { ExtendedIsolationForest } from "../src/forest/eif.js";
 import { IsolationForest } from "../src/index.js";
-import { FORMAT_VERSION, HEADER } from "../src/model-file.js";
+import { FORMAT_VERSION, HEADER } from "../src/forest/model-file.js";
 import { clusteredTable, problemOf, resealed } from "./helpers.js";
 import { withMeta, withMetaText } from "./model-bytes.js";
 

@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { IsolationForest } from "../src/index.js";
-import { asRows } from "../src/matrix.js";
-import { PARALLEL_MIN_ROWS, ScoringPool, checkThreads, threadsFor } from "../src/parallel.js";
+import { asRows } from "../src/forest/matrix.js";
+import { PARALLEL_MIN_ROWS, ScoringPool, checkThreads, threadsFor } from "../src/forest/parallel.js";
 import { WasmScorer } from "../src/wasm.js";
 import { dense, uniformTable } from "./helpers.js";
 

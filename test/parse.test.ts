@@ -13,11 +13,11 @@ import { describe, expect, it } from "vitest";
 import {
   createParser, detectFormat, FAILURE_REASONS, FIELD_NAMES, FORMAT_NAMES, guessLatencyUnit, LATENCY_UNITS, latencyEvidence,
   parseFieldMappings, type FormatName, type LineParser, type ParserOptions,
-} from "../src/parse.js";
-import { emptyTelemetryRow, parseTelemetryHeader, TELEMETRY_FAILURE_REASONS, TelemetryParser } from "../src/telemetry.js";
-import { emptyRecord, type LogRecord } from "../src/record.js";
-import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal, type LatencyUnit } from "../src/formats/common.js";
-import { simulate } from "../src/simulate.js";
+} from "../src/streams/http/parse.js";
+import { emptyTelemetryRow, parseTelemetryHeader, TELEMETRY_FAILURE_REASONS, TelemetryParser } from "../src/streams/metrics/telemetry.js";
+import { emptyRecord, type LogRecord } from "../src/streams/http/record.js";
+import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal, type LatencyUnit } from "../src/streams/scan.js";
+import { simulate } from "../src/tools/simulate.js";
 import { mulberry32 } from "./helpers.js";
 
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { averagePathLength, harmonic } from "../src/reference.js";
+import { averagePathLength, harmonic } from "../src/forest/reference.js";
 import { WasmInstance } from "../src/wasm.js";
 
 // c(n) = 2 H(n-1) - 2 (n-1) / n, checked against exact fractions and a long exact sum.

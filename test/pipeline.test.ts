@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Detector, type Alert } from "../src/detect.js";
-import { evaluate, type TruthLine } from "../src/evaluate.js";
-import { routeKey } from "../src/features.js";
-import { IsolationForest } from "../src/forest.js";
-import { DEFAULT_RULES, resolveRules, severityFloor } from "../src/rules.js";
-import { INCIDENT_KINDS, simulate, type SimFormat, type SimProfile } from "../src/simulate.js";
-import { pipelineOf, trainFromLines } from "../src/train.js";
+import { Detector, type Alert } from "../src/streams/http/detect.js";
+import { evaluate, type TruthLine } from "../src/tools/evaluate.js";
+import { routeKey } from "../src/streams/http/features.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { DEFAULT_RULES, resolveRules, severityFloor } from "../src/streams/http/rules.js";
+import { INCIDENT_KINDS, simulate, type SimFormat, type SimProfile } from "../src/tools/simulate.js";
+import { pipelineOf, trainFromLines } from "../src/streams/http/train.js";
 import { DATA_DIR, dataFile } from "./data.js";
 
 const START = Date.UTC(2026, 10, 25, 6);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Rng } from "../src/random.js";
+import { Rng } from "../src/forest/random.js";
 
 // An independent xoshiro128** written from the paper's definition with BigInt masks,
 // so the Int32/Math.imul tricks in src/random.ts are checked against plain arithmetic.

@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { countAlert, Detector, zeroCounts, type Alert } from "../src/detect.js";
-import { FeatureExtractor, LINE_CLOCK_RATE, type FeatureSpec } from "../src/features.js";
-import { Rng } from "../src/random.js";
-import { emptyRecord } from "../src/record.js";
-import { runDetect } from "../src/run-detect.js";
-import { pipelineOf, trainFromLines } from "../src/train.js";
+import { countAlert, Detector, zeroCounts, type Alert } from "../src/streams/http/detect.js";
+import { FeatureExtractor, LINE_CLOCK_RATE, type FeatureSpec } from "../src/streams/http/features.js";
+import { Rng } from "../src/forest/random.js";
+import { emptyRecord } from "../src/streams/http/record.js";
+import { runDetect } from "../src/runtime/run-detect.js";
+import { pipelineOf, trainFromLines } from "../src/streams/http/train.js";
 
 const T0 = Date.UTC(2026, 10, 25, 8);
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_REPEATED_LINES } from "../src/follow.js";
+import { MAX_REPEATED_LINES } from "../src/runtime/follow.js";
 import { shareOf, type ConsumeSummary } from "../src/scale/consumer.js";
 import { fnv1a, shardOf } from "../src/scale/redis.js";
 

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Detector, type Alert } from "../src/detect.js";
-import { IsolationForest } from "../src/forest.js";
-import { Retrainer, replaceTrees, resolveRetrainOptions, type RefreshReport } from "../src/retrain.js";
-import { simulate } from "../src/simulate.js";
-import { pipelineOf, trainFromLines } from "../src/train.js";
+import { Detector, type Alert } from "../src/streams/http/detect.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { Retrainer, replaceTrees, resolveRetrainOptions, type RefreshReport } from "../src/streams/http/retrain.js";
+import { simulate } from "../src/tools/simulate.js";
+import { pipelineOf, trainFromLines } from "../src/streams/http/train.js";
 import { uniformTable } from "./helpers.js";
 
 const START = Date.UTC(2026, 10, 25, 6);

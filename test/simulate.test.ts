@@ -12,7 +12,7 @@ import {
   type SimIncident,
   type SimLine,
   type SimulateOptions,
-} from "../src/simulate.js";
+} from "../src/tools/simulate.js";
 
 interface JsonLine {
   ts: string;

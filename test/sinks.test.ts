@@ -5,11 +5,11 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPositions } from "../src/positions.js";
-import { LineSink } from "../src/line-sink.js";
-import { readLineBatches } from "../src/lines.js";
-import { simulate } from "../src/simulate.js";
-import { trainFromLines } from "../src/train.js";
+import { loadPositions } from "../src/runtime/positions.js";
+import { LineSink } from "../src/runtime/line-sink.js";
+import { readLineBatches } from "../src/runtime/lines.js";
+import { simulate } from "../src/tools/simulate.js";
+import { trainFromLines } from "../src/streams/http/train.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
 const INDEX = new URL("../dist/src/index.js", import.meta.url).href;

@@ -12,10 +12,10 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_REPEATED_LINES } from "../src/follow.js";
-import { Rng } from "../src/random.js";
-import { simulate } from "../src/simulate.js";
-import { trainFromLines } from "../src/train.js";
+import { MAX_REPEATED_LINES } from "../src/runtime/follow.js";
+import { Rng } from "../src/forest/random.js";
+import { simulate } from "../src/tools/simulate.js";
+import { trainFromLines } from "../src/streams/http/train.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
 const LONG = process.env.SOAK_LONG === "1";

@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluate, type TruthLine } from "../src/evaluate.js";
-import { IsolationForest } from "../src/forest.js";
-import { Rng } from "../src/random.js";
+import { evaluate, type TruthLine } from "../src/tools/evaluate.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { Rng } from "../src/forest/random.js";
 import {
   LEVEL_SHIFT_LABELLED, TELEMETRY_INCIDENT_KINDS, simulateTelemetry, type TelemetryIncident, type TelemetryLine,
-} from "../src/telemetry-sim.js";
+} from "../src/tools/telemetry-sim.js";
 import {
   TELEMETRY_FAILURE_REASONS, TelemetryDetector, TelemetryExtractor, TelemetryParser, emptyTelemetryRow, isTelemetryModel,
   learnTelemetrySpec, parseTelemetryHeader, telemetryOf, trainTelemetry, type TelemetryAlert, type TelemetrySpec,
-} from "../src/telemetry.js";
+} from "../src/streams/metrics/telemetry.js";
 
 const START = Date.UTC(2026, 10, 25, 6);
 

@@ -10,8 +10,8 @@
  * the open stamp, so a client that has seen stamp s is sent the cells with a
  * larger stamp (and the alerts with a larger sequence number).
  */
-import type { ScoredBatch } from "../detect.js";
-import type { AnyAlert } from "../run-detect.js";
+import type { ScoredBatch } from "../streams/http/detect.js";
+import type { AnyAlert } from "../runtime/run-detect.js";
 
 /** Latency histogram: log-spaced bins from 0.1 ms to 1000 s, BINS_PER_DECADE per decade. */
 const BINS_PER_DECADE = 12;

@@ -18,10 +18,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Alert, DetectSummary, ScoredBatch } from "../detect.js";
-import type { IsolationForest } from "../forest.js";
-import type { AnyDetector } from "../run-detect.js";
-import { TelemetryDetector, type TelemetryAlert } from "../telemetry.js";
+import type { Alert, DetectSummary, ScoredBatch } from "../streams/http/detect.js";
+import type { IsolationForest } from "../forest/forest.js";
+import type { AnyDetector } from "../runtime/run-detect.js";
+import { TelemetryDetector, type TelemetryAlert } from "../streams/metrics/telemetry.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 
 /** The detection hooks the dashboard listens on (runDetect and runDemo take them). */

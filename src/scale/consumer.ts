@@ -22,11 +22,11 @@
  */
 import type { Writable } from "node:stream";
 import type { Redis } from "ioredis";
-import { Detector, type Alert } from "../detect.js";
-import { IsolationForest } from "../forest.js";
-import { LineSink } from "../line-sink.js";
-import type { FormatName } from "../parse.js";
-import type { Rules } from "../rules.js";
+import { Detector, type Alert } from "../streams/http/detect.js";
+import { IsolationForest } from "../forest/forest.js";
+import { LineSink } from "../runtime/line-sink.js";
+import type { FormatName } from "../streams/http/parse.js";
+import type { Rules } from "../streams/http/rules.js";
 import { checkName, checkShards, connectRedis, fnv1a, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
 
 /** Options of a consumer run. */

@@ -10,8 +10,8 @@
  * (8,191) per run, as the follower bounds it, plus the unconfirmed tail of a retried batch.
  */
 import { Worker } from "node:worker_threads";
-import { Follower, type FollowedLine } from "../follow.js";
-import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../lines.js";
+import { Follower, type FollowedLine } from "../runtime/follow.js";
+import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../runtime/lines.js";
 import { checkName, checkShards, parseRedisUrl, shardOf } from "./redis.js";
 import type { ShipBatch, WriterData } from "./ship-writer.js";
 

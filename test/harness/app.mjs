@@ -11,7 +11,7 @@ import pino from "pino";
 import pinoHttp from "pino-http";
 import winston from "winston";
 import expressWinston from "express-winston";
-import { Rng } from "../../dist/src/random.js";
+import { Rng } from "../../dist/src/forest/random.js";
 import { BLOG_SLUGS, CATALOGUE, GOOD_PASSWORD, ROUTE_DELAY, SEARCH_TERMS, STATIC_FILES } from "./traffic.mjs";
 
 /**

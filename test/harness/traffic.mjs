@@ -3,7 +3,7 @@
 // Labels come from the plan alone, so they are the same on every run of a seed;
 // latencies are real timings and vary a little from run to run.
 // Needs the built package (npm run build) for the project's seeded generator.
-import { Rng } from "../../dist/src/random.js";
+import { Rng } from "../../dist/src/forest/random.js";
 
 /** @typedef {"latency_spike" | "error_burst" | "scanner" | "brute_force" | "surge"} IncidentKind */
 /** @typedef {{ kind: IncidentKind, at: number, seconds: number, route?: string }} IncidentSpec */

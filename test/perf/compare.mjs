@@ -8,8 +8,8 @@
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 import { IsolationForest } from "../../dist/src/index.js";
-import { syntheticTable } from "../../dist/src/bench.js";
-import { rocAuc } from "../../dist/src/table.js";
+import { syntheticTable } from "../../dist/src/tools/bench.js";
+import { rocAuc } from "../../dist/src/tools/table.js";
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);

@@ -1,0 +1,291 @@
+/**
+ * A detection run with its I/O: read a file, stdin or followed files, write alerts
+ * (JSON lines, or coloured text on a terminal), finish cleanly on end of input or
+ * SIGINT/SIGTERM, and return the summary.
+ *
+ * No line lost: the --alerts and --scores rows of a batch are written with one synchronous
+ * write each (src/line-sink.ts) before the batch's handler returns, and the follower saves a
+ * position only after that, fsyncing both files first. A failing write or save stops the run
+ * with an error (the position stays before the lines whose output failed). Alerts written to
+ * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
+ */
+import type { Readable, Writable } from "node:stream";
+import { formatAlert } from "./alert-format.js";
+import { countSkipped, Detector, zeroCounts, type Alert, type DetectSummary, type RunCounts, type ScoredBatch } from "../streams/http/detect.js";
+import { Follower, type FollowedLine } from "./follow.js";
+import { IsolationForest } from "../forest/forest.js";
+import { LineSink } from "./line-sink.js";
+import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
+import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "./lines.js";
+import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
+import type { RetrainOptions } from "../streams/http/retrain.js";
+import type { Rules } from "../streams/http/rules.js";
+
+/** Options of runDetect. */
+export interface DetectRunOptions {
+  /** A model file path or a loaded model. */
+  model: string | IsolationForest;
+  /** Score this whole file. */
+  input?: string;
+  /** Follow these files as they grow. */
+  follow?: string[];
+  /** Read from this stream when neither input nor follow is given. */
+  stdin?: Readable;
+  /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
+  alerts?: string;
+  /** Append every line's score to this CSV file: file,line,timestamp,score,severity,skipped. */
+  scores?: string;
+  rules?: Rules;
+  /** Positions file for follow mode. */
+  positions?: string;
+  /** Follow mode, a file with no saved position: start at its end (default) or beginning. */
+  start?: "end" | "beginning";
+  format?: FormatName | "auto" | "csv";
+  fields?: Partial<Record<FieldName, string>>;
+  /** Unit of a latency written as a bare number; default: the model's. */
+  latencyUnit?: LatencyUnit;
+  /** Alerts as coloured text (a terminal) rather than JSON lines. */
+  pretty?: boolean;
+  /** Where alerts go (default process.stdout; null: nowhere, onAlert only). */
+  out?: Writable | null;
+  /** Longest line scored, in bytes; longer ones are skipped as too_long without being held (default 65536). */
+  maxLineBytes?: number;
+  /** Follow mode: stop after this many seconds. */
+  durationSeconds?: number;
+  /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called with every HTTP alert as well (the dashboard listens here). */
+  onAlert?: (a: Alert) => void;
+  /** Called with every telemetry alert as well (the dashboard listens here). */
+  onTelemetryAlert?: (a: TelemetryAlert) => void;
+  /** Called after every batch with the lines it held. */
+  onBatch?: (file: string, lines: number) => void;
+  /** Called after every batch with every scored line (the dashboard listens here). */
+  onScored?: (batch: ScoredBatch) => void;
+  /** Keep learning from recent normal lines (see src/retrain.ts). */
+  retrain?: Partial<RetrainOptions>;
+  /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
+  onStart?: (detector: AnyDetector) => void;
+}
+
+/** The HTTP detector or the telemetry one (runDetect picks by the model). */
+export type AnyDetector = Detector | TelemetryDetector;
+
+/** What runDetect needs of a detector: the HTTP one or the telemetry one. */
+interface LineDetector {
+  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: AnyAlert) => void): void;
+  summary(): AnySummary;
+  severity(score: number): number;
+}
+
+/** An HTTP alert or a telemetry alert. */
+export type AnyAlert = Alert | TelemetryAlert;
+
+/** Whether an alert comes from a telemetry stream. */
+export function isTelemetryAlert(a: AnyAlert): a is TelemetryAlert {
+  return "values" in a.record;
+}
+/** An HTTP or a telemetry detection summary. */
+export type AnySummary = DetectSummary | TelemetryDetectSummary;
+
+/** Summary of a run plus how long it took. */
+export interface DetectRunResult {
+  summary: AnySummary;
+  seconds: number;
+}
+
+/** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
+export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
+  const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
+  const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
+  const sinks = new Sinks(o.alerts, o.scores);
+  let result: DetectRunResult;
+  try {
+    result = await detectInto(o, forest, sinks, maxLineBytes);
+  } catch (err) {
+    try {
+      sinks.close();
+    } catch {
+      // the first error is the one to report
+    }
+    throw err;
+  }
+  sinks.close();
+  return result;
+}
+
+async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number): Promise<DetectRunResult> {
+  let detector: LineDetector | null = null;
+  const onScored = (b: ScoredBatch) => {
+    if (sinks.scores && detector) sinks.scores.push(scoreRows(b, detector));
+    o.onScored?.(b);
+  };
+  const hook = sinks.scores || o.onScored ? onScored : undefined;
+  let made: AnyDetector;
+  if (isTelemetryModel(forest)) {
+    made = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
+  } else {
+    if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
+    made = new Detector(forest, {
+      rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain,
+      ...(o.latencyUnit !== undefined ? { latencyUnit: o.latencyUnit } : {}),
+      // A followed line without a timestamp is timed by its arrival; a file's, by line order.
+      untimedClock: o.follow && o.follow.length > 0 ? "arrival" : "lines",
+    });
+  }
+  o.onStart?.(made);
+  detector = made;
+  const started = performance.now();
+  const out = o.out === undefined ? process.stdout : o.out;
+  const emit = (a: AnyAlert) => {
+    if (sinks.alerts) sinks.alerts.push(`${JSON.stringify(a)}\n`);
+    else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
+    if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
+    else o.onAlert?.(a);
+  };
+  // Lines over --max-line-bytes never reach the detector (they were not held): counted here, merged into the summary.
+  const tooLong = zeroCounts();
+  const skipLong = (file: string, line: number) => {
+    tooLong.lines_read++;
+    countSkipped(tooLong, file, line, "too_long");
+    sinks.scores?.push(`${csvField(file)},${line},,,,too_long\n`);
+  };
+  if (o.follow && o.follow.length > 0) {
+    await followFiles(detector, o, emit, sinks, maxLineBytes, skipLong);
+  } else {
+    const source = o.input ?? o.stdin ?? process.stdin;
+    const name = o.input ?? "-";
+    const onBatch = (lines: string[], first: number) => {
+      detector.processBatch(name, lines, first, emit);
+      sinks.flush();
+      o.onBatch?.(name, lines.length);
+    };
+    await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong: (line) => (skipLong(name, line), sinks.flush()) });
+  }
+  return { summary: withSkipped(detector.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
+}
+
+/** The run's summary with the lines skipped before the detector added. */
+function withSkipped<S extends AnySummary>(summary: S, extra: RunCounts): S {
+  if (extra.lines_read === 0) return summary;
+  summary.lines_read += extra.lines_read;
+  for (const [reason, n] of Object.entries(extra.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
+  summary.skipped_examples.push(...extra.skipped_examples);
+  return summary;
+}
+
+/** The --alerts and --scores files: a batch's rows are collected, then written with one write per file. */
+class Sinks {
+  readonly alerts: Batched | null;
+  readonly scores: Batched | null;
+
+  constructor(alerts: string | undefined, scores: string | undefined) {
+    this.alerts = alerts ? new Batched(new LineSink(alerts, "--alerts")) : null;
+    try {
+      this.scores = scores ? new Batched(new LineSink(scores, "--scores")) : null;
+    } catch (err) {
+      this.alerts?.sink.close();
+      throw err;
+    }
+    if (this.scores?.sink.empty) this.scores.sink.write("file,line,timestamp,score,severity,skipped\n");
+  }
+
+  /** Write what the batch produced (throws on a failed write: the batch is then not consumed). */
+  flush(): void {
+    this.alerts?.flush();
+    this.scores?.flush();
+  }
+
+  /** fsync both, before a position is saved. */
+  sync(): void {
+    this.alerts?.sink.sync();
+    this.scores?.sink.sync();
+  }
+
+  close(): void {
+    let first: unknown = null;
+    for (const b of [this.alerts, this.scores]) {
+      try {
+        b?.flush();
+        b?.sink.close();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== null) throw first;
+  }
+}
+
+/** Text for a LineSink, collected until flush. */
+class Batched {
+  private parts: string[] = [];
+  constructor(readonly sink: LineSink) {}
+  push(text: string): void {
+    this.parts.push(text);
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join("");
+    this.parts = [];
+    this.sink.write(text);
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV rows for one batch, in line order, skipped lines included. */
+function scoreRows(b: ScoredBatch, d: LineDetector): string {
+  const file = csvField(b.file);
+  const rows: Array<[number, string]> = [];
+  for (let i = 0; i < b.count; i++) {
+    const ts = Number.isFinite(b.seconds[i]) && b.seconds[i] > 0 ? new Date(b.seconds[i] * 1000).toISOString() : "";
+    rows.push([b.lineNo[i], `${file},${b.lineNo[i]},${ts},${b.scores[i].toFixed(6)},${d.severity(b.scores[i])},`]);
+  }
+  for (const s of b.skipped) rows.push([s.line, `${file},${s.line},,,,${s.reason}`]);
+  if (b.skipped.length > 0) rows.sort((x, y) => x[0] - y[0]);
+  return rows.map((r) => r[1]).join("\n") + (rows.length ? "\n" : "");
+}
+
+async function followFiles(
+  detector: LineDetector, o: DetectRunOptions, emit: (a: AnyAlert) => void, sinks: Sinks, maxLineBytes: number,
+  skipLong: (file: string, line: number) => void,
+): Promise<void> {
+  const onLines = (batch: FollowedLine[]) => {
+    // A batch is one file's lines in order; split it where line numbers restart (rotation) and around too-long lines.
+    let from = 0;
+    for (let i = 0; i <= batch.length; i++) {
+      const l = batch[i];
+      const cut = i === batch.length || l.tooLong || l.file !== batch[from].file || (i > from && l.lineNo !== batch[i - 1].lineNo + 1);
+      if (!cut) continue;
+      if (i > from) {
+        const run = batch.slice(from, i);
+        detector.processBatch(run[0].file, run.map((x) => x.text), run[0].lineNo, emit);
+        o.onBatch?.(run[0].file, run.length);
+      }
+      if (l?.tooLong) {
+        skipLong(l.file, l.lineNo);
+        from = i + 1;
+      } else {
+        from = i;
+      }
+    }
+    sinks.flush(); // before returning: the follower moves the position past this batch only then
+  };
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const follower = new Follower(o.follow ?? [], {
+    positions: o.positions, start: o.start ?? "end", maxLineBytes, onError: () => stop(), beforeSave: () => sinks.sync(),
+    outputs: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
+  }, onLines);
+  await follower.start();
+  const timer = o.durationSeconds !== undefined ? setTimeout(stop, o.durationSeconds * 1000) : null;
+  o.signal?.addEventListener("abort", stop);
+  if (o.signal?.aborted) stop();
+  await stopped;
+  if (timer) clearTimeout(timer);
+  o.signal?.removeEventListener("abort", stop);
+  // close() reads what the files already hold, delivers it and saves the positions (it rejects after a failure).
+  await follower.close();
+}
