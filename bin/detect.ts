@@ -2,9 +2,9 @@ import type { CommandModule } from "yargs";
 import { formatSummary } from "../src/runtime/alert-format.js";
 import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/streams/http/rules.js";
-import { RETRAIN_DEFAULTS } from "../src/streams/http/retrain.js";
+import { RETRAIN_DEFAULTS } from "../src/streams/retrain.js";
 import { runDetect } from "../src/runtime/run-detect.js";
-import { LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
+import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
 import { fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 
@@ -47,7 +47,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("rules", { type: "string", describe: "rules file (JSON); see README" })
       .option("positions", { type: "string", describe: "follow mode: file keeping each followed file's read position" })
       .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
-      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" })
+      .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" })

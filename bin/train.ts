@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/streams/http/features.js";
-import { LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
+import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
 import { readLineBatches } from "../src/runtime/lines.js";
 import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
@@ -29,7 +29,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y) =>
     y
       .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic)" })
-      .option("format", { type: "string", choices: ["auto", "json", "combined", "seed", "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
+      .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
       .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
       .option("timestamp", { type: "string", describe: "csv: name of the timestamp column (default: ts, time or timestamp)" })
       .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })

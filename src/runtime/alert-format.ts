@@ -1,6 +1,6 @@
 /** Human-readable alert and summary lines for a terminal. */
 import type { Alert } from "../streams/http/detect.js";
-import type { AnyAlert, AnySummary } from "./run-detect.js";
+import type { AnyAlert, AnySummary } from "../streams/stream.js";
 
 const RESET = "\u001b[0m";
 const BOLD = "\u001b[1m";

@@ -11,6 +11,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
+import { isTelemetryAlert, type AnyAlert, type AnyDetector, type AnySummary, type StreamDetector as LineDetector } from "../streams/stream.js";
 import { countSkipped, Detector, zeroCounts, type Alert, type DetectSummary, type RunCounts, type ScoredBatch } from "../streams/http/detect.js";
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "../forest/forest.js";
@@ -18,8 +19,10 @@ import { LineSink } from "./line-sink.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "./lines.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
-import type { RetrainOptions } from "../streams/http/retrain.js";
+import type { RetrainOptions } from "../streams/retrain.js";
 import type { Rules } from "../streams/http/rules.js";
+
+export { isTelemetryAlert, type AnyAlert, type AnyDetector, type AnySummary } from "../streams/stream.js";
 
 /** Options of runDetect. */
 export interface DetectRunOptions {
@@ -67,26 +70,6 @@ export interface DetectRunOptions {
   /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
   onStart?: (detector: AnyDetector) => void;
 }
-
-/** The HTTP detector or the telemetry one (runDetect picks by the model). */
-export type AnyDetector = Detector | TelemetryDetector;
-
-/** What runDetect needs of a detector: the HTTP one or the telemetry one. */
-interface LineDetector {
-  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: AnyAlert) => void): void;
-  summary(): AnySummary;
-  severity(score: number): number;
-}
-
-/** An HTTP alert or a telemetry alert. */
-export type AnyAlert = Alert | TelemetryAlert;
-
-/** Whether an alert comes from a telemetry stream. */
-export function isTelemetryAlert(a: AnyAlert): a is TelemetryAlert {
-  return "values" in a.record;
-}
-/** An HTTP or a telemetry detection summary. */
-export type AnySummary = DetectSummary | TelemetryDetectSummary;
 
 /** Summary of a run plus how long it took. */
 export interface DetectRunResult {

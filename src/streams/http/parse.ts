@@ -5,24 +5,16 @@
  * After a failure the record's contents are unspecified.
  */
 import { emptyRecord, type LogRecord } from "./record.js";
-import { CombinedParser } from "./formats/combined.js";
 import { LATENCY_UNITS, type LatencyUnit } from "../scan.js";
-import { compilePath, JsonParser } from "./formats/json.js";
-import { SeedParser } from "./formats/seed.js";
+import { FORMATS, type FormatName } from "./formats/index.js";
+import { compilePath } from "./formats/json.js";
+import type { FieldName, LineParser as AnyLineParser, ResolvedParserOptions } from "./formats/types.js";
 
-/** Formats a parser exists for. */
-export type FormatName = "json" | "combined" | "seed";
+export type { FormatName } from "./formats/index.js";
+export type { FieldName, ResolvedParserOptions } from "./formats/types.js";
 
-/** Record fields a JSON field mapping can redirect. */
-export type FieldName = "ts" | "method" | "route" | "status" | "latency" | "bytes" | "ip" | "user_agent";
-
-/** Parses lines of one format into a reused record. */
-export interface LineParser {
-  /** The format this parser reads. */
-  readonly format: FormatName;
-  /** Fill `out` from `line`; null on success, else a snake_case failure reason. */
-  parse(line: string, out: LogRecord): string | null;
-}
+/** Parses lines of one of the registered formats into a reused record. */
+export type LineParser = AnyLineParser<FormatName>;
 
 export { LATENCY_UNITS, type LatencyUnit } from "../scan.js";
 export { guessLatencyUnit, latencyEvidence, type LatencyEvidence } from "./formats/combined.js";
@@ -43,14 +35,8 @@ export interface ParserOptions {
   latencyUnit?: LatencyUnit;
 }
 
-/** createParser's options after validation. */
-export interface ResolvedParserOptions {
-  fields: Partial<Record<FieldName, string>>;
-  latencyUnit: LatencyUnit | null;
-}
-
 /** All formats, in the order detection prefers on a tie. */
-export const FORMAT_NAMES: readonly FormatName[] = ["json", "combined", "seed"];
+export const FORMAT_NAMES: readonly FormatName[] = FORMATS.map((f) => f.name);
 
 /** All mappable fields. */
 export const FIELD_NAMES: readonly FieldName[] = ["ts", "method", "route", "status", "latency", "bytes", "ip", "user_agent"];
@@ -101,7 +87,7 @@ function validateFields(format: FormatName, fields: unknown): Partial<Record<Fie
     compilePath(path);
     out[name] = path;
   }
-  if (format !== "json" && Object.keys(out).length > 0) {
+  if (!formatOf(format).mapsFields && Object.keys(out).length > 0) {
     throw new RangeError(`fields maps JSON paths and applies only to format json, got format ${format}`);
   }
   return out;
@@ -110,14 +96,14 @@ function validateFields(format: FormatName, fields: unknown): Partial<Record<Fie
 /** A parser for `format`; throws RangeError/TypeError on bad options. */
 export function createParser(format: FormatName, opts?: ParserOptions): LineParser {
   const o = validateOptions(format, opts);
-  switch (format) {
-    case "json":
-      return new JsonParser(o.fields, o.latencyUnit);
-    case "combined":
-      return new CombinedParser(o.latencyUnit);
-    case "seed":
-      return new SeedParser(o.latencyUnit);
-  }
+  return formatOf(format).create(o);
+}
+
+/** The registered format named `name` (already validated). */
+function formatOf(name: FormatName): (typeof FORMATS)[number] {
+  const def = FORMATS.find((f) => f.name === name);
+  if (def === undefined) throw new RangeError(`format must be one of ${FORMAT_NAMES.join(", ")}, got ${JSON.stringify(name)}`);
+  return def;
 }
 
 /**

@@ -7,7 +7,7 @@
  * whose values are ordinary for the route (a 200 under "errors", a typical latency
  * under "latency") is left out, and a line with no such group says so instead.
  */
-import type { AlertReason } from "./detect.js";
+import type { AlertReason } from "../counts.js";
 import type { ClientWindow, FeatureName, RouteBaseline } from "./features.js";
 import type { LogRecord } from "./record.js";
 

@@ -10,7 +10,7 @@ import {
 } from "./features.js";
 import type { ForestOptions } from "../../forest/options.js";
 import {
-  createParser, detectFormat, latencyEvidence, LATENCY_UNITS, type FieldName, type FormatName, type LatencyUnit, type LineParser,
+  createParser, detectFormat, FORMAT_NAMES, latencyEvidence, LATENCY_UNITS, type FieldName, type FormatName, type LatencyUnit, type LineParser,
 } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { calibrate, isCalibration, type Calibration } from "../severity.js";
@@ -124,8 +124,8 @@ export class Trainer {
 
   constructor(options: TrainOptions = {}) {
     const format = options.format ?? TRAIN_DEFAULTS.format;
-    if (!["auto", "json", "combined", "seed"].includes(format)) {
-      throw new RangeError(`format must be one of auto, json, combined, seed, got ${JSON.stringify(format)}`);
+    if (!["auto", ...FORMAT_NAMES].includes(format)) {
+      throw new RangeError(`format must be one of ${["auto", ...FORMAT_NAMES].join(", ")}, got ${JSON.stringify(format)}`);
     }
     const windowSeconds = options.windowSeconds ?? TRAIN_DEFAULTS.windowSeconds;
     if (!(Number.isFinite(windowSeconds) && windowSeconds >= 1 && windowSeconds <= 3600)) {

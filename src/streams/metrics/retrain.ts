@@ -15,8 +15,9 @@
  * 0.57); on every row, the incidents raise the tail (28/28 -> 14/28 caught).
  */
 import type { IsolationForest } from "../../forest/forest.js";
-import { growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions } from "../http/retrain.js";
-import { learnTelemetrySpec, TelemetryExtractor, type TelemetryMeta } from "./telemetry.js";
+import { growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions } from "../retrain.js";
+import { TelemetryExtractor } from "./features.js";
+import { learnTelemetrySpec, type TelemetryMeta } from "./train.js";
 
 /** The ring of recent normal rows of a telemetry stream and its refresh schedule. */
 export class TelemetryRetrainer {

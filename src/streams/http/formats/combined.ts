@@ -33,7 +33,7 @@
  *     of a sub-millisecond server and `%{ms}T` look alike).
  */
 import type { LogRecord } from "../record.js";
-import type { LineParser } from "../parse.js";
+import type { LineParser, LogFormat } from "./types.js";
 import {
   ClfClock, isSpace, latencyMs, methodToken, msExponent, routeOf, scaledDecimal, timestampInRange, trimmedEnd, uintAt,
   unitExponent, type LatencyUnit,
@@ -313,3 +313,10 @@ function unitFrom(ev: LatencyEvidence): LatencyUnit | null {
 export function guessLatencyUnit(lines: readonly string[]): LatencyUnit | null {
   return latencyEvidence(lines).unit;
 }
+
+/** The combined format (registered in ./index.ts). */
+export const combinedFormat = {
+  name: "combined",
+  mapsFields: false,
+  create: (o) => new CombinedParser(o.latencyUnit),
+} as const satisfies LogFormat<"combined">;

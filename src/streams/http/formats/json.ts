@@ -15,7 +15,7 @@
  * reason; so does a number that is not finite or a time outside [1970, 2200).
  */
 import { clearRecord, type LogRecord } from "../record.js";
-import type { FieldName, LineParser } from "../parse.js";
+import type { FieldName, LineParser, LogFormat } from "./types.js";
 import { ClfClock, IsoClock, latencyMs, routeOf, timestampInRange, toMs, type Cursor, type LatencyUnit } from "../../scan.js";
 
 /** A compiled path: the keys to follow from the top-level object. */
@@ -266,3 +266,10 @@ export class JsonParser implements LineParser {
     return this.clf.parse(s, 0, n);
   }
 }
+
+/** The json format (registered in ./index.ts). */
+export const jsonFormat = {
+  name: "json",
+  mapsFields: true,
+  create: (o) => new JsonParser(o.fields, o.latencyUnit),
+} as const satisfies LogFormat<"json">;

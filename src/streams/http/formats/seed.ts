@@ -13,7 +13,7 @@
  * latencyUnit says otherwise.
  */
 import { clearRecord, type LogRecord } from "../record.js";
-import type { LineParser } from "../parse.js";
+import type { LineParser, LogFormat } from "./types.js";
 import {
   IsoClock, isSpace, knownMethod, latencyMs, routeOf, timestampInRange, trimmedEnd, uintAt, type Cursor, type LatencyUnit,
 } from "../../scan.js";
@@ -177,3 +177,10 @@ export class SeedParser implements LineParser {
     return true;
   }
 }
+
+/** The seed format (registered in ./index.ts). */
+export const seedFormat = {
+  name: "seed",
+  mapsFields: false,
+  create: (o) => new SeedParser(o.latencyUnit),
+} as const satisfies LogFormat<"seed">;
