@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/streams/http/features.js";
 import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
-import { readLineBatches } from "../src/runtime/lines.js";
+import { readLineBatches } from "../src/streams/lines.js";
 import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
 import { fieldsOf } from "./options.js";

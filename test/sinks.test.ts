@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPositions } from "../src/runtime/positions.js";
 import { LineSink } from "../src/runtime/line-sink.js";
-import { readLineBatches } from "../src/runtime/lines.js";
+import { readLineBatches } from "../src/streams/lines.js";
 import { simulate } from "../src/tools/simulate.js";
 import { trainFromLines } from "../src/streams/http/train.js";
 

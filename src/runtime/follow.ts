@@ -39,7 +39,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type BigIntStats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Tail } from "tail";
-import { decodeLine } from "./lines.js";
+import { decodeLine } from "../streams/lines.js";
 import {
   FINGERPRINT_BYTES,
   type FileIdentity,

@@ -17,7 +17,7 @@ import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "../forest/forest.js";
 import { LineSink } from "./line-sink.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
-import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "./lines.js";
+import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
 import type { RetrainOptions } from "../streams/retrain.js";
 import type { Rules } from "../streams/http/rules.js";

@@ -11,7 +11,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { Follower, type FollowedLine } from "../runtime/follow.js";
-import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../runtime/lines.js";
+import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
 import { checkName, checkShards, parseRedisUrl, shardOf } from "./redis.js";
 import type { ShipBatch, WriterData } from "./ship-writer.js";
 

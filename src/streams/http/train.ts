@@ -14,7 +14,7 @@ import {
 } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { calibrate, isCalibration, type Calibration } from "../severity.js";
-import { readLineBatches } from "../../runtime/lines.js";
+import { readLineBatches } from "../lines.js";
 
 /** Options of training. */
 export interface TrainOptions {
