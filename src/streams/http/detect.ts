@@ -10,54 +10,17 @@ import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
 import { createParser, detectFormat, type FieldName, type FormatName, type LatencyUnit, type LineParser } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
-import { DEFAULT_RULES, severityFloor, type Condition, type Rules } from "./rules.js";
+import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
 import { severityOf } from "../severity.js";
 import { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
 import { inParts, Retrainer, type RefreshReport, type RetrainOptions } from "./retrain.js";
 import { pipelineOf, type PipelineMeta } from "./train.js";
+import type { Alert, DetectSummary } from "./alert.js";
+import { BatchRows } from "./rows.js";
+import { RuleJudge } from "./judge.js";
 
 export { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch, type SkippedExample } from "../counts.js";
-
-/** One alert, as written to the alerts stream (JSON lines). */
-export interface Alert {
-  /** 1-based line number in its file. */
-  line: number;
-  file: string;
-  /** The line's timestamp (ISO 8601), or null when it has none. */
-  ts: string | null;
-  /** Anomaly score s in (0, 1]. */
-  score: number;
-  /** Severity 0-100 (see src/severity.ts). */
-  severity: number;
-  /** Name of the rule condition that let it through. */
-  rule: string;
-  /** The parsed line. */
-  record: AlertRecord;
-  /** Why it is anomalous: the features that drove its isolation (when explanations are on). */
-  reasons?: AlertReason[];
-}
-
-/** The parsed line inside an alert (snake_case, as in the simulator's schema). */
-export interface AlertRecord {
-  ts: string | null;
-  method: string;
-  route: string;
-  status: number | null;
-  latency_ms: number | null;
-  bytes: number | null;
-  ip: string;
-  user_agent: string;
-}
-
-/** Counts of a detection run; `--json` prints this object. */
-export interface DetectSummary extends RunCounts {
-  above_min_severity_without_rule: number;
-  formats: Record<string, FormatName>;
-  /** Scored lines that had no usable timestamp (see `warnings` for the clock they ran on). */
-  lines_without_timestamp: number;
-  /** Things the run did that a user should know (one sentence each). */
-  warnings: string[];
-}
+export type { Alert, AlertRecord, DetectSummary } from "./alert.js";
 
 /** Options of a Detector. */
 export interface DetectorOptions {
@@ -104,32 +67,11 @@ export class Detector {
   private readonly fields: Partial<Record<FieldName, string>>;
   private readonly record: LogRecord = emptyRecord();
   private readonly alertRecord: LogRecord = emptyRecord();
-  private readonly lastAlert = new Map<string, number>();
-  // Per condition and route: the run of lines that held a condition with forSeconds.
-  private readonly runs = new Map<string, { onset: number; last: number }>();
-  private firstSeconds = NaN;
   private lastSeconds = 0;
-  // Per-row scratch for one batch, grown as needed.
-  private rowLine = new Int32Array(0);
-  private rowLineNo = new Int32Array(0);
   private batchSkipped: Array<{ line: number; reason: string }> = [];
-  private rowStatus = new Float64Array(0);
-  private rowLatency = new Float64Array(0);
-  private rowBytes = new Float64Array(0);
-  private rowRoute = new Int32Array(0);
-  private rowRouteCount = new Int32Array(0);
-  private rowRouteErrors = new Int32Array(0);
-  private rowErrorsOfLast3 = new Uint8Array(0);
-  // Per row: the route's recent 5xx share, its latency trend, the all-traffic latency trend, its family's latency trend.
-  private rowRecent = new Float64Array(0);
-  private rowFamily = new Int32Array(0);
-  private rowRouteClients = new Int8Array(0);
-  private rowSeconds = new Float64Array(0);
-  private rowIp: string[] = [];
-  private rowRouteText: string[] = [];
-  private rowNovel = new Uint8Array(0);
-  // Client window counts per row: requests, failures, novel failures, known failures.
-  private rowClient = new Int32Array(0);
+  // Per-row scratch for one batch, grown as needed.
+  private readonly rows = new BatchRows();
+  private readonly ruleJudge: RuleJudge;
   private readonly untimedClock: "arrival" | "lines";
   private readonly latencyUnit: LatencyUnit | undefined;
   // Line clock: lines scored so far, and the time of the first one.
@@ -158,6 +100,14 @@ export class Detector {
     this.untimedClock = opts.untimedClock ?? "lines";
     this.latencyUnit = opts.latencyUnit;
     this.routeNames = Object.keys(this.pipeline.spec.routes);
+    // The judge reads the model in use: after a retraining refresh, the new one.
+    const self = this;
+    this.ruleJudge = new RuleJudge(this.rules, this.stats, this.rows, {
+      get features() { return self.features; },
+      get peaks() { return self.peaks; },
+      get windowSeconds() { return self.pipeline.spec.windowSeconds; },
+      featureIndex: this.featureIndex,
+    });
   }
 
   /** The model's client peaks (zeros for a model from before they were learned). */
@@ -214,7 +164,7 @@ export class Detector {
     const every = this.retrainer?.opts.everyLines ?? Infinity;
     if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
     const parser = this.parserFor(file, lines);
-    this.grow(n);
+    this.rows.grow(n);
     const cols = this.scorer.cols;
     const input = this.scorer.input(n);
     const r = this.record;
@@ -237,32 +187,32 @@ export class Detector {
         if (this.onScored) this.batchSkipped.push({ line: no, reason: "non_finite_features" });
         continue;
       }
-      this.rowLine[k] = i;
-      this.rowNovel[k] = fx.lastNovel ? 1 : 0;
+      this.rows.line[k] = i;
+      this.rows.novel[k] = fx.lastNovel ? 1 : 0;
       const cw = fx.lastClient;
-      this.rowClient[4 * k] = cw.requests;
-      this.rowClient[4 * k + 1] = cw.failures;
-      this.rowClient[4 * k + 2] = cw.novelFailures;
-      this.rowClient[4 * k + 3] = cw.knownFailures;
-      this.rowLineNo[k] = no;
-      this.rowStatus[k] = r.status;
-      this.rowLatency[k] = r.latencyMs;
-      this.rowBytes[k] = r.bytes;
-      this.rowRoute[k] = fx.lastRoute;
-      this.rowRouteCount[k] = fx.lastRouteCount;
-      this.rowRouteErrors[k] = fx.lastRouteErrors;
-      this.rowErrorsOfLast3[k] = fx.lastRouteErrorsOfLast3;
-      this.rowRecent[4 * k] = fx.lastRouteErrorRecent;
-      this.rowRecent[4 * k + 1] = fx.lastRouteLatencyTrend;
-      this.rowRecent[4 * k + 2] = fx.lastAllLatencyTrend;
-      this.rowRecent[4 * k + 3] = fx.lastFamilyTrend;
-      this.rowFamily[k] = fx.lastFamily;
-      this.rowRouteClients[k] = fx.lastRouteClients;
-      this.rowIp[k] = r.ip;
-      this.rowRouteText[k] = r.route;
+      this.rows.client[4 * k] = cw.requests;
+      this.rows.client[4 * k + 1] = cw.failures;
+      this.rows.client[4 * k + 2] = cw.novelFailures;
+      this.rows.client[4 * k + 3] = cw.knownFailures;
+      this.rows.lineNo[k] = no;
+      this.rows.status[k] = r.status;
+      this.rows.latency[k] = r.latencyMs;
+      this.rows.bytes[k] = r.bytes;
+      this.rows.route[k] = fx.lastRoute;
+      this.rows.routeCount[k] = fx.lastRouteCount;
+      this.rows.routeErrors[k] = fx.lastRouteErrors;
+      this.rows.errorsOfLast3[k] = fx.lastRouteErrorsOfLast3;
+      this.rows.recent[4 * k] = fx.lastRouteErrorRecent;
+      this.rows.recent[4 * k + 1] = fx.lastRouteLatencyTrend;
+      this.rows.recent[4 * k + 2] = fx.lastAllLatencyTrend;
+      this.rows.recent[4 * k + 3] = fx.lastFamilyTrend;
+      this.rows.family[k] = fx.lastFamily;
+      this.rows.routeClients[k] = fx.lastRouteClients;
+      this.rows.ip[k] = r.ip;
+      this.rows.routeText[k] = r.route;
       const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
       this.lastSeconds = Math.max(this.lastSeconds, seconds);
-      this.rowSeconds[k] = seconds;
+      this.rows.seconds[k] = seconds;
       k++;
     }
     this.stats.lines_read += n;
@@ -272,11 +222,11 @@ export class Detector {
       this.onScored({
         file,
         count: k,
-        lineNo: this.rowLineNo.subarray(0, k),
-        seconds: this.rowSeconds.subarray(0, k),
-        route: this.rowRoute.subarray(0, k),
-        latencyMs: this.rowLatency.subarray(0, k),
-        status: this.rowStatus.subarray(0, k),
+        lineNo: this.rows.lineNo.subarray(0, k),
+        seconds: this.rows.seconds.subarray(0, k),
+        route: this.rows.route.subarray(0, k),
+        latencyMs: this.rows.latency.subarray(0, k),
+        status: this.rows.status.subarray(0, k),
         scores,
         routeNames: this.routeNames,
         skipped: this.batchSkipped,
@@ -286,15 +236,15 @@ export class Detector {
     const floor = this.floor;
     for (let j = 0; j < k; j++) {
       const severity = severityOf(cal, scores[j]);
-      const alertRule = severity < floor ? null : this.judge(j, severity, input, cols);
+      const alertRule = severity < floor ? null : this.ruleJudge.judge(j, severity, input, cols);
       if (alertRule === null) {
         // Retraining learns from every line that did not alert (lines held back by a
         // cooldown included: a lasting change is mostly such lines).
-        if (this.retrainer) this.retrainRecord(lines[this.rowLine[j]], parser);
+        if (this.retrainer) this.retrainRecord(lines[this.rows.line[j]], parser);
         continue;
       }
-      const i = this.rowLine[j];
-      const alert = this.makeAlert(file, lines[i], this.rowLineNo[j], parser, scores[j], severity, alertRule);
+      const i = this.rows.line[j];
+      const alert = this.makeAlert(file, lines[i], this.rows.lineNo[j], parser, scores[j], severity, alertRule);
       if (this.explain) alert.reasons = this.reasons(input.subarray(j * cols, (j + 1) * cols), j);
       emit(alert);
     }
@@ -357,147 +307,29 @@ export class Detector {
     return p;
   }
 
-  /** Warm-up, conditions and cooldown for scored row j: the rule name, or null when it does not alert. */
-  private judge(j: number, severity: number, input: Float64Array, cols: number): string | null {
-    const seconds = this.rowSeconds[j];
-    if (Number.isNaN(this.firstSeconds)) this.firstSeconds = seconds;
-    if (seconds - this.firstSeconds < this.rules.warmupSeconds) {
-      this.stats.suppressed.warmup++;
-      return null;
-    }
-    const min = this.rules.minSeverity;
-    const cond = this.rules.conditions.find((c) => severity >= (c.minSeverity ?? min) && this.holds(c, j, input, cols));
-    if (cond === undefined) {
-      this.stats.above_min_severity_without_rule++;
-      return null;
-    }
-    const group = cond.groupBy === "client" ? this.rowIp[j] : cond.groupBy === "none" ? "" : this.routeKey(j);
-    const key = `${cond.name}\u0000${group}`;
-    const last = this.lastAlert.get(key);
-    // Lines a little out of order (a log written by several workers) fall in the same cooldown.
-    if (last !== undefined && Math.abs(seconds - last) < this.rules.cooldownSeconds) {
-      this.stats.suppressed.cooldown++;
-      return null;
-    }
-    this.lastAlert.set(key, seconds);
-    return cond.name;
-  }
-
-  private routeKey(j: number): string {
-    // Known routes by id; unknown ones by their own text.
-    return this.rowRoute[j] >= 0 ? `#${this.rowRoute[j]}` : this.rowRouteText[j];
-  }
-
-  private holds(c: Condition, j: number, input: Float64Array, cols: number): boolean {
-    const b = this.features.baseline(this.rowRoute[j]);
-    switch (c.type) {
-      case "any":
-        return true;
-      case "unknown_route":
-        return this.rowNovel[j] === 1;
-      case "client_scan": {
-        const failures = this.rowClient[4 * j + 2];
-        return this.rowNovel[j] === 1 && this.rowStatus[j] >= 400 && this.clientHolds(c, j, failures, this.peaks.novelFailures);
-      }
-      case "client_failures": {
-        const failures = this.rowClient[4 * j + 3];
-        // Without client addresses, failures on known routes are the route's story (error_burst), not a client's.
-        return this.rowIp[j] !== "" && this.rowNovel[j] === 0 && this.rowStatus[j] >= 400 && this.clientHolds(c, j, failures, this.peaks.knownFailures);
-      }
-      case "client_rate_above":
-        return this.rowIp[j] !== "" && this.rowClient[4 * j] >= Math.max(c.minRequests ?? 100, (c.factor ?? 3) * this.peaks.requests);
-      case "status_at_least":
-        return this.rowStatus[j] >= (c.status ?? 500);
-      case "route_error_burst":
-        // The recent share reads a burst while it happens, and lets go of it as soon as
-        // it ends (the 30 s window share would lag it and then blame a later, lone 5xx).
-        // Two of the route's last three answers 5xx: the line is part of a run, not a lone error after one.
-        return this.rowStatus[j] >= 500 && this.rowRouteErrors[j] >= (c.minRequests ?? 3)
-          && this.rowErrorsOfLast3[j] >= 2 && this.rowRecent[4 * j] > (c.share ?? 0.2);
-      case "latency_above_route_p99": {
-        if (!(this.rowLatency[j] >= (c.minMs ?? 0) && this.rowLatency[j] > (c.factor ?? 1) * b.latencyP99)) return false;
-        // Slower than the rest of the traffic (when everything is slow at once, latency_everywhere
-        // speaks, once): the route itself, or its family of sibling routes.
-        const all = Math.max(0, this.rowRecent[4 * j + 2]);
-        const bar = c.trend ?? 0;
-        if (this.rowRecent[4 * j + 1] - all > bar && this.lasted(c, j, this.routeKey(j))) return true;
-        const family = this.rowFamily[j];
-        return family >= 0 && this.rowRecent[4 * j + 3] - all > bar && this.lasted(c, j, `family ${family}`);
-      }
-      case "latency_everywhere":
-        // The line's own route slow too: one big route's spike lifts the all-traffic trend, but leaves the others be.
-        return this.rowLatency[j] >= (c.minMs ?? 0) && this.rowRecent[4 * j + 2] > (c.trend ?? 2)
-          && this.rowRecent[4 * j + 1] > (c.trend ?? 2) && this.lasted(c, j, "");
-      case "bytes_above_route_p999":
-        return this.rowBytes[j] > (c.factor ?? 1) * b.bytesP999 && this.feature(input, cols, j, "route_bytes_trend", c.trend);
-      case "route_rate_above":
-        // A surge is many clients: a burst of one or two (a crawler, an app, a NAT) is
-        // theirs, and client_rate_above speaks for it; at least half of the route's last 8
-        // requests from distinct clients. Static assets come in bursts after page views:
-        // their rate follows the pages'.
-        return this.rowNovel[j] === 0 && !this.features.isAsset(this.rowRoute[j]) && this.rowRouteCount[j] >= (c.minRequests ?? 10)
-          && (this.rowIp[j] === "" || this.rowRouteClients[j] >= 4)
-          && this.feature(input, cols, j, "route_rate_ratio", Math.log(c.factor ?? 3));
-    }
-  }
-
-  /**
-   * Whether condition c has held for `group` (a route, a family, "") for c.forSeconds of line time: since
-   * the first line of a run of lines that held it, none more than a window apart.
-   */
-  private lasted(c: Condition, j: number, group: string): boolean {
-    const need = c.forSeconds ?? 0;
-    if (need <= 0) return true;
-    const seconds = this.rowSeconds[j];
-    const key = `${c.name}\u0000${group}`;
-    const run = this.runs.get(key);
-    if (run === undefined || seconds - run.last > this.pipeline.spec.windowSeconds || seconds < run.onset) {
-      this.runs.set(key, { onset: seconds, last: seconds });
-      return false;
-    }
-    run.last = Math.max(run.last, seconds);
-    return seconds - run.onset >= need;
-  }
-
-  /** A client condition for row j: `count` failures past max(minRequests, factor x the training peak), and the client's failure share. */
-  private clientHolds(c: Condition, j: number, count: number, peak: number): boolean {
-    if (count < Math.max(c.minRequests ?? 10, (c.factor ?? 1) * peak)) return false;
-    // A log without client addresses is one "client": the whole stream, whose failure
-    // share a scanner cannot dominate; its count against training's peak must do.
-    if (this.rowIp[j] === "") return true;
-    return this.rowClient[4 * j + 1] >= (c.share ?? 0.5) * this.rowClient[4 * j];
-  }
-
   /** Why row j (features in `row`) is anomalous; the alert record was just parsed into alertRecord. */
   private reasons(row: Float64Array, j: number): AlertReason[] {
     const shares = explainShares(this.forest, { data: row.slice(), rows: 1, cols: row.length });
     const names = this.pipeline.spec.features;
     const values: Partial<Record<FeatureName, number>> = {};
     names.forEach((f, i) => (values[f] = row[i]));
-    const id = this.rowRoute[j];
+    const id = this.rows.route[j];
     return reasonsFor(names, shares, {
       record: this.alertRecord,
-      route: id >= 0 ? this.routeNames[id] : this.rowRouteText[j],
+      route: id >= 0 ? this.routeNames[id] : this.rows.routeText[j],
       known: id >= 0,
-      novel: this.rowNovel[j] === 1,
-      recentErrorShare: this.rowRecent[4 * j],
+      novel: this.rows.novel[j] === 1,
+      recentErrorShare: this.rows.recent[4 * j],
       client: {
-        requests: this.rowClient[4 * j],
-        failures: this.rowClient[4 * j + 1],
-        novelFailures: this.rowClient[4 * j + 2],
-        knownFailures: this.rowClient[4 * j + 3],
+        requests: this.rows.client[4 * j],
+        failures: this.rows.client[4 * j + 1],
+        novelFailures: this.rows.client[4 * j + 2],
+        knownFailures: this.rows.client[4 * j + 3],
       } satisfies ClientWindow,
       baseline: this.features.baseline(id),
       values,
       windowSeconds: this.pipeline.spec.windowSeconds,
     });
-  }
-
-  /** Whether row j's feature `name` exceeds `above` (true when no bound; false when the model lacks the feature). */
-  private feature(input: Float64Array, cols: number, j: number, name: FeatureName, above: number | undefined): boolean {
-    if (above === undefined || above <= -10) return true;
-    const at = this.featureIndex[name];
-    return at !== undefined && input[j * cols + at] > above;
   }
 
   private makeAlert(
@@ -532,24 +364,5 @@ export class Detector {
     countSkipped(this.stats, file, line, reason);
   }
 
-  private grow(n: number): void {
-    if (this.rowLine.length >= n) return;
-    this.rowLine = new Int32Array(n);
-    this.rowLineNo = new Int32Array(n);
-    this.rowStatus = new Float64Array(n);
-    this.rowLatency = new Float64Array(n);
-    this.rowBytes = new Float64Array(n);
-    this.rowRoute = new Int32Array(n);
-    this.rowRouteCount = new Int32Array(n);
-    this.rowRouteErrors = new Int32Array(n);
-    this.rowErrorsOfLast3 = new Uint8Array(n);
-    this.rowRecent = new Float64Array(4 * n);
-    this.rowFamily = new Int32Array(n);
-    this.rowRouteClients = new Int8Array(n);
-    this.rowSeconds = new Float64Array(n);
-    this.rowIp = new Array<string>(n).fill("");
-    this.rowRouteText = new Array<string>(n).fill("");
-    this.rowNovel = new Uint8Array(n);
-    this.rowClient = new Int32Array(4 * n);
-  }
+
 }
