@@ -9,98 +9,14 @@
 import { Rng } from "../../forest/random.js";
 import { Site, fileSize, type Asset, type Group, type Product } from "./catalogue.js";
 import { HEALTH, fillResponse } from "./classic.js";
-import { PROBE_UAS, Population, UPTIME, probeIp, type Crawler, type Integration, type Visitor } from "./clients.js";
-import { SCANNER_PATHS } from "./incidents.js";
+import { Population, UPTIME, type Visitor } from "./clients.js";
+import { Weighted, gapMs, loadFactor, newFields, weighted, type Fields, type IncidentTargets, type Route, type TrafficSource } from "./core.js";
+import { Ev, Queue } from "./events.js";
 import {
-  Weighted,
-  gapMs,
-  loadFactor,
-  newFields,
-  weighted,
-  type Fields,
-  type IncidentTargets,
-  type Route,
-  type TrafficSource,
-} from "./core.js";
-
-/** A queued event: a line to write (actor null) or an actor to fire. */
-class Ev {
-  constructor(
-    readonly t: number,
-    readonly seq: number,
-    readonly actor: Actor | null,
-    /** The line's route; null for monitoring (health checker, uptime monitor). */
-    readonly route: Group | null,
-    readonly method: string,
-    readonly path: string,
-    readonly status: number,
-    readonly latencyMs: number,
-    readonly bytes: number,
-    readonly ip: string,
-    readonly ua: string,
-    readonly referer: string,
-  ) {}
-}
-
-/** Something that acts at a time: writes lines and schedules itself again. */
-interface Actor {
-  fire(src: RealisticSource, t: number): void;
-}
-
-/** A binary min-heap of events by (time, sequence). */
-class Queue {
-  private readonly items: Ev[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  top(): Ev | undefined {
-    return this.items[0];
-  }
-  push(e: Ev): void {
-    const a = this.items;
-    let i = a.length;
-    a.push(e);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(e, a[p])) break;
-      a[i] = a[p];
-      i = p;
-    }
-    a[i] = e;
-  }
-  pop(): Ev | undefined {
-    const a = this.items;
-    const first = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return first;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const c = l + 1 < a.length && before(a[l + 1], a[l]) ? l + 1 : l;
-      if (!before(a[c], last)) break;
-      a[i] = a[c];
-      i = c;
-    }
-    a[i] = last;
-    return first;
-  }
-}
-
-function before(a: Ev, b: Ev): boolean {
-  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
-}
+  AppSession, Arrivals, CrawlerActor, IntegrationActor, Monitor, Noise, PROBE_SHARE, WebSession, type Actor, type PageKind, type Stage,
+} from "./actors.js";
 
 const ORIGIN = "https://www.shop.example";
-const ENTRY_REFERERS = weighted<string>([
-  ["-", 35], ["https://www.google.com/", 40], ["https://www.bing.com/", 5], ["https://duckduckgo.com/", 5],
-  ["https://news.ycombinator.com/", 2], ["https://www.reddit.com/", 4], ["android-app://com.google.android.gm/", 3],
-  ["https://t.co/", 4], ["https://www.facebook.com/", 2],
-]);
-
-type PageKind =
-  | "home" | "category" | "product" | "search" | "blogIndex" | "blog" | "docs" | "files" | "download"
-  | "account" | "cart" | "checkout" | "login" | "receipt";
 
 // Where visitors land, and where they go next from each kind of page.
 const ENTRY = weighted<PageKind>([
@@ -128,133 +44,6 @@ const CHUNK: Partial<Record<PageKind, "product" | "blog" | "docs" | "checkout">>
   docs: "docs", cart: "checkout", checkout: "checkout",
 };
 
-/** A browser session: a visitor reading a few pages. */
-class WebSession implements Actor {
-  pagesLeft: number;
-  kind: PageKind | null = null;
-  url: string;
-  /** Returning visitors have the hashed assets cached for good. */
-  readonly cached: boolean;
-  /** Bytes per millisecond of this visitor's connection. */
-  readonly bandwidth: number;
-  sharedLoaded = false;
-  readonly chunks = new Set<string>();
-  constructor(readonly visitor: Visitor, rng: Rng) {
-    this.pagesLeft = rng.next() < 0.42 ? 1 : 2 + Math.floor(-Math.log(1 - rng.next()) * 3);
-    this.pagesLeft = Math.min(this.pagesLeft, 30);
-    this.cached = rng.next() < 0.35;
-    this.bandwidth = 5000 * Math.exp(0.8 * rng.normal());
-    this.url = ENTRY_REFERERS.pick(rng);
-  }
-  fire(src: RealisticSource, t: number): void {
-    const end = src.webPage(this, t);
-    if (--this.pagesLeft > 0) src.schedule(end + src.thinkMs(14000, 1.0), this);
-  }
-}
-
-/** A mobile app session: API calls with short pauses. */
-class AppSession implements Actor {
-  callsLeft: number;
-  loggedIn = false;
-  constructor(readonly visitor: Visitor, rng: Rng) {
-    this.callsLeft = 2 + Math.floor(-Math.log(1 - rng.next()) * 6);
-  }
-  fire(src: RealisticSource, t: number): void {
-    const end = src.appCall(this, t);
-    if (--this.callsLeft > 0) src.schedule(end + src.thinkMs(3500, 0.9), this);
-  }
-}
-
-/** Starts sessions as a Poisson process following the daily curve. */
-class Arrivals implements Actor {
-  constructor(private readonly app: boolean) {}
-  fire(src: RealisticSource, t: number): void {
-    const s = this.app ? new AppSession(src.people.app.pick(src.rng), src.rng) : new WebSession(src.people.web.pick(src.rng), src.rng);
-    s.fire(src, t);
-    src.schedule(t + gapMs(src.rng, Math.max(1e-9, src.sessionRate(this.app, t))), this);
-  }
-}
-
-/** A crawler address walking the long tail at a steady pace. */
-class CrawlerActor implements Actor {
-  fetched = 0;
-  /** Where its walk of the site is, and its stride (coprime with the number of pages: each page once per round). */
-  position: number;
-  readonly stride: number;
-  constructor(readonly crawler: Crawler, readonly meanGapMs: number, pages: number, rng: Rng) {
-    this.position = rng.int(pages);
-    let stride = 1 + rng.int(pages - 1);
-    while (gcd(stride, pages) !== 1) stride++;
-    this.stride = stride;
-  }
-  fire(src: RealisticSource, t: number): void {
-    src.crawl(this, t);
-    src.schedule(t + this.meanGapMs * (0.6 + 0.8 * src.rng.next()), this);
-  }
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
-
-/** An API integration polling at a steady pace, renewing its token every ~15 minutes. */
-class IntegrationActor implements Actor {
-  readonly calls: Weighted<readonly [string, string, number]>;
-  tokenAt = -Infinity;
-  constructor(readonly client: Integration, readonly meanGapMs: number) {
-    this.calls = new Weighted(client.calls, client.calls.map((c) => c[2]));
-  }
-  fire(src: RealisticSource, t: number): void {
-    src.integrationCall(this, t);
-    src.schedule(t + this.meanGapMs * (0.85 + 0.3 * src.rng.next()), this);
-  }
-}
-
-/** Periodic monitors: the health checker, and the uptime monitor on the home page. */
-class Monitor implements Actor {
-  private n = 0;
-  constructor(private readonly uptime: boolean) {}
-  fire(src: RealisticSource, t: number): void {
-    const rng = src.rng;
-    if (this.uptime) {
-      const ip = UPTIME.ips[this.n++ % UPTIME.ips.length];
-      src.line(t, null, "HEAD", "/", 200, 18 * Math.exp(0.3 * rng.normal()), 0, ip, UPTIME.ua, "-");
-      src.schedule(t + UPTIME.intervalMs + (rng.next() - 0.5) * 1000, this);
-    } else {
-      src.line(t, null, "GET", "/health", 200, HEALTH.latencyMs * Math.exp(HEALTH.latencySigma * rng.normal()), HEALTH.bytes, HEALTH.ip, HEALTH.ua, "-");
-      src.schedule(t + HEALTH.intervalMs + (rng.next() - 0.5) * 100, this);
-    }
-  }
-}
-
-/** Rare things: one-off probes of a path or two, and short 502 blips (a backend restarting). */
-class Noise implements Actor {
-  constructor(private readonly blip: boolean) {}
-  fire(src: RealisticSource, t: number): void {
-    const rng = src.rng;
-    if (this.blip) {
-      src.blipUntil = t + 300 + 1700 * rng.next();
-      src.schedule(t + gapMs(rng, 1 / (3 * 3600)), this);
-      return;
-    }
-    const ip = probeIp(rng);
-    const ua = rng.pick(PROBE_UAS);
-    let at = t;
-    for (let n = rng.next() < 0.8 ? 1 : 2; n > 0; n--) {
-      const path = rng.next() < 0.5 ? rng.pick(SCANNER_PATHS) : rng.pick(HARMLESS_PROBES);
-      const found = path === "/robots.txt" || path === "/sitemap.xml";
-      src.line(at, src.site.notFound, "GET", path, found ? 200 : 404, 1 + 4 * rng.next(), found ? 231 : 9420, ip, ua, "-");
-      at += 200 + 1800 * rng.next();
-    }
-    src.schedule(t + gapMs(rng, Math.max(1e-9, PROBE_SHARE * src.baseRate(t))), this);
-  }
-}
-
-const HARMLESS_PROBES = [
-  "/apple-touch-icon.png", "/.well-known/security.txt", "/ads.txt", "/humans.txt", "/favicon.png", "/robots.txt",
-  "/sitemap.xml", "/.well-known/traffic-advice", "/app-ads.txt", "/.well-known/change-password",
-];
-
 /** Seed of the site itself: its pages, files, asset hashes, crawlers and integrations. */
 const SITE_SEED = 20261124;
 
@@ -263,10 +52,9 @@ const WEB_SHARE = 0.56;
 const APP_SHARE = 0.13;
 const INTEGRATION_SHARE = 0.14;
 const CRAWLER_SHARE = 0.15;
-const PROBE_SHARE = 0.0007;
 
 /** The realistic profile's traffic source. */
-export class RealisticSource implements TrafficSource {
+export class RealisticSource implements TrafficSource, Stage {
   readonly targets: IncidentTargets;
   readonly usedIps = new Set<string>([HEALTH.ip]);
   readonly browserUas: Weighted<string>;
