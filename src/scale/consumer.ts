@@ -27,7 +27,7 @@ import { IsolationForest } from "../forest/forest.js";
 import { LineSink } from "../runtime/line-sink.js";
 import type { FormatName } from "../streams/http/parse.js";
 import type { Rules } from "../streams/http/rules.js";
-import { checkName, checkShards, connectRedis, fnv1a, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
+import { checkName, checkShards, closeRedis, connectRedis, fnv1a, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
 
 /** Options of a consumer run. */
 export interface ConsumeOptions {
@@ -113,8 +113,8 @@ return 0`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const MARKER_TTL_SECONDS = 86_400;
-/** Longest a Redis command is retried before the consumer gives up (ms). */
-const GIVE_UP_MS = 120_000;
+/** After a stop is asked for, how long a Redis call may still wait (Redis unreachable) before the run gives up on it (ms). */
+const STOP_GRACE_MS = 5000;
 
 /** Check the options; RangeError naming the option otherwise. */
 function checkConsume(o: ConsumeOptions) {
@@ -147,7 +147,7 @@ export async function consume(o: ConsumeOptions): Promise<ConsumeSummary> {
     const run = new Consumer(redis, c, model, o);
     return await run.run();
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 }
 
@@ -197,7 +197,7 @@ export async function publishModel(to: string, file: string): Promise<number> {
     const g = res?.[1]?.[1];
     return Number(g);
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 }
 
@@ -211,6 +211,9 @@ class Consumer {
   private nextLease = 0;
   private nextModelCheck = 0;
   private reconnected = false;
+  /** Rejects STOP_GRACE_MS after a stop is asked for. */
+  private stopped: Promise<never> = new Promise<never>(() => undefined);
+  private gaveUp = false;
 
   constructor(
     private readonly redis: Redis,
@@ -236,6 +239,14 @@ class Consumer {
     const started = performance.now();
     const stop = new AbortController();
     const onAbort = () => stop.abort();
+    // Calls wait through an outage (ioredis queues them until it reconnects); once stopped, only a little longer.
+    let grace: NodeJS.Timeout | null = null;
+    this.stopped = new Promise<never>((_, reject) => {
+      stop.signal.addEventListener("abort", () => {
+        grace = setTimeout(() => (this.gaveUp = true, reject(new Error(`stopped while Redis did not answer for ${STOP_GRACE_MS} ms: unacknowledged entries stay pending for the next owner`))), STOP_GRACE_MS);
+      }, { once: true });
+    });
+    this.stopped.catch(() => undefined);
     this.o.signal?.addEventListener("abort", onAbort);
     if (this.o.signal?.aborted) stop.abort();
     const timer = this.o.durationSeconds !== undefined ? setTimeout(onAbort, this.o.durationSeconds * 1000) : null;
@@ -249,6 +260,7 @@ class Consumer {
       }
     } finally {
       if (timer) clearTimeout(timer);
+      if (grace) clearTimeout(grace);
       this.o.signal?.removeEventListener("abort", onAbort);
       this.sink?.close();
       await this.leave();
@@ -488,9 +500,10 @@ class Consumer {
 
   /** Give back leases and leave the consumer set (entries are all acknowledged: nothing is pending). */
   private async leave(): Promise<void> {
+    if (this.gaveUp) return; // Redis is not answering: the leases expire by themselves
     const quick = async (f: () => Promise<unknown>) => {
       try {
-        await Promise.race([f(), sleep(2000)]);
+        await Promise.race([f(), new Promise((r) => setTimeout(r, 2000).unref())]);
       } catch {
         // leases expire by themselves
       }
@@ -500,15 +513,17 @@ class Consumer {
     this.owned.clear();
   }
 
-  /** Run a Redis call, retrying with backoff (a restart answers LOADING, a cut connection errors) for up to GIVE_UP_MS. */
+  /**
+   * Run a Redis call, retrying with backoff (a restarting Redis answers LOADING; a call cut with its
+   * connection errors) for as long as the run goes on; after a stop, for STOP_GRACE_MS more.
+   */
   private async retry<T>(f: () => Promise<T>): Promise<T> {
-    const until = Date.now() + GIVE_UP_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await f();
+        return await Promise.race([f(), this.stopped]);
       } catch (err) {
-        if (Date.now() >= until) throw err;
-        await sleep(retryDelay(attempt));
+        if (this.gaveUp) throw err;
+        await Promise.race([sleep(retryDelay(attempt)), this.stopped]);
       }
     }
   }

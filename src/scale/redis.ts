@@ -65,6 +65,13 @@ export async function connectRedis(addr: RedisAddress, timeoutMs = 5000): Promis
   return redis;
 }
 
+/** QUIT, or drop the connection when Redis does not answer within 1 s (a queued QUIT would wait for a reconnect). */
+export async function closeRedis(redis: Redis): Promise<void> {
+  const quit = redis.quit().then(() => true, () => false);
+  const answered = await Promise.race([quit, new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+  if (!answered) redis.disconnect();
+}
+
 /** Stable 32-bit FNV-1a hash of a string (UTF-16 code units). */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;

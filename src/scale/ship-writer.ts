@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Redis } from "ioredis";
-import { connectRedis, retryDelay, type RedisAddress } from "./redis.js";
+import { closeRedis, connectRedis, retryDelay, type RedisAddress } from "./redis.js";
 
 /** One batch: parallel arrays, one element per line. */
 export interface ShipBatch {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   port.on("message", (m: { type: "batch"; batch: ShipBatch } | { type: "close" }) => {
     if (m.type === "close") {
       queue = queue.then(async () => {
-        await redis.quit().catch(() => redis.disconnect());
+        await closeRedis(redis);
         port.close();
       });
       return;

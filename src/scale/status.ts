@@ -1,5 +1,5 @@
 /** `logforest status --from redis://...`: per shard, its owner, its lag and its alerts. */
-import { checkName, checkShards, connectRedis, Keys, parseRedisUrl, replyObject } from "./redis.js";
+import { checkName, checkShards, closeRedis, connectRedis, Keys, parseRedisUrl, replyObject } from "./redis.js";
 
 /** One shard's state. */
 export interface ShardStatus {
@@ -43,6 +43,6 @@ export async function status(o: { from: string; stream: string; group: string; s
     }
     return out;
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 }
