@@ -27,8 +27,13 @@ export interface RedisDetectArgs {
 }
 
 /** Run one consumer until SIGINT/SIGTERM or --duration; the summary goes to stderr as JSON. */
-export async function detectFromRedis(a: RedisDetectArgs & { model: string; alerts?: string; duration?: number; format: string }, rules: Rules | undefined): Promise<void> {
+export async function detectFromRedis(
+  a: RedisDetectArgs & { model: string; alerts?: string; duration?: number; format: string; input?: string; follow?: string[]; scores?: string; retrain: boolean; dashboard?: unknown },
+  rules: Rules | undefined,
+): Promise<void> {
   if (a.stream === undefined) throw new RangeError("--from needs --stream NAME (the name given to `logforest ship`)");
+  const other = (["input", "follow", "scores", "dashboard"] as const).find((k) => a[k] !== undefined) ?? (a.retrain ? "retrain" : null);
+  if (other !== null) throw new RangeError(`--from cannot be combined with --${other} (the lines come from Redis; retrain once and publish the model with ship --publish-model)`);
   if (a.format === "csv") throw new RangeError("--from scores HTTP logs: --format csv is not supported there");
   const stop = new AbortController();
   const onSignal = () => stop.abort();
