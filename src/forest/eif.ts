@@ -340,7 +340,7 @@ export class ExtendedIsolationForest extends ForestBase<HyperplaneTrees, Omit<Re
 
 // ---------------------------------------------------------------- model file
 /*
- * The extended model file: src/model-file.ts's container shape, its own magic.
+ * The extended model file: forest/model-file.ts's container shape, its own magic.
  *
  *   offset  size     field
  *   0       8        magic 89 4C 47 45 0D 0A 1A 0A ("\x89LGE\r\n\x1a\n"; the standard forest's is LGF)

@@ -82,7 +82,7 @@ export class IsolationForest extends ForestBase<CompactTrees, Omit<ResolvedOptio
     return { cols: this.cols, input: (n) => w.input(n), run: (n) => w.run(n) };
   }
 
-  /** The model file's bytes (see src/model-file.ts for the format). */
+  /** The model file's bytes (see forest/model-file.ts for the format). */
   override toBytes(): Uint8Array {
     // The five fit options in a fixed order, whatever a loaded file held.
     const { trees, sampleSize, contamination, maxFeatures, seed } = this.options;

@@ -4,7 +4,7 @@
  * SIGINT/SIGTERM, and return the summary.
  *
  * No line lost: the --alerts and --scores rows of a batch are written with one synchronous
- * write each (src/line-sink.ts) before the batch's handler returns, and the follower saves a
+ * write each (runtime/line-sink.ts) before the batch's handler returns, and the follower saves a
  * position only after that, fsyncing both files first. A failing write or save stops the run
  * with an error (the position stays before the lines whose output failed). Alerts written to
  * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
@@ -65,7 +65,7 @@ export interface DetectRunOptions {
   onBatch?: (file: string, lines: number) => void;
   /** Called after every batch with every scored line (the dashboard listens here). */
   onScored?: (batch: ScoredBatch) => void;
-  /** Keep learning from recent normal lines (see src/retrain.ts). */
+  /** Keep learning from recent normal lines (see streams/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
   onStart?: (detector: AnyDetector) => void;

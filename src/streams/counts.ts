@@ -4,6 +4,24 @@
  * charts. Shared by streams/http and streams/metrics; imports nothing.
  */
 
+/**
+ * What every alert carries, whichever the stream kind (in this order in its JSON);
+ * each kind adds its payload: the parsed `record` and the `reasons`.
+ */
+export interface AlertBase {
+  /** 1-based line number in its file. */
+  line: number;
+  file: string;
+  /** The line's timestamp (ISO 8601), or null when it has none. */
+  ts: string | null;
+  /** Anomaly score s in (0, 1]. */
+  score: number;
+  /** Severity 0-100 (see streams/severity.ts). */
+  severity: number;
+  /** Name of the rule condition that let it through. */
+  rule: string;
+}
+
 /** One reason of an alert. */
 export interface AlertReason {
   feature: string;

@@ -70,6 +70,19 @@ export interface RefreshReport {
   ms: number;
 }
 
+/**
+ * One retrainer shape for both stream kinds: a ring fed with recent normal lines
+ * (its `offer` takes the kind's record), the schedule (`tick`), and a refresh that
+ * returns the next generation of the model.
+ */
+export interface StreamRetrainer {
+  readonly opts: RetrainOptions;
+  /** Count scored lines; true when a refresh is due. */
+  tick(lines: number, sampleSize: number, now?: number): boolean;
+  /** Grow fresh trees on the ring in place of the oldest. */
+  refresh(forest: IsolationForest): { forest: IsolationForest; report: RefreshReport };
+}
+
 /** When refreshes are due: every `everyLines` scored lines or `everyMinutes` of wall-clock time. */
 export class RefreshSchedule {
   private since = 0;

@@ -8,7 +8,7 @@
  * are exactly the lines of the same seed without them: traffic goes on around
  * each incident, and only what an incident touched carries its label.
  *
- * The parts live in src/sim/: types.ts (options and results), options.ts
+ * The parts live in tools/sim/: types.ts (options and results), options.ts
  * (validation), core.ts (what profiles share, rendering), classic.ts and
  * realistic.ts (the two traffic profiles; catalogue.ts and clients.ts hold the
  * realistic site and its visitors), incidents.ts, run.ts (the generator) and

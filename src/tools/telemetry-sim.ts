@@ -3,7 +3,7 @@
  * series) with labelled incidents, to feed `--format csv` and to measure it.
  *
  * Each series is a daily curve driven by one shared load, plus AR(1) noise and
- * rounding to the series' precision. As in src/simulate.ts, two seeded streams
+ * rounding to the series' precision. As in tools/simulate.ts, two seeded streams
  * keep labels honest: normal values draw only from `traffic`, everything an
  * incident decides draws only from `chaos`. So a run with incidents differs from
  * the same seed without them only where an incident acted; the one exception is

@@ -2,22 +2,11 @@
  * What an HTTP detection run writes: one alert per line that alerts (JSON lines,
  * this exact shape) and the run's summary (`--json`).
  */
-import type { AlertReason, RunCounts } from "../counts.js";
+import type { AlertBase, AlertReason, RunCounts } from "../counts.js";
 import type { FormatName } from "./parse.js";
 
-/** One alert, as written to the alerts stream (JSON lines). */
-export interface Alert {
-  /** 1-based line number in its file. */
-  line: number;
-  file: string;
-  /** The line's timestamp (ISO 8601), or null when it has none. */
-  ts: string | null;
-  /** Anomaly score s in (0, 1]. */
-  score: number;
-  /** Severity 0-100 (see src/severity.ts). */
-  severity: number;
-  /** Name of the rule condition that let it through. */
-  rule: string;
+/** One HTTP alert, as written to the alerts stream (JSON lines). */
+export interface Alert extends AlertBase {
   /** The parsed line. */
   record: AlertRecord;
   /** Why it is anomalous: the features that drove its isolation (when explanations are on). */

@@ -33,7 +33,7 @@ export interface DetectorOptions {
   onScored?: (batch: ScoredBatch) => void;
   /** Unit of a latency written as a bare number; default: the one the model was trained with. */
   latencyUnit?: LatencyUnit;
-  /** Keep learning: refresh the forest from recent normal lines (see src/retrain.ts). */
+  /** Keep learning: refresh the forest from recent normal lines (see streams/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh. */
   onRefresh?: (r: RefreshReport) => void;

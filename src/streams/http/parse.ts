@@ -28,7 +28,7 @@ export interface ParserOptions {
    * Default: JSON and seed read such numbers as ms (`responseTime`, `latency=`);
    * combined reads a bare trailing decimal with a point as s (nginx `$request_time`)
    * and ignores a bare integer. Given, every format reads every bare latency number
-   * in this unit (see src/formats/combined.ts for which trailing number that is).
+   * in this unit (see formats/combined.ts for which trailing number that is).
    * Tokens with a unit (`12ms`, `0.5s`, `573.1 ms`) and combined's `rt=`/`request_time=`
    * (nginx's $request_time: seconds) keep their own.
    */

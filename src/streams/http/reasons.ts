@@ -1,5 +1,5 @@
 /**
- * Alert reasons: the forest's per-feature shares (src/explain.ts) folded into the
+ * Alert reasons: the forest's per-feature shares (forest/explain.ts) folded into the
  * few things an operator thinks in (latency, errors, size, route, rate, client,
  * method), each with the value seen and what is typical for the route.
  *

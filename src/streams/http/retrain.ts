@@ -6,7 +6,9 @@ import { FeatureExtractor, routeKey, type FeatureSpec } from "./features.js";
 import { IsolationForest } from "../../forest/forest.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { Columns, learnSpec, type PipelineMeta } from "./train.js";
-import { growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions } from "../retrain.js";
+import {
+  growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions, type StreamRetrainer,
+} from "../retrain.js";
 
 export {
   growGeneration, inParts, nextGeneration, RefreshSchedule, replaceTrees, resolveRetrainOptions, RETRAIN_DEFAULTS,
@@ -14,7 +16,7 @@ export {
 } from "../retrain.js";
 
 /** The ring of recent normal records and the refresh schedule. */
-export class Retrainer {
+export class Retrainer implements StreamRetrainer {
   readonly opts: RetrainOptions;
   private readonly ring: LogRecord[];
   private rows = 0;

@@ -188,7 +188,7 @@ export class TelemetryParser {
         if (f === this.tsField) {
           out.ts = timestampAt(line, b[0], b[1], this.cur);
           if (!Number.isFinite(out.ts)) return "bad_timestamp";
-          // Within Date's range and the log's: [1970, 2200) (src/formats/common.ts).
+          // Within Date's range and the log's: [1970, 2200) (streams/scan.ts).
           if (!timestampInRange(out.ts)) return "timestamp_out_of_range";
         } else {
           if (b[0] === b[1]) return "missing_value";

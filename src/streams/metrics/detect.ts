@@ -8,11 +8,9 @@ import { TELEMETRY_DEFAULTS, telemetryOf, type TelemetryMeta } from "./train.js"
 import { inParts, type RefreshReport, type RetrainOptions } from "../retrain.js";
 import { TelemetryRetrainer } from "./retrain.js";
 import { explainShares } from "../../forest/explain.js";
-import { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
+import { countAlert, countSkipped, zeroCounts, type AlertBase, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
 import { IsolationForest, type BatchScorer } from "../../forest/forest.js";
 import { severityOf } from "../severity.js";
-
-// ---------------------------------------------------------------- detection
 
 /** Options of a TelemetryDetector. */
 export interface TelemetryDetectorOptions {
@@ -24,21 +22,16 @@ export interface TelemetryDetectorOptions {
   cooldownSeconds?: number;
   /** Called after each batch with every scored row and its values (route -1, latency and status NaN: there are none). */
   onScored?: (batch: ScoredBatch) => void;
-  /** Keep learning from recent rows that did not alert (see src/telemetry-retrain.ts). */
+  /** Keep learning from recent rows that did not alert (see streams/metrics/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh. */
   onRefresh?: (r: RefreshReport) => void;
 }
 
-/** A telemetry alert: src/detect.ts's Alert with the row's values for a record and reasons per series. */
-export interface TelemetryAlert {
+/** A telemetry alert: streams/http/alert.ts's Alert with the row's values for a record and reasons per series. */
+export interface TelemetryAlert extends AlertBase {
   /** 1-based line number in its file (the header is line 1). */
   line: number;
-  file: string;
-  /** ISO 8601. */
-  ts: string | null;
-  score: number;
-  severity: number;
   /** Always "telemetry". */
   rule: string;
   record: { ts: string | null; values: Record<string, number> };

@@ -5,7 +5,7 @@
  * the ring (robust statistics: median, quantiles, MADs), replays the whole ring through
  * a fresh extractor (as training does, so the history has no holes), grows k trees on
  * the normal rows only, which replace the k oldest. The schedule and options are
- * those of src/retrain.ts.
+ * those of streams/retrain.ts.
  *
  * Severity keeps the training calibration. Scores are on the forest's normalised
  * scale, and what drift moves is the features, which the relearned scales and fresh
@@ -15,12 +15,14 @@
  * 0.57); on every row, the incidents raise the tail (28/28 -> 14/28 caught).
  */
 import type { IsolationForest } from "../../forest/forest.js";
-import { growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions } from "../retrain.js";
+import {
+  growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions, type StreamRetrainer,
+} from "../retrain.js";
 import { TelemetryExtractor } from "./features.js";
 import { learnTelemetrySpec, type TelemetryMeta } from "./train.js";
 
 /** The ring of recent normal rows of a telemetry stream and its refresh schedule. */
-export class TelemetryRetrainer {
+export class TelemetryRetrainer implements StreamRetrainer {
   readonly opts: RetrainOptions;
   private readonly series: number;
   private readonly values: Float64Array;

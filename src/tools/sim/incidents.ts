@@ -1,6 +1,6 @@
 /**
  * Incidents: when they happen, what they target, and the requests they add or change.
- * Everything here draws from the `chaos` stream only (see src/simulate.ts).
+ * Everything here draws from the `chaos` stream only (see tools/simulate.ts).
  */
 import type { Rng } from "../../forest/random.js";
 import { Weighted, errorBody, errorLatency, freshIp, gapMs, logUniform, type Fields, type Route, type TrafficSource } from "./core.js";

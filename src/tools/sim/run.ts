@@ -1,4 +1,4 @@
-/** The generator: a profile's normal traffic with incidents woven in (see src/simulate.ts). */
+/** The generator: a profile's normal traffic with incidents woven in (see tools/simulate.ts). */
 import { Rng } from "../../forest/random.js";
 import { ClassicSource } from "./classic.js";
 import { COUNT_MODE_MEAN_RATE, dailyRateFactor, newFields, render, type TrafficSource } from "./core.js";

@@ -1,4 +1,4 @@
-/** The simulator's public types and defaults (re-exported by src/simulate.ts). */
+/** The simulator's public types and defaults (re-exported by tools/simulate.ts). */
 
 /** The kinds of incident the simulator can inject. */
 export type IncidentKind = "latency_spike" | "error_burst" | "scanner" | "oversized" | "surge" | "brute_force";
