@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import { publishModel } from "../src/scale/consumer.js";
+import { publishModel } from "../src/scale/model-source.js";
 import { ship, SHIP_DEFAULTS } from "../src/scale/ship.js";
 
 interface ShipArgs {

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REPEATED_LINES } from "../src/runtime/follow.js";
-import { shareOf, type ConsumeSummary } from "../src/scale/consumer.js";
+import type { ConsumeSummary } from "../src/scale/consumer.js";
+import { shareOf } from "../src/scale/leases.js";
 import { fnv1a, shardOf } from "../src/scale/redis.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;

@@ -23,11 +23,12 @@
 import type { Writable } from "node:stream";
 import type { Redis } from "ioredis";
 import { Detector, type Alert } from "../streams/http/detect.js";
-import { IsolationForest } from "../forest/forest.js";
 import { LineSink } from "../runtime/line-sink.js";
 import type { FormatName } from "../streams/http/parse.js";
 import type { Rules } from "../streams/http/rules.js";
-import { checkName, checkShards, closeRedis, connectRedis, fnv1a, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
+import { Leases } from "./leases.js";
+import { ModelSource } from "./model-source.js";
+import { checkName, checkShards, closeRedis, connectRedis, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
 
 /** Options of a consumer run. */
 export interface ConsumeOptions {
@@ -110,8 +111,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then
   return 1
 end
 return 0`;
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const MARKER_TTL_SECONDS = 86_400;
 /** After a stop is asked for, how long a Redis call may still wait (Redis unreachable) before the run gives up on it (ms). */
 const STOP_GRACE_MS = 5000;
@@ -151,58 +150,9 @@ export async function consume(o: ConsumeOptions): Promise<ConsumeSummary> {
   }
 }
 
-/** The model: from a file (fixed), or from a Redis hash {generation, model} checked between batches. */
-export class ModelSource {
-  private constructor(
-    public forest: IsolationForest, public generation: number,
-    private readonly redis: Redis | null, private readonly key: string,
-  ) {}
-
-  static async open(spec: string, redis: Redis): Promise<ModelSource> {
-    if (!spec.startsWith("redis://")) return new ModelSource(IsolationForest.load(spec), 0, null, "");
-    const addr = parseRedisUrl(spec, "--model");
-    if (addr.key === "") throw new RangeError(`--model redis://HOST:PORT/KEY needs a KEY, got ${JSON.stringify(spec)}`);
-    const got = await loadFromRedis(redis, addr.key);
-    if (got === null) throw new Error(`no model at Redis key ${addr.key} (publish one with: logforest ship --publish-model FILE --to ${spec})`);
-    return new ModelSource(got.forest, got.generation, redis, addr.key);
-  }
-
-  /** Whether a newer generation was published (it is loaded then). */
-  async refresh(): Promise<boolean> {
-    if (this.redis === null) return false;
-    const g = Number(await this.redis.hget(this.key, "generation"));
-    if (!(g > this.generation)) return false;
-    const got = await loadFromRedis(this.redis, this.key);
-    if (got === null) return false;
-    this.forest = got.forest;
-    this.generation = got.generation;
-    return true;
-  }
-}
-
-async function loadFromRedis(redis: Redis, key: string): Promise<{ forest: IsolationForest; generation: number } | null> {
-  const [gen, bytes] = await Promise.all([redis.hget(key, "generation"), redis.hgetBuffer(key, "model")]);
-  if (gen === null || bytes === null) return null;
-  return { forest: IsolationForest.fromBytes(new Uint8Array(bytes)), generation: Number(gen) };
-}
-
-/** Publish a model file to a Redis hash {generation, model}, raising the generation by one. */
-export async function publishModel(to: string, file: string): Promise<number> {
-  const addr = parseRedisUrl(to, "--to");
-  if (addr.key === "") throw new RangeError(`--to redis://HOST:PORT/KEY needs a KEY to publish a model to, got ${JSON.stringify(to)}`);
-  const forest = IsolationForest.load(file); // refuse a damaged file before anyone loads it
-  const redis = await connectRedis(addr);
-  try {
-    const res = await redis.multi().hset(addr.key, "model", Buffer.from(forest.toBytes())).hincrby(addr.key, "generation", 1).exec();
-    const g = res?.[1]?.[1];
-    return Number(g);
-  } finally {
-    await closeRedis(redis);
-  }
-}
-
 class Consumer {
   private readonly keys: Keys;
+  private readonly lease: Leases;
   private readonly owned = new Map<number, ShardState>();
   private readonly alerted = new Set<string>();
   private readonly sink: LineSink | null;
@@ -222,6 +172,7 @@ class Consumer {
     private readonly o: ConsumeOptions,
   ) {
     this.keys = new Keys(c.stream, c.group);
+    this.lease = new Leases(redis, this.keys, c.consumer, c.shards, c.leaseMs, (f) => this.retry(f));
     this.sink = o.alerts ? new LineSink(o.alerts, "--alerts") : null;
     this.out = o.out === undefined ? process.stdout : o.out;
     this.summary = {
@@ -251,7 +202,7 @@ class Consumer {
     if (this.o.signal?.aborted) stop.abort();
     const timer = this.o.durationSeconds !== undefined ? setTimeout(onAbort, this.o.durationSeconds * 1000) : null;
     try {
-      await this.retry(() => this.redis.zadd(this.keys.consumers, Date.now(), this.c.consumer));
+      await this.lease.join();
       // Let consumers started together see each other before taking shares.
       await sleep(Math.min(1000, this.c.leaseMs / 3), stop.signal);
       while (!stop.signal.aborted) {
@@ -406,32 +357,13 @@ class Consumer {
     return d;
   }
 
-  /** Heartbeat, renew owned leases, give back extras, take free shards up to the fair share. */
+  /** Heartbeat, renew owned leases, give back extras, take free shards up to the share (see Leases). */
   private async leases(): Promise<void> {
-    const { leaseMs, shards, consumer } = this.c;
-    this.nextLease = Date.now() + leaseMs / 3;
-    const now = Date.now();
-    await this.retry(() => this.redis.zadd(this.keys.consumers, now, consumer));
-    await this.retry(() => this.redis.zremrangebyscore(this.keys.consumers, "-inf", now - 10 * leaseMs));
-    const live = await this.retry(() => this.redis.zrangebyscore(this.keys.consumers, now - leaseMs, "+inf"));
-    for (const s of [...this.owned.values()]) {
-      const kept = await this.retry(() => this.redis.eval(RENEW, 1, this.keys.lease(s.shard), consumer, String(leaseMs)));
-      if (kept !== 1) this.owned.delete(s.shard); // lost it (expired while we were cut off): its new owner replays
-    }
-    const fair = shareOf(consumer, live, shards);
-    for (const shard of [...this.owned.keys()].sort((a, b) => b - a)) {
-      if (this.owned.size <= fair) break;
-      await this.retry(() => this.redis.eval(RELEASE, 1, this.keys.lease(shard), consumer));
-      this.owned.delete(shard);
-      this.summary.shards_released++;
-    }
-    const offset = fnv1a(consumer) % shards;
-    for (let k = 0; k < shards && this.owned.size < fair; k++) {
-      const shard = (offset + k) % shards;
-      if (this.owned.has(shard)) continue;
-      const got = await this.retry(() => this.redis.set(this.keys.lease(shard), consumer, "PX", leaseMs, "NX"));
-      if (got === "OK") await this.acquire(shard);
-    }
+    this.nextLease = Date.now() + this.c.leaseMs / 3;
+    const r = await this.lease.round(new Set(this.owned.keys()));
+    for (const shard of [...r.lost, ...r.released]) this.owned.delete(shard);
+    this.summary.shards_released += r.released.length;
+    for (const shard of r.acquired) await this.acquire(shard);
   }
 
   private async acquire(shard: number): Promise<void> {
@@ -508,8 +440,8 @@ class Consumer {
         // leases expire by themselves
       }
     };
-    for (const shard of this.owned.keys()) await quick(() => this.redis.eval(RELEASE, 1, this.keys.lease(shard), this.c.consumer));
-    await quick(() => this.redis.zrem(this.keys.consumers, this.c.consumer));
+    for (const shard of this.owned.keys()) await quick(() => this.lease.release(shard));
+    await quick(() => this.lease.quit());
     this.owned.clear();
   }
 
@@ -527,16 +459,6 @@ class Consumer {
       }
     }
   }
-}
-
-/**
- * Shards this consumer should own: the live consumers, sorted by name, split the shards as
- * evenly as they go, the first ones taking one more (so the shares add up to the shard count).
- */
-export function shareOf(me: string, live: readonly string[], shards: number): number {
-  const names = [...new Set([...live, me])].sort();
-  const rank = names.indexOf(me);
-  return Math.floor(shards / names.length) + (rank < shards % names.length ? 1 : 0);
 }
 
 /** A field of a stream entry ("" when absent). */
