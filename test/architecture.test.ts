@@ -17,7 +17,6 @@ const MAX_BIN_LINES = 150;
  */
 const PENDING_SPLIT: Readonly<Record<string, string>> = {
   "src/dashboard/server.ts": "the dashboard's hardening was being edited: split the HTTP refusals and the static assets out",
-  "src/scale/consumer.ts": "scale-out (issue 14) was being edited: split the shard leases from the consumer loop",
 };
 
 function sourceFiles(dir: string): string[] {
