@@ -10,19 +10,20 @@
  * Read-only; binds 127.0.0.1 unless the user picks another host. Every response carries
  * SECURITY_HEADERS (a strict Content-Security-Policy among them); only the files of an
  * allow-list are served; requests with a body, other methods, oversized headers, foreign
- * Host names (on loopback) and event streams beyond a cap are refused (see handle()).
+ * Host names (on loopback) and event streams beyond a cap are refused (see handle(); the
+ * guards themselves are in http.ts, the page's files in assets.ts).
  */
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import type { Alert, DetectSummary, ScoredBatch } from "../streams/http/detect.js";
 import type { IsolationForest } from "../forest/forest.js";
 import type { AnyDetector } from "../runtime/run-detect.js";
 import { TelemetryDetector, type TelemetryAlert } from "../streams/metrics/telemetry.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
+import { loadAssets, type Assets } from "./assets.js";
+import { hasBody, isLoopback, loopbackHostNames, MAX_HEADER_BYTES, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
+
+export { MAX_HEADER_BYTES, SECURITY_HEADERS } from "./http.js";
 
 /** The detection hooks the dashboard listens on (runDetect and runDemo take them). */
 export interface DashboardHooks {
@@ -52,24 +53,6 @@ export interface DashboardOptions {
 
 /** The defaults, in one place. */
 export const DASHBOARD_DEFAULTS = Object.freeze({ port: 8377, host: "127.0.0.1", windowSeconds: 600, telemetryWindowSeconds: 21_600, maxAlerts: 500, pushMs: 250, maxEventClients: 32 });
-
-/** Bytes of request line and headers a request may carry (Node's maxHeaderSize); beyond, 431. */
-export const MAX_HEADER_BYTES = 16 * 1024;
-
-/**
- * Sent with every response, errors and event streams included. The page needs only its
- * own scripts and stylesheets (uPlot styles through the CSSOM, which style-src does not
- * govern), fetch/EventSource to itself and the data: favicon; nothing may frame it.
- */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-  "cross-origin-resource-policy": "same-origin",
-  "cross-origin-opener-policy": "same-origin",
-});
 
 /** Validate dashboard options; errors name the option, the allowed range and the value. */
 export function resolveDashboardOptions(o: DashboardOptions = {}): Required<DashboardOptions> {
@@ -164,9 +147,6 @@ interface Client {
   since: number;
   alertSeq: number;
 }
-
-/** The page's files, read once: the allow-list of what is served, by exact request path. */
-type Assets = ReadonlyMap<string, { type: string; body: Buffer; etag: string }>;
 
 /** Clients further behind than this are dropped (they reconnect and reload the state). */
 const MAX_CLIENT_BACKLOG = 4 << 20;
@@ -393,49 +373,6 @@ export class Dashboard {
   }
 }
 
-/** A request announcing a body: a Content-Length other than 0, or any Transfer-Encoding. */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return (length !== undefined && length.trim() !== "0") || req.headers["transfer-encoding"] !== undefined;
-}
-
-/** The statuses Node itself would give these parser errors (any other: 400). */
-const CLIENT_ERRORS: ReadonlyMap<string, [number, string]> = new Map([
-  ["HPE_HEADER_OVERFLOW", [431, "Request Header Fields Too Large"]],
-  ["HPE_CHUNK_EXTENSIONS_OVERFLOW", [413, "Payload Too Large"]],
-  ["ERR_HTTP_REQUEST_TIMEOUT", [408, "Request Timeout"]],
-]);
-
-/** What Node's parser refuses (headers over MAX_HEADER_BYTES, malformed requests): answered with the same headers, then closed. */
-function refuseMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-  const [status, text] = CLIENT_ERRORS.get(err.code ?? "") ?? [400, "Bad Request"];
-  writeRefusal(socket, status, text);
-}
-
-/** A refusal written straight to the socket (outside the request handler), then the connection closed. */
-function writeRefusal(socket: Socket, status: number, text: string, extra: Record<string, string> = {}): void {
-  const body = `${text.toLowerCase()}\n`;
-  const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close", ...extra });
-  socket.end(`HTTP/1.1 ${status} ${text}\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
-}
-
-/**
- * The Host values a loopback-bound dashboard answers: 127.0.0.1, localhost, [::1], the
- * address it is bound to and the one asked for, each with the port (bare too on port 80,
- * where browsers leave it out).
- */
-function loopbackHostNames(asked: string, bound: AddressInfo): Set<string> {
-  const bracket = (a: string) => (a.includes(":") && !a.startsWith("[") ? `[${a}]` : a).toLowerCase();
-  const names = new Set(["127.0.0.1", "localhost", "[::1]", bracket(bound.address), bracket(asked)]);
-  const hosts = new Set<string>();
-  for (const name of names) {
-    hosts.add(`${name}:${bound.port}`);
-    if (bound.port === 80) hosts.add(name);
-  }
-  return hosts;
-}
-
 /** What the page shows of the model a detector uses. */
 function describeModel(d: AnyDetector): ModelInfo {
   const f = d.forest;
@@ -460,33 +397,6 @@ function describeModel(d: AnyDetector): ModelInfo {
 /** The counts of either detector (the telemetry one hands out a copy). */
 function statsOf(d: AnyDetector): Pick<DetectSummary, "lines_read" | "lines_scored" | "skipped" | "alerts" | "alerts_by_severity" | "alerts_by_rule" | "suppressed" | "retrain"> {
   return d instanceof TelemetryDetector ? d.summary() : d.stats;
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** The folder holding page.html: src/dashboard/ (running the TS) or, from dist/src/dashboard/, the shipped src/dashboard/. */
-function assetDir(): string {
-  const candidates = [new URL("./", import.meta.url), new URL("../../../src/dashboard/", import.meta.url)];
-  for (const dir of candidates) if (existsSync(new URL("page.html", dir))) return fileURLToPath(dir);
-  throw new Error(`dashboard page not found (looked for page.html in ${candidates.map((u) => fileURLToPath(u)).join(" and ")})`);
-}
-
-function loadAssets(): Assets {
-  const dir = assetDir();
-  const require = createRequire(import.meta.url);
-  const files: Array<[string, string, string]> = [
-    ["/page.html", "text/html; charset=utf-8", `${dir}/page.html`],
-    ["/page.js", "text/javascript; charset=utf-8", `${dir}/page.js`],
-    ["/page.css", "text/css; charset=utf-8", `${dir}/page.css`],
-    ["/uplot.js", "text/javascript; charset=utf-8", require.resolve("uplot/dist/uPlot.iife.min.js")],
-    ["/uplot.css", "text/css; charset=utf-8", require.resolve("uplot/dist/uPlot.min.css")],
-  ];
-  return new Map(files.map(([path, type, file]) => {
-    const body = readFileSync(file);
-    return [path, { type, body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }];
-  }));
 }
 
 /** Start the dashboard server; resolves once it listens (see Dashboard.url). */

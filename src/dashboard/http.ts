@@ -1,0 +1,73 @@
+/**
+ * The dashboard's request guards, shared by every server logforest runs (the dashboard and
+ * detect's /metrics): the headers every response carries, the refusals written straight to a
+ * socket, and the Host names a loopback-bound server answers.
+ */
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** Bytes of request line and headers a request may carry (Node's maxHeaderSize); beyond, 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Sent with every response, errors and event streams included. The page needs only its
+ * own scripts and stylesheets (uPlot styles through the CSSOM, which style-src does not
+ * govern), fetch/EventSource to itself and the data: favicon; nothing may frame it.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-resource-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+});
+
+/** A request announcing a body: a Content-Length other than 0, or any Transfer-Encoding. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length.trim() !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+/** The statuses Node itself would give these parser errors (any other: 400). */
+const CLIENT_ERRORS: ReadonlyMap<string, [number, string]> = new Map([
+  ["HPE_HEADER_OVERFLOW", [431, "Request Header Fields Too Large"]],
+  ["HPE_CHUNK_EXTENSIONS_OVERFLOW", [413, "Payload Too Large"]],
+  ["ERR_HTTP_REQUEST_TIMEOUT", [408, "Request Timeout"]],
+]);
+
+/** What Node's parser refuses (headers over MAX_HEADER_BYTES, malformed requests): answered with the same headers, then closed. */
+export function refuseMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  const [status, text] = CLIENT_ERRORS.get(err.code ?? "") ?? [400, "Bad Request"];
+  writeRefusal(socket, status, text);
+}
+
+/** A refusal written straight to the socket (outside the request handler), then the connection closed. */
+export function writeRefusal(socket: Socket, status: number, text: string, extra: Record<string, string> = {}): void {
+  const body = `${text.toLowerCase()}\n`;
+  const head = Object.entries({ ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": String(body.length), connection: "close", ...extra });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
+}
+
+/**
+ * The Host values a loopback-bound dashboard answers: 127.0.0.1, localhost, [::1], the
+ * address it is bound to and the one asked for, each with the port (bare too on port 80,
+ * where browsers leave it out).
+ */
+export function loopbackHostNames(asked: string, bound: AddressInfo): Set<string> {
+  const bracket = (a: string) => (a.includes(":") && !a.startsWith("[") ? `[${a}]` : a).toLowerCase();
+  const names = new Set(["127.0.0.1", "localhost", "[::1]", bracket(bound.address), bracket(asked)]);
+  const hosts = new Set<string>();
+  for (const name of names) {
+    hosts.add(`${name}:${bound.port}`);
+    if (bound.port === 80) hosts.add(name);
+  }
+  return hosts;
+}
+
+/** An address on this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
