@@ -105,6 +105,20 @@ describe("npm pack: the tarball", () => {
     for (const l of links) expect(packed).toContain(l);
   });
 
+  it("shows pictures by an address that resolves on the registry: this version's file in this tarball", () => {
+    // npm's site resolves relative image paths against a repository; the package's own
+    // files, served by unpkg for the published version, need none.
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(images.length).toBeGreaterThan(0);
+    for (const img of images) {
+      const m = /^https:\/\/unpkg\.com\/logforest@([^/]+)\/(.+)$/.exec(img);
+      expect(m, img).not.toBeNull();
+      expect(m?.[1], img).toBe(own.version);
+      expect(packed, img).toContain(m?.[2]);
+    }
+  });
+
   it("installs without install-time scripts or warnings about them", () => {
     const pkg = JSON.parse(readFileSync(join(cjs, "node_modules", "logforest", "package.json"), "utf8")) as { scripts?: Record<string, string> };
     for (const s of ["preinstall", "install", "postinstall", "prepare"]) expect(pkg.scripts?.[s]).toBeUndefined();
