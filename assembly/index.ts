@@ -523,19 +523,11 @@ export function scoreCompact(
   finishScores(out, rows, trees, cPsi);
 }
 
-/** Index of the first NaN or +-Infinity among `count` f64 at `x`, or -1. */
-export function firstNonFinite(x: usize, count: u32): i32 {
-  for (let i: u32 = 0; i < count; i++) {
-    const v = load<f64>(x + (<usize>i << 3));
-    if (v - v != 0) return <i32>i;
-  }
-  return -1;
-}
-
 /** First byte past the module's static data: where src/wasm.ts starts its arena. */
 export function heapBase(): usize {
   return __heap_base;
 }
 
+export { firstNonFinite, anyNonFinite, groupPicks, scanGather } from "./table";
 export { explainRows } from "./explain";
 export { eifWorkBytes, eifBuildTree, eifScore } from "./eif";

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { WasmInstance } from "../src/wasm.js";
+import { IsolationForest } from "../src/forest/forest.js";
+import { Rng } from "../src/forest/random.js";
+import { WasmInstance, firstNonFiniteIn } from "../src/wasm.js";
+import { dense, uniformTable } from "./helpers.js";
 
 describe("sampleRows (Floyd's algorithm in WASM)", () => {
   function draw(n: number, psi: number, trees: number, seed: number): Uint32Array {
@@ -39,5 +42,88 @@ describe("sampleRows (Floyd's algorithm in WASM)", () => {
     const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
     // 49 degrees of freedom: the 0.999 quantile is about 85.4.
     expect(chi2).toBeLessThan(85.4);
+  });
+});
+
+describe("the SIMD scan for NaN and Infinity", () => {
+  /** Values that are finite however extreme, in a seeded mix. */
+  function finiteValues(n: number, seed: number): Float64Array {
+    const rng = new Rng(seed);
+    const extremes = [0, -0, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, 1e-310];
+    return Float64Array.from({ length: n }, () => (rng.next() < 0.2 ? extremes[rng.int(extremes.length)] : 1e6 * rng.normal()));
+  }
+
+  it("finds nothing in finite values, however extreme", () => {
+    for (const n of [0, 1, 7, 8, 9, 32_767, 32_768, 32_769, 100_003]) expect(firstNonFiniteIn(finiteValues(n, n))).toBe(-1);
+  });
+
+  it("finds the first NaN or Infinity wherever it is: SIMD lanes, the scalar tail, chunk edges", () => {
+    const n = 70_001; // two chunks of 32,768 values and a tail; 70,001 is not a multiple of 8
+    const base = finiteValues(n, 4);
+    for (const at of [0, 1, 6, 7, 8, 15, 32_767, 32_768, 32_769, 65_535, 65_536, 69_999, 70_000]) {
+      for (const v of [NaN, Infinity, -Infinity]) {
+        const x = base.slice();
+        x[at] = v;
+        expect(firstNonFiniteIn(x)).toBe(at);
+        if (at + 40_000 < n) x[at + 40_000] = NaN; // a later one does not hide it
+        expect(firstNonFiniteIn(x)).toBe(at);
+      }
+    }
+  });
+
+  it("reads a view at its byteOffset", () => {
+    const x = finiteValues(50_000, 5);
+    x[12_345] = NaN;
+    expect(firstNonFiniteIn(x.subarray(10_001))).toBe(12_345 - 10_001);
+    expect(firstNonFiniteIn(x.subarray(12_346))).toBe(-1);
+  });
+});
+
+describe("groupPicks (sample positions grouped by table chunk)", () => {
+  it("lists every position once, chunk by chunk, in increasing order within a chunk", () => {
+    const w = new WasmInstance();
+    const rng = new Rng(8);
+    const rows = 100_000;
+    const chunkRows = 4096;
+    const chunks = Math.ceil(rows / chunkRows);
+    const picks = Uint32Array.from({ length: 5000 }, () => rng.int(rows));
+    const p = w.copyIn(picks);
+    const start = w.alloc((chunks + 1) * 4);
+    const order = w.alloc(picks.length * 4);
+    w.k.groupPicks(p, picks.length, chunkRows, chunks, start, order);
+    const s = w.u32(start, chunks + 1);
+    const o = w.u32(order, picks.length);
+    expect(s[0]).toBe(0);
+    expect(s[chunks]).toBe(picks.length);
+    for (let b = 0; b < chunks; b++) {
+      const expected = [...picks.keys()].filter((k) => Math.floor(picks[k] / chunkRows) === b);
+      expect([...o.subarray(s[b], s[b + 1])]).toEqual(expected);
+    }
+  });
+});
+
+describe("fit's one pass over a dense table", () => {
+  const trees = (f: IsolationForest): unknown[] => {
+    const t = f.compactTrees;
+    return [t.treeStart, t.feature, t.split, t.leafSize, t.right];
+  };
+
+  it("grows the same trees as from number[][] (rows gathered one by one), over several chunks", () => {
+    for (const [rows, cols, opts] of [[40_000, 3, { seed: 2 }], [9000, 5, { seed: 3, maxFeatures: 2, trees: 20 }], [3, 20_000, { seed: 4, trees: 5 }]] as const) {
+      const X = uniformTable(rows + cols, rows, cols);
+      expect(trees(IsolationForest.fit(dense(X), opts))).toEqual(trees(IsolationForest.fit(X, opts)));
+    }
+  });
+
+  it("refuses a NaN or Infinity in any chunk, naming the first, sampled or not", () => {
+    const X = dense(uniformTable(6, 50_000, 3)); // 150,000 values: 5 chunks
+    for (const [at, v] of [[149_999, NaN], [98_304, -Infinity], [32_767, Infinity]] as const) {
+      const data = X.data.slice();
+      data[at] = v;
+      data[149_998] = NaN;
+      const first = Math.min(at, 149_998);
+      const msg = `X[${Math.floor(first / 3)}][${first % 3}] is ${data[first]}; values must be finite numbers`;
+      expect(() => IsolationForest.fit({ data, rows: 50_000, cols: 3 }, { seed: 1, sampleSize: 16, trees: 2 })).toThrow(msg);
+    }
   });
 });
