@@ -1,5 +1,6 @@
 /** `logforest detect --from redis://...`: the options and handler of a consumer-group run (see src/scale/consumer.ts). */
-import { consume, CONSUME_DEFAULTS } from "../src/scale/consumer.js";
+import { checkAddress, connectTransport } from "../src/scale/connect.js";
+import { checkConsume, consume, CONSUME_DEFAULTS, type ConsumeOptions } from "../src/scale/consumer.js";
 import type { Rules } from "../src/streams/http/rules.js";
 
 /** The options `detect` gains for --from. */
@@ -36,16 +37,24 @@ export async function detectFromRedis(
   if (other !== null) throw new RangeError(`--from cannot be combined with --${other} (the lines come from Redis; retrain once and publish the model with ship --publish-model)`);
   if (a.format === "csv") throw new RangeError("--from scores HTTP logs: --format csv is not supported there");
   const stop = new AbortController();
+  const options: ConsumeOptions = {
+    stream: a.stream, group: a.group, consumer: a.consumer ?? `consumer-${process.pid}`, model: a.model,
+    shards: a.shards, leaseSeconds: a["lease-seconds"], claimIdleMs: a["claim-idle-ms"], replayLines: a["replay-lines"],
+    alerts: a.alerts, rules, format: a.format as "auto", durationSeconds: a.duration, signal: stop.signal,
+  };
+  const from = a.from ?? "";
+  checkAddress(from, "--from");
+  checkConsume(options); // bad options are refused before connecting
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const summary = await consume({
-      from: a.from ?? "", stream: a.stream, group: a.group, consumer: a.consumer ?? `consumer-${process.pid}`, model: a.model,
-      shards: a.shards, leaseSeconds: a["lease-seconds"], claimIdleMs: a["claim-idle-ms"], replayLines: a["replay-lines"],
-      alerts: a.alerts, rules, format: a.format as "auto", durationSeconds: a.duration, signal: stop.signal,
-    });
-    process.stderr.write(`${JSON.stringify(summary)}\n`);
+    const transport = await connectTransport(from, "--from");
+    try {
+      process.stderr.write(`${JSON.stringify(await consume(transport, options))}\n`);
+    } finally {
+      await transport.close();
+    }
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
-import { status } from "../src/scale/status.js";
+import { checkAddress, connectTransport } from "../src/scale/connect.js";
+import { checkStatus, status } from "../src/scale/status.js";
 
 interface StatusArgs {
   from: string;
@@ -20,7 +21,16 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       .option("shards", { type: "number", default: 4, describe: "number of shards" })
       .option("json", { type: "boolean", default: false, describe: "one JSON array instead of a table" }),
   handler: async (a) => {
-    const rows = await status({ from: a.from, stream: a.stream, group: a.group, shards: a.shards });
+    const options = { stream: a.stream, group: a.group, shards: a.shards };
+    checkAddress(a.from, "--from");
+    checkStatus(options); // bad options are refused before connecting
+    const transport = await connectTransport(a.from, "--from");
+    let rows;
+    try {
+      rows = await status(transport, options);
+    } finally {
+      await transport.close();
+    }
     if (a.json) {
       process.stdout.write(`${JSON.stringify(rows)}\n`);
       return;

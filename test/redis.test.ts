@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REPEATED_LINES } from "../src/runtime/follow.js";
 import type { ConsumeSummary } from "../src/scale/consumer.js";
 import { shareOf } from "../src/scale/leases.js";
-import { fnv1a, shardOf } from "../src/scale/redis.js";
+import { fnv1a, shardOf } from "../src/scale/common.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
 const ENABLED = process.env.LOGFOREST_REDIS_TESTS !== "0";

@@ -1,5 +1,7 @@
 /**
  * `logforest detect --from redis://...`: one consumer of a group scoring the shards it owns.
+ * It sees the transport only through GroupMember and ModelStore (transport.ts); the Redis
+ * calls named here are those of the Redis transport (redis-member.ts).
  *
  * Why shards with owners, not plain consumer-group delivery: the features keep windows per
  * route and per client, so every line of a source must reach ONE detector, in order. Each
@@ -21,19 +23,17 @@
  * this consumer or any other (as long as Redis keeps the marker: a day).
  */
 import type { Writable } from "node:stream";
-import type { Redis } from "ioredis";
 import { Detector, type Alert } from "../streams/http/detect.js";
 import { LineSink } from "../runtime/line-sink.js";
 import type { FormatName } from "../streams/http/parse.js";
 import type { Rules } from "../streams/http/rules.js";
 import { Leases } from "./leases.js";
 import { ModelSource } from "./model-source.js";
-import { checkName, checkShards, closeRedis, connectRedis, Keys, parseRedisUrl, replyObject, retryDelay, sleep } from "./redis.js";
+import { checkName, checkShards, retryDelay, sleep } from "./common.js";
+import type { Entry, GroupMember, StreamTransport } from "./transport.js";
 
 /** Options of a consumer run. */
 export interface ConsumeOptions {
-  /** redis://HOST:PORT */
-  from: string;
   stream: string;
   group: string;
   consumer: string;
@@ -88,11 +88,8 @@ export interface StreamAlert extends Alert {
   entry: string;
 }
 
-type Entry = [id: string, fields: string[] | null];
-
 interface ShardState {
   shard: number;
-  key: string;
   phase: "claiming" | "reading";
   /** One detector per source (file): its windows. */
   detectors: Map<string, Detector>;
@@ -103,20 +100,11 @@ interface ShardState {
   acquiredAt: number;
 }
 
-// KEYS: marker, alerts stream, counts hash; ARGV: alert id, group, shard, entry, json, marker ttl (s).
-const WRITE_ALERT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'id', ARGV[1], 'group', ARGV[2], 'shard', ARGV[3], 'entry', ARGV[4], 'alert', ARGV[5])
-  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-  return 1
-end
-return 0`;
-const MARKER_TTL_SECONDS = 86_400;
-/** After a stop is asked for, how long a Redis call may still wait (Redis unreachable) before the run gives up on it (ms). */
+/** After a stop is asked for, how long a transport call may still wait (the server unreachable) before the run gives up on it (ms). */
 const STOP_GRACE_MS = 5000;
 
 /** Check the options; RangeError naming the option otherwise. */
-function checkConsume(o: ConsumeOptions) {
+export function checkConsume(o: ConsumeOptions) {
   const int = (v: number, name: string, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
     return v;
@@ -125,7 +113,6 @@ function checkConsume(o: ConsumeOptions) {
   if (!(leaseSeconds >= 1 && leaseSeconds <= 3600)) throw new RangeError(`--lease-seconds must be in [1, 3600], got ${leaseSeconds}`);
   if (o.durationSeconds !== undefined && !(o.durationSeconds > 0)) throw new RangeError(`--duration must be > 0 seconds, got ${o.durationSeconds}`);
   return {
-    addr: parseRedisUrl(o.from, "--from"),
     stream: checkName(o.stream, "--stream"),
     group: checkName(o.group, "--group"),
     consumer: checkName(o.consumer, "--consumer"),
@@ -137,21 +124,15 @@ function checkConsume(o: ConsumeOptions) {
   };
 }
 
-/** Run one consumer until stopped (signal or duration); resolves with its counts. */
-export async function consume(o: ConsumeOptions): Promise<ConsumeSummary> {
+/** Run one consumer over a connected transport until stopped (signal or duration); resolves with its counts. The caller closes the transport. */
+export async function consume(transport: StreamTransport, o: ConsumeOptions): Promise<ConsumeSummary> {
   const c = checkConsume(o);
-  const redis = await connectRedis(c.addr);
-  try {
-    const model = await ModelSource.open(o.model, redis);
-    const run = new Consumer(redis, c, model, o);
-    return await run.run();
-  } finally {
-    await closeRedis(redis);
-  }
+  const model = await ModelSource.open(o.model, transport.models);
+  return new Consumer(transport, c, model, o).run();
 }
 
 class Consumer {
-  private readonly keys: Keys;
+  private readonly member: GroupMember;
   private readonly lease: Leases;
   private readonly owned = new Map<number, ShardState>();
   private readonly alerted = new Set<string>();
@@ -166,35 +147,31 @@ class Consumer {
   private gaveUp = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly transport: StreamTransport,
     private readonly c: ReturnType<typeof checkConsume>,
     private readonly model: ModelSource,
     private readonly o: ConsumeOptions,
   ) {
-    this.keys = new Keys(c.stream, c.group);
-    this.lease = new Leases(redis, this.keys, c.consumer, c.shards, c.leaseMs, (f) => this.retry(f));
+    this.member = transport.member(c.stream, c.group, c.consumer);
+    this.lease = new Leases(this.member, c.shards, c.leaseMs, (f) => this.retry(f));
     this.sink = o.alerts ? new LineSink(o.alerts, "--alerts") : null;
     this.out = o.out === undefined ? process.stdout : o.out;
     this.summary = {
       consumer: c.consumer, entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, skipped: {},
       takeovers: 0, shards_released: 0, claimed: 0, replayed: 0, model_reloads: 0, takeover_ms_max: 0, rss_max_mb: 0, seconds: 0,
     };
-    let first = true;
-    redis.on("ready", () => {
-      if (!first) this.reconnected = true;
-      first = false;
-    });
+    transport.onReconnect(() => (this.reconnected = true));
   }
 
   async run(): Promise<ConsumeSummary> {
     const started = performance.now();
     const stop = new AbortController();
     const onAbort = () => stop.abort();
-    // Calls wait through an outage (ioredis queues them until it reconnects); once stopped, only a little longer.
+    // Calls wait through an outage (the transport reconnects meanwhile); once stopped, only a little longer.
     let grace: NodeJS.Timeout | null = null;
     this.stopped = new Promise<never>((_, reject) => {
       stop.signal.addEventListener("abort", () => {
-        grace = setTimeout(() => (this.gaveUp = true, reject(new Error(`stopped while Redis did not answer for ${STOP_GRACE_MS} ms: unacknowledged entries stay pending for the next owner`))), STOP_GRACE_MS);
+        grace = setTimeout(() => (this.gaveUp = true, reject(new Error(`stopped while ${this.transport.name} did not answer for ${STOP_GRACE_MS} ms: unacknowledged entries stay pending for the next owner`))), STOP_GRACE_MS);
       }, { once: true });
     });
     this.stopped.catch(() => undefined);
@@ -242,50 +219,40 @@ class Consumer {
       return;
     }
     for (const s of reading.filter((r) => r.checkOwn)) {
-      const own = await this.read([s], "0", 0);
+      const own = await this.read([s], "own", 0);
       const entries = own.get(s.shard) ?? [];
       if (entries.length === 0) s.checkOwn = false;
       else await this.score(s, entries, true);
     }
-    const got = await this.read(reading.filter((s) => !s.checkOwn), ">", 200);
+    const got = await this.read(reading.filter((s) => !s.checkOwn), "new", 200);
     for (const [shard, entries] of got) {
       const s = this.owned.get(shard);
       if (s !== undefined && entries.length > 0) await this.score(s, entries, true);
     }
   }
 
-  /** XREADGROUP over several shards; entries by shard. */
-  private async read(shards: ShardState[], from: string, blockMs: number): Promise<Map<number, Entry[]>> {
-    const byKey = new Map(shards.map((s) => [s.key, s.shard]));
-    const res = new Map<number, Entry[]>();
-    if (shards.length === 0) return res;
-    const args: Array<string | number> = ["GROUP", this.c.group, this.c.consumer, "COUNT", this.c.batch];
-    if (blockMs > 0) args.push("BLOCK", blockMs);
-    args.push("STREAMS", ...shards.map((s) => s.key), ...shards.map(() => from));
-    const reply = (await this.retry(() => this.redis.call("XREADGROUP", ...args))) as Array<[string, Entry[]]> | null;
-    for (const [key, entries] of reply ?? []) {
-      const shard = byKey.get(key);
-      if (shard !== undefined) res.set(shard, entries);
-    }
-    return res;
+  /** Read several shards ("new" entries, or this consumer's own unacknowledged ones); entries by shard. */
+  private async read(shards: ShardState[], which: "new" | "own", blockMs: number): Promise<Map<number, Entry[]>> {
+    if (shards.length === 0) return new Map();
+    return this.retry(() => this.member.read(shards.map((s) => s.shard), which, this.c.batch, blockMs));
   }
 
-  /** Score entries of one shard in order; with `live`, write alerts then XACK. */
+  /** Score entries of one shard in order; with `live`, write alerts then acknowledge. */
   private async score(s: ShardState, entries: Entry[], live: boolean): Promise<void> {
     const alerts: StreamAlert[] = [];
     let i = 0;
     while (i < entries.length) {
       // A run: consecutive entries of one file with increasing line numbers.
-      const file = fieldOf(entries[i][1], "file");
+      const file = entries[i].line?.file ?? "";
       const ids: string[] = [];
       const texts: string[] = [];
       const nos: number[] = [];
       for (; i < entries.length; i++) {
-        const [id, fields] = entries[i];
+        const { id, line } = entries[i];
         if (live) this.summary.entries++;
-        if (fields === null) continue; // trimmed away before it was read: nothing to score
-        if (fieldOf(fields, "file") !== file) break;
-        const no = Number(fieldOf(fields, "line"));
+        if (line === null) continue; // trimmed away before it was read: nothing to score
+        if (line.file !== file) break;
+        const no = line.line;
         const last = s.lastLine.get(file) ?? 0;
         if (no > 1 && no <= last) {
           if (live) this.summary.duplicate_lines++;
@@ -293,12 +260,12 @@ class Consumer {
         }
         if (no === 1 && nos.length > 0) break; // a new file at the path: its own run
         s.lastLine.set(file, no);
-        if (fieldOf(fields, "too_long") === "1") {
+        if (line.tooLong) {
           if (live) this.summary.skipped.too_long = (this.summary.skipped.too_long ?? 0) + 1;
           continue;
         }
         ids.push(id);
-        texts.push(fieldOf(fields, "text"));
+        texts.push(line.text);
         nos.push(no);
       }
       if (texts.length === 0) continue;
@@ -316,8 +283,8 @@ class Consumer {
     }
     if (!live) return;
     await this.writeAlerts(alerts);
-    const ids = entries.map((e) => e[0]);
-    await this.retry(() => this.redis.xack(s.key, this.c.group, ...ids));
+    const ids = entries.map((e) => e.id);
+    await this.retry(() => this.member.ack(s.shard, ids));
   }
 
   private async writeAlerts(alerts: StreamAlert[]): Promise<void> {
@@ -325,12 +292,9 @@ class Consumer {
     for (const a of alerts) {
       if (this.alerted.has(a.id)) continue;
       const json = JSON.stringify(a);
-      const wrote = await this.retry(() =>
-        this.redis.eval(WRITE_ALERT, 3, this.keys.alerted(a.id), this.keys.alerts, this.keys.alertCounts,
-          a.id, this.c.group, String(a.shard), a.entry, json, String(MARKER_TTL_SECONDS)),
-      );
+      const wrote = await this.retry(() => this.member.publishAlert({ id: a.id, shard: a.shard, entry: a.entry, json }));
       this.alerted.add(a.id);
-      if (wrote !== 1) {
+      if (!wrote) {
         this.summary.alerts_already_written++;
         continue;
       }
@@ -367,15 +331,8 @@ class Consumer {
   }
 
   private async acquire(shard: number): Promise<void> {
-    const key = this.keys.shard(shard);
-    await this.retry(async () => {
-      try {
-        await this.redis.call("XGROUP", "CREATE", key, this.c.group, "0", "MKSTREAM");
-      } catch (err) {
-        if (!(err instanceof Error && err.message.includes("BUSYGROUP"))) throw err;
-      }
-    });
-    const s: ShardState = { shard, key, phase: "claiming", detectors: new Map(), lastLine: new Map(), checkOwn: true, acquiredAt: Date.now() };
+    await this.retry(() => this.member.ensureShard(shard));
+    const s: ShardState = { shard, phase: "claiming", detectors: new Map(), lastLine: new Map(), checkOwn: true, acquiredAt: Date.now() };
     this.owned.set(shard, s);
     this.summary.takeovers++;
   }
@@ -390,44 +347,17 @@ class Consumer {
 
   /** Claim what the old owner left pending (once idle enough), then replay the windows and start reading. */
   private async claim(s: ShardState): Promise<void> {
-    const others = async () => {
-      const p = (await this.retry(() => this.redis.call("XPENDING", s.key, this.c.group))) as [number, string | null, string | null, Array<[string, string]> | null];
-      return { count: Number(p[0]), min: p[1], byConsumer: (p[3] ?? []).filter(([name]) => name !== this.c.consumer) };
-    };
-    let pending = await others();
-    if (pending.byConsumer.length > 0) {
-      let cursor = "0-0";
-      for (let round = 0; round < 1000; round++) {
-        const r = (await this.retry(() => this.redis.call("XAUTOCLAIM", s.key, this.c.group, this.c.consumer, this.c.claimIdleMs, cursor, "COUNT", 1000, "JUSTID"))) as [string, string[]];
-        this.summary.claimed += r[1].length;
-        cursor = r[0];
-        if (cursor === "0-0") break;
-      }
-      pending = await others();
-      if (pending.byConsumer.length > 0) return; // not idle long enough yet: the next round tries again
+    const got = await this.retry(() => this.member.claim(s.shard, this.c.claimIdleMs));
+    this.summary.claimed += got.claimed;
+    if (got.waiting) return; // not idle long enough yet: the next round tries again
+    if (this.c.replayLines > 0) {
+      // The entries before the first unacknowledged one, through the detectors, without alerts.
+      const back = await this.retry(() => this.member.replay(s.shard, this.c.replayLines));
+      for (let i = 0; i < back.length; i += this.c.batch) await this.score(s, back.slice(i, i + this.c.batch), false);
     }
-    await this.replay(s, pending.count > 0 ? pending.min : null);
     s.phase = "reading";
     s.checkOwn = true;
     this.summary.takeover_ms_max = Math.max(this.summary.takeover_ms_max, Date.now() - s.acquiredAt);
-  }
-
-  /** Replay the entries before the first unacknowledged one (or all delivered ones) through the detectors, without alerts. */
-  private async replay(s: ShardState, firstPending: string | null): Promise<void> {
-    if (this.c.replayLines === 0) return;
-    let end: string;
-    if (firstPending !== null) {
-      end = `(${firstPending}`;
-    } else {
-      const groups = (await this.retry(() => this.redis.call("XINFO", "GROUPS", s.key))) as Array<Array<string | number | null>>;
-      const g = groups.map(replyObject).find((x) => x.name === this.c.group);
-      const last = g?.["last-delivered-id"];
-      if (typeof last !== "string" || last === "0-0") return;
-      end = last;
-    }
-    const back = (await this.retry(() => this.redis.call("XREVRANGE", s.key, end, "-", "COUNT", this.c.replayLines))) as Entry[];
-    back.reverse();
-    for (let i = 0; i < back.length; i += this.c.batch) await this.score(s, back.slice(i, i + this.c.batch), false);
   }
 
   /** Give back leases and leave the consumer set (entries are all acknowledged: nothing is pending). */
@@ -446,7 +376,7 @@ class Consumer {
   }
 
   /**
-   * Run a Redis call, retrying with backoff (a restarting Redis answers LOADING; a call cut with its
+   * Run a transport call, retrying with backoff (a restarting Redis answers LOADING; a call cut with its
    * connection errors) for as long as the run goes on; after a stop, for STOP_GRACE_MS more.
    */
   private async retry<T>(f: () => Promise<T>): Promise<T> {
@@ -459,11 +389,4 @@ class Consumer {
       }
     }
   }
-}
-
-/** A field of a stream entry ("" when absent). */
-function fieldOf(fields: string[] | null, name: string): string {
-  if (fields === null) return "";
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return "";
 }

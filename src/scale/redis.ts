@@ -1,6 +1,7 @@
 /**
- * What every part of the scale-out shares: the redis:// address, the connection (retries
- * with backoff, never giving up on a command), the key names and the shard of a source.
+ * Redis itself, for the Redis transport (redis-transport.ts, redis-member.ts): the
+ * redis:// address, the connection (retries with backoff, never giving up on a command)
+ * and the key names. Nothing outside redis*.ts imports ioredis.
  *
  * Keys of stream NAME, group G (one Redis database holds any number of them):
  *   NAME:0 .. NAME:N-1       the shards: one stream each, entries {file, line, text}
@@ -11,6 +12,7 @@
  *   NAME:G:alert-counts      hash: shard -> alerts written
  */
 import { Redis, type RedisOptions } from "ioredis";
+import { retryDelay } from "./common.js";
 
 /** A parsed redis://HOST:PORT[/KEY] address. */
 export interface RedisAddress {
@@ -27,11 +29,6 @@ export function parseRedisUrl(url: string, option: string): RedisAddress {
   const port = m[2] === undefined ? 6379 : Number(m[2]);
   if (!(port >= 1 && port <= 65535)) throw new RangeError(`${option}: port must be in [1, 65535], got ${m[2]}`);
   return { host: m[1], port, key: m[3] ?? "" };
-}
-
-/** Backoff between reconnection attempts: 50 ms doubling up to 2 s. */
-export function retryDelay(attempt: number): number {
-  return Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
 }
 
 /**
@@ -72,32 +69,7 @@ export async function closeRedis(redis: Redis): Promise<void> {
   if (!answered) redis.disconnect();
 }
 
-/** Stable 32-bit FNV-1a hash of a string (UTF-16 code units). */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
-/** The shard of a source (its file path, or a --shard-key): stable across runs and machines. */
-export function shardOf(key: string, shards: number): number {
-  return fnv1a(key) % shards;
-}
-
-/** Check a shard count. */
-export function checkShards(n: unknown, option = "--shards"): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1024) throw new RangeError(`${option} must be an integer in [1, 1024], got ${String(n)}`);
-  return n;
-}
-
-/** Check a stream or group name: non-empty, no spaces or colons beyond the key's own. */
-export function checkName(s: unknown, option: string): string {
-  if (typeof s !== "string" || !/^[A-Za-z0-9_.\-]{1,100}$/.test(s)) throw new RangeError(`${option} must be 1-100 of [A-Za-z0-9_.-], got ${JSON.stringify(s)}`);
-  return s;
-}
 
 /** Key names of one stream and group. */
 export class Keys {
@@ -141,16 +113,3 @@ export function replyObject(flat: Array<string | number | null>): Record<string,
   return o;
 }
 
-/** Sleep `ms`, or less if `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

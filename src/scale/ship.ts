@@ -4,16 +4,18 @@
  * source's shard, as {file, line, text}.
  *
  * Nothing confirmed is lost, little is repeated: a followed file's position is saved only
- * after every line before it was acknowledged by Redis (the follower's beforeSave waits for
- * the writer thread's confirmations, see ship-writer.ts). A shipper killed with SIGKILL
+ * after every line before it was acknowledged by the transport (Redis: XADD succeeded; the
+ * follower's beforeSave waits for the writer thread's confirmations, see ship-writer.ts). A shipper killed with SIGKILL
  * therefore re-sends only lines sent since the last save: at most MAX_REPEATED_LINES
  * (8,191) per run, as the follower bounds it, plus the unconfirmed tail of a retried batch.
  */
 import { Worker } from "node:worker_threads";
 import { Follower, type FollowedLine } from "../runtime/follow.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
-import { checkName, checkShards, parseRedisUrl, shardOf } from "./redis.js";
-import type { ShipBatch, WriterData } from "./ship-writer.js";
+import { checkName, checkShards, shardOf } from "./common.js";
+import { checkAddress } from "./connect.js";
+import type { WriterData } from "./ship-writer.js";
+import type { LineBatch } from "./transport.js";
 
 /** Options of ship(). */
 export interface ShipOptions {
@@ -75,7 +77,7 @@ class Writer {
     return this.ready;
   }
 
-  post(batch: ShipBatch): void {
+  post(batch: LineBatch): void {
     this.posted++;
     this.worker.postMessage({ type: "batch", batch });
   }
@@ -103,7 +105,7 @@ class Writer {
 
 /** Check ship()'s options; RangeError naming the option otherwise. */
 function checkShip(o: ShipOptions): { shards: number; maxlen: number; maxLineBytes: number } {
-  parseRedisUrl(o.to, "--to");
+  checkAddress(o.to, "--to");
   checkName(o.stream, "--stream");
   const shards = checkShards(o.shards ?? SHIP_DEFAULTS.shards);
   const maxlen = o.maxlen ?? SHIP_DEFAULTS.maxlen;
@@ -118,25 +120,19 @@ function checkShip(o: ShipOptions): { shards: number; maxlen: number; maxLineByt
 /** Ship lines to Redis until the input ends (--input) or the run is stopped (--follow). */
 export async function ship(o: ShipOptions): Promise<ShipSummary> {
   const { shards, maxlen, maxLineBytes } = checkShip(o);
-  const addr = parseRedisUrl(o.to, "--to");
-  const writer = new Writer({ addr, maxlen, connectTimeoutMs: 5000 }, o.confirmTimeoutMs ?? SHIP_DEFAULTS.confirmTimeoutMs);
+  const writer = new Writer({ to: o.to, stream: o.stream, maxlen, connectTimeoutMs: 5000 }, o.confirmTimeoutMs ?? SHIP_DEFAULTS.confirmTimeoutMs);
   const summary: ShipSummary = { lines: 0, too_long: 0, per_shard: new Array<number>(shards).fill(0), seconds: 0 };
   const started = performance.now();
-  const shardKeys = new Map<string, string>();
-  const keyOf = (file: string): string => {
-    let k = shardKeys.get(file);
-    if (k === undefined) {
-      const s = shardOf(o.shardKey ?? file, shards);
-      k = `${o.stream}:${s}`;
-      shardKeys.set(file, k);
+  const shardOfFile = new Map<string, number>();
+  const batchOf = (file: string, texts: string[], lineNo: (i: number) => number, long: (i: number) => boolean): LineBatch => {
+    let shard = shardOfFile.get(file);
+    if (shard === undefined) {
+      shard = shardOf(o.shardKey ?? file, shards);
+      shardOfFile.set(file, shard);
     }
-    return k;
-  };
-  const batchOf = (file: string, texts: string[], lineNo: (i: number) => number, long: (i: number) => boolean): ShipBatch => {
-    const key = keyOf(file);
-    const b: ShipBatch = { keys: [], files: [], lines: [], texts: [], tooLong: [] };
+    const b: LineBatch = { shards: [], files: [], lines: [], texts: [], tooLong: [] };
     for (let i = 0; i < texts.length; i++) {
-      b.keys.push(key);
+      b.shards.push(shard);
       b.files.push(file);
       b.lines.push(lineNo(i));
       b.texts.push(texts[i]);
@@ -144,7 +140,7 @@ export async function ship(o: ShipOptions): Promise<ShipSummary> {
       if (long(i)) summary.too_long++;
     }
     summary.lines += texts.length;
-    summary.per_shard[Number(key.slice(o.stream.length + 1))] += texts.length;
+    summary.per_shard[shard] += texts.length;
     return b;
   };
   try {

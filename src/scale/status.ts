@@ -1,5 +1,6 @@
-/** `logforest status --from redis://...`: per shard, its owner, its lag and its alerts. */
-import { checkName, checkShards, closeRedis, connectRedis, Keys, parseRedisUrl, replyObject } from "./redis.js";
+/** `logforest status --from redis://...`: per shard, its owner, its lag and its alerts (read through the transport). */
+import { checkName, checkShards } from "./common.js";
+import type { StreamTransport } from "./transport.js";
 
 /** One shard's state. */
 export interface ShardStatus {
@@ -10,39 +11,34 @@ export interface ShardStatus {
   length: number;
   /** Delivered, not acknowledged. */
   pending: number;
-  /** Not delivered yet (null when Redis cannot tell: entries trimmed or deleted). */
+  /** Not delivered yet (null when the transport cannot tell: entries trimmed or deleted). */
   undelivered: number | null;
   /** pending + undelivered: entries not acknowledged. */
   lag: number | null;
   alerts: number;
 }
 
+/** Options of status(). */
+export interface StatusOptions {
+  stream: string;
+  group: string;
+  shards?: number;
+}
+
+/** Check status()'s options; RangeError naming the option otherwise. */
+export function checkStatus(o: StatusOptions): { stream: string; group: string; shards: number } {
+  return { stream: checkName(o.stream, "--stream"), group: checkName(o.group, "--group"), shards: checkShards(o.shards ?? 4) };
+}
+
 /** The state of every shard of a stream for a group. */
-export async function status(o: { from: string; stream: string; group: string; shards?: number }): Promise<ShardStatus[]> {
-  const addr = parseRedisUrl(o.from, "--from");
-  const keys = new Keys(checkName(o.stream, "--stream"), checkName(o.group, "--group"));
-  const shards = checkShards(o.shards ?? 4);
-  const redis = await connectRedis(addr);
-  try {
-    const counts = await redis.hgetall(keys.alertCounts);
-    const out: ShardStatus[] = [];
-    for (let s = 0; s < shards; s++) {
-      const key = keys.shard(s);
-      const [owner, length] = await Promise.all([redis.get(keys.lease(s)), redis.xlen(key)]);
-      let pending = 0;
-      let undelivered: number | null = length;
-      if (length > 0) {
-        const groups = (await redis.call("XINFO", "GROUPS", key)) as Array<Array<string | number | null>>;
-        const g = groups.map(replyObject).find((x) => x.name === o.group);
-        if (g !== undefined) {
-          pending = Number(g.pending ?? 0);
-          undelivered = g.lag === null || g.lag === undefined ? null : Number(g.lag);
-        }
-      }
-      out.push({ shard: s, owner, length, pending, undelivered, lag: undelivered === null ? null : pending + undelivered, alerts: Number(counts[String(s)] ?? 0) });
-    }
-    return out;
-  } finally {
-    await closeRedis(redis);
+export async function status(transport: StreamTransport, o: StatusOptions): Promise<ShardStatus[]> {
+  const c = checkStatus(o);
+  const monitor = transport.monitor(c.stream, c.group);
+  const counts = await monitor.alertCounts();
+  const out: ShardStatus[] = [];
+  for (let s = 0; s < c.shards; s++) {
+    const { owner, length, pending, undelivered } = await monitor.shard(s);
+    out.push({ shard: s, owner, length, pending, undelivered, lag: undelivered === null ? null : pending + undelivered, alerts: counts.get(s) ?? 0 });
   }
+  return out;
 }

@@ -81,7 +81,7 @@ try {
   run(["simulate", "--count", "20000", "--seed", "3", "--incidents", "none", "--out", "train.log"]);
   run(["train", "--input", "train.log", "--model", "m.lfm"]);
   // One file per shard (names picked by the shard hash the shipper uses).
-  const { shardOf } = await import("../../dist/src/scale/redis.js");
+  const { shardOf } = await import("../../dist/src/scale/common.js");
   const files = [0, 1, 2, 3].map((s) => {
     for (let n = 0; ; n++) if (shardOf(`host${n}.log`, SHARDS) === s) return `host${n}.log`;
   });
