@@ -7,8 +7,9 @@ import { runDetect } from "../src/runtime/run-detect.js";
 import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
 import { fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
+import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
 
-interface DetectArgs extends RedisDetectArgs {
+interface DetectArgs extends RedisDetectArgs, SinkArgs {
   model: string;
   input?: string;
   follow?: string[];
@@ -63,6 +64,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); with --input or stdin it stays up after the end of input until Ctrl-C",
       })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" })
+      .options(SINK_OPTIONS)
       .options(REDIS_DETECT_OPTIONS)
       .conflicts("input", "follow")
       .check((a) => {
@@ -70,7 +72,11 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         return true;
       }),
   handler: async (a) => {
-    if (a.from !== undefined) return detectFromRedis(a, a.rules ? loadRules(a.rules) : undefined);
+    if (a.from !== undefined) {
+      const sink = (["webhook", "exec", "metrics"] as const).find((k) => a[k] !== undefined);
+      if (sink !== undefined) throw new RangeError(`--from cannot be combined with --${sink} yet (sinks and metrics run with --input, --follow or stdin)`);
+      return detectFromRedis(a, a.rules ? loadRules(a.rules) : undefined);
+    }
     if (!a.input && !a.follow && process.stdin.isTTY) {
       throw new RangeError("no input: pass --input FILE, --follow FILE..., or pipe log lines into stdin");
     }
@@ -78,7 +84,12 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    const sinkOptions = sinkRunOptions(a);
     const dashboard = await openDashboard(a.dashboard, a.host);
+    const served = await openMetrics(a, dashboard).catch(async (err: unknown) => {
+      await dashboard?.close();
+      throw err;
+    });
     try {
       const { summary, seconds } = await runDetect({
         model: a.model,
@@ -100,11 +111,15 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
           ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }
           : undefined,
         ...dashboard?.hooks,
+        ...sinkOptions,
+        metrics: served.metrics,
       });
+      for (const line of dropWarnings(summary.sinks)) process.stderr.write(`${line}\n`);
       if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
       else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);
       if (dashboard) await serveUntilStopped(dashboard, stop.signal);
     } finally {
+      await served.server?.close();
       await dashboard?.close();
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

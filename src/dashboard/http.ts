@@ -71,3 +71,41 @@ export function loopbackHostNames(asked: string, bound: AddressInfo): Set<string
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
+
+/** A refusal to answer with: status, text body, extra headers. */
+export interface Refusal {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The refusals every logforest server makes first, in this order: a method other than GET/HEAD
+ * (405; nothing served changes state), a body (413; no endpoint reads one), a foreign Host on
+ * loopback (421), a request target that is not a plain path (400: only origin-form "/path?query",
+ * no absolute URL, no "//authority", no "*"). Null: go on.
+ */
+export function refusal(req: IncomingMessage, what: string, hostAllowed: (host: string | undefined) => boolean): Refusal | null {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return { status: 405, body: `only GET and HEAD: ${what} is read-only\n`, headers: { allow: "GET, HEAD", connection: "close" } };
+  }
+  if (hasBody(req)) return { status: 413, body: "no request body is accepted\n", headers: { connection: "close" } };
+  if (!hostAllowed(req.headers.host)) return { status: 421, body: "unexpected Host header\n", headers: {} };
+  const target = req.url ?? "";
+  if (!target.startsWith("/") || target.startsWith("//")) return { status: 400, body: "bad request target\n", headers: {} };
+  return null;
+}
+
+/**
+ * Whether a server bound to `bound` (asked for as `asked`) answers this Host header: on a
+ * loopback address only the loopback names with its port (see loopbackHostNames), so that a
+ * web page elsewhere that rebinds its own name to 127.0.0.1 cannot read it; bound to another
+ * address, the user chose to expose it to that network, whose clients may name the machine
+ * anyhow: any Host.
+ */
+export function hostCheck(asked: string, bound: AddressInfo): (host: string | undefined) => boolean {
+  if (!isLoopback(asked)) return () => true;
+  const names = loopbackHostNames(asked, bound);
+  return (host) => host !== undefined && names.has(host.toLowerCase());
+}
+

@@ -6,6 +6,7 @@
  *   GET /              the page (page.html, page.js, page.css, uPlot from node_modules)
  *   GET /api/state     the recent window for one route (or telemetry series), the alerts, totals, model
  *   GET /api/events    Server-Sent Events: a delta every pushMs (changed buckets, new alerts, totals)
+ *   GET /metrics       Prometheus metrics of the run, once serveMetrics() was called (detect does)
  *
  * Read-only; binds 127.0.0.1 unless the user picks another host. Every response carries
  * SECURITY_HEADERS (a strict Content-Security-Policy among them); only the files of an
@@ -18,10 +19,11 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Alert, DetectSummary, ScoredBatch } from "../streams/http/detect.js";
 import type { IsolationForest } from "../forest/forest.js";
 import type { AnyDetector } from "../runtime/run-detect.js";
+import { serveMetrics, type DetectMetrics } from "../runtime/metrics.js";
 import { TelemetryDetector, type TelemetryAlert } from "../streams/metrics/telemetry.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 import { loadAssets, type Assets } from "./assets.js";
-import { hasBody, isLoopback, loopbackHostNames, MAX_HEADER_BYTES, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
+import { hostCheck, MAX_HEADER_BYTES, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
 
 export { MAX_HEADER_BYTES, SECURITY_HEADERS } from "./http.js";
 
@@ -165,8 +167,9 @@ export class Dashboard {
   private status: Totals["status"] = "waiting";
   private readonly rateSamples: Array<[number, number]> = [];
   private closed = false;
-  /** Host header values accepted when bound to a loopback address (see hostAllowed). */
-  private readonly loopbackHosts: ReadonlySet<string>;
+  private metrics: DetectMetrics | null = null;
+  /** Whether a Host header names this server (see hostCheck in http.ts). */
+  private readonly hostAllowed: (host: string | undefined) => boolean;
 
   constructor(
     private readonly server: Server,
@@ -184,7 +187,7 @@ export class Dashboard {
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuseMalformed(err, socket));
     // CONNECT bypasses the request handler; without this listener Node would drop the socket unanswered.
     server.on("connect", (_req: IncomingMessage, socket: Socket) => writeRefusal(socket, 405, "Method Not Allowed", { allow: "GET, HEAD" }));
-    this.loopbackHosts = loopbackHostNames(options.host, server.address() as AddressInfo);
+    this.hostAllowed = hostCheck(options.host, server.address() as AddressInfo);
     this.timer = setInterval(() => this.push(), options.pushMs);
   }
 
@@ -220,6 +223,11 @@ export class Dashboard {
       totals: this.totals(),
       model: this.currentModel(),
     };
+  }
+
+  /** Serve these metrics at /metrics too. */
+  serveMetrics(metrics: DetectMetrics): void {
+    this.metrics = metrics;
   }
 
   /** Mark the run finished (the page says so); the server keeps serving until close(). */
@@ -302,21 +310,14 @@ export class Dashboard {
   }
 
   /**
-   * Refusals come first, in this order: a method other than GET/HEAD (405; nothing here
-   * changes state), a body (413; no endpoint reads one), a foreign Host on loopback (421),
-   * a request target that is not a plain path (400). Paths are compared as sent, never
+   * Refusals come first (see refusal() in http.ts). Paths are compared as sent, never
    * decoded or normalised, against the API and the allow-list of files: "..", "%2e%2e",
    * "%2f", backslashes and NUL simply name nothing and get 404.
    */
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return this.send(res, 405, "text/plain; charset=utf-8", "only GET and HEAD: the dashboard is read-only\n", { allow: "GET, HEAD", connection: "close" });
-    }
-    if (hasBody(req)) return this.send(res, 413, "text/plain; charset=utf-8", "no request body is accepted\n", { connection: "close" });
-    if (!this.hostAllowed(req.headers.host)) return this.send(res, 421, "text/plain; charset=utf-8", "unexpected Host header\n");
+    const refused = refusal(req, "the dashboard", this.hostAllowed);
+    if (refused !== null) return this.send(res, refused.status, "text/plain; charset=utf-8", refused.body, refused.headers);
     const target = req.url ?? "";
-    // Origin-form only ("/path?query"): no absolute URL, no "//authority", no "*".
-    if (!target.startsWith("/") || target.startsWith("//")) return this.send(res, 400, "text/plain; charset=utf-8", "bad request target\n");
     const q = target.indexOf("?");
     const path = q < 0 ? target : target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? "" : target.slice(q + 1));
@@ -325,6 +326,7 @@ export class Dashboard {
       return this.send(res, 200, "application/json; charset=utf-8", JSON.stringify(this.state(route)));
     }
     if (path === "/api/events") return this.subscribe(req, query, res);
+    if (path === "/metrics" && this.metrics !== null) return serveMetrics(this.metrics, req, res);
     const asset = this.assets.get(path === "/" ? "/page.html" : path);
     if (asset === undefined) return this.send(res, 404, "text/plain; charset=utf-8", "not found\n");
     // The files do not change while the process runs: revalidate by ETag, never store.
@@ -352,18 +354,6 @@ export class Dashboard {
     res.write("retry: 1000\n\n");
     this.clients.add(client);
     res.on("close", () => this.clients.delete(client));
-  }
-
-  /**
-   * On a loopback address, only the loopback names with this port (see loopbackHostNames):
-   * a web page elsewhere that rebinds its own name to 127.0.0.1 sends that name, and cannot
-   * read the alerts. Bound to another address (--host 0.0.0.0, a LAN address), the user chose
-   * to expose the page to that network, whose clients may name the machine anyhow: any Host
-   * is accepted there.
-   */
-  private hostAllowed(host: string | undefined): boolean {
-    if (!isLoopback(this.options.host)) return true;
-    return host !== undefined && this.loopbackHosts.has(host.toLowerCase());
   }
 
   private send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {

@@ -1,6 +1,7 @@
 /** Human-readable alert and summary lines for a terminal. */
 import type { Alert } from "../streams/http/detect.js";
 import type { AnyAlert, AnySummary } from "../streams/stream.js";
+import type { SinkCounts } from "./sinks/queue.js";
 
 const RESET = "\u001b[0m";
 const BOLD = "\u001b[1m";
@@ -50,7 +51,7 @@ function formatHttpAlert(a: Alert, color: boolean): string {
 }
 
 /** The end-of-run summary as text lines. */
-export function formatSummary(s: AnySummary, seconds: number): string[] {
+export function formatSummary(s: AnySummary & { sinks?: Record<string, SinkCounts> }, seconds: number): string[] {
   const out = [
     `scored ${s.lines_scored.toLocaleString("en-US")} of ${s.lines_read.toLocaleString("en-US")} lines in ${seconds.toFixed(1)} s` +
       (seconds > 0 ? ` (${Math.round(s.lines_read / seconds).toLocaleString("en-US")} lines/s)` : ""),
@@ -60,10 +61,17 @@ export function formatSummary(s: AnySummary, seconds: number): string[] {
   ];
   if ("warnings" in s) for (const w of s.warnings) out.push(`warning: ${w}`);
   if ("retrain" in s && s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
+  for (const [name, c] of Object.entries(s.sinks ?? {})) out.push(formatSinkCounts(name, c));
   const skipped = Object.entries(s.skipped);
   if (skipped.length) {
     out.push(`skipped ${skipped.reduce((a, [, v]) => a + v, 0)} lines: ${skipped.map(([k, v]) => `${k} ${v}`).join(", ")}`);
     for (const e of s.skipped_examples.slice(0, 5)) out.push(`  e.g. ${e.file}:${e.line} (${e.reason})`);
   }
   return out;
+}
+
+/** What became of a sink's alerts, e.g. `webhook: 12 of 14 alerts sent, 3 retries, 0 failed, 2 dropped (1 at stop)`. */
+export function formatSinkCounts(name: string, c: SinkCounts): string {
+  const atStop = c.dropped_at_stop > 0 ? ` (${c.dropped_at_stop} at stop)` : "";
+  return `${name}: ${c.sent} of ${c.alerts} alerts sent, ${c.retried} retries, ${c.failed} failed, ${c.dropped} dropped${atStop}`;
 }

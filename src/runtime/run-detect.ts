@@ -8,7 +8,13 @@
  * position only after that, fsyncing both files first. A failing write or save stops the run
  * with an error (the position stays before the lines whose output failed). Alerts written to
  * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
+ *
+ * The webhook and exec sinks (runtime/sinks/) get a copy of each alert after that, through
+ * bounded queues that never hold up scoring; at the end they are drained for up to
+ * sinkDrainMs and what became of their alerts joins the summary (`sinks`).
  */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
 import { isTelemetryAlert, type AnyAlert, type AnyDetector, type AnySummary, type StreamDetector as LineDetector } from "../streams/stream.js";
@@ -16,6 +22,11 @@ import { countSkipped, Detector, zeroCounts, type Alert, type DetectSummary, typ
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "../forest/forest.js";
 import { LineSink } from "./line-sink.js";
+import type { DetectMetrics } from "./metrics.js";
+import { loadPositions } from "./positions.js";
+import { execSink, type ExecOptions } from "./sinks/exec.js";
+import type { SinkCounts } from "./sinks/queue.js";
+import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
@@ -69,35 +80,77 @@ export interface DetectRunOptions {
   retrain?: Partial<RetrainOptions>;
   /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
   onStart?: (detector: AnyDetector) => void;
+  /** POST each alert to a URL (see runtime/sinks/webhook.ts). */
+  webhook?: WebhookOptions;
+  /** Run a command per alert, the alert on its stdin (see runtime/sinks/exec.ts). */
+  exec?: ExecOptions;
+  /** At the end, how long the sinks may still deliver what they hold, in ms. Default 5000. */
+  sinkDrainMs?: number;
+  /** Told once of a sink's first failure and first drop (default: written to stderr). */
+  onSinkProblem?: (message: string) => void;
+  /** Prometheus metrics to keep up to date (see runtime/metrics.ts). */
+  metrics?: DetectMetrics;
 }
+
+/** A run's summary; `sinks` (what became of the alerts each sink got) only when a sink was on. */
+export type DetectRunSummary = AnySummary & { sinks?: Record<string, SinkCounts> };
 
 /** Summary of a run plus how long it took. */
 export interface DetectRunResult {
-  summary: AnySummary;
+  summary: DetectRunSummary;
   seconds: number;
+}
+
+/** Default of sinkDrainMs. */
+export const SINK_DRAIN_MS = 5000;
+
+/** The webhook and exec sinks asked for (validated: a RangeError names the bad option). */
+function openAlertSinks(o: DetectRunOptions): AlertSink[] {
+  const drain = o.sinkDrainMs ?? SINK_DRAIN_MS;
+  if (!Number.isInteger(drain) || drain < 0 || drain > 600_000) throw new RangeError(`--sink-drain must be in [0, 600] seconds, got ${drain / 1000}`);
+  const problem = o.onSinkProblem ?? ((m: string) => void process.stderr.write(`${m}\n`));
+  const out: AlertSink[] = [];
+  if (o.webhook) out.push(webhookSink(o.webhook, problem));
+  if (o.exec) out.push(execSink(o.exec, problem));
+  return out;
+}
+
+/** Drain every sink (at once, each for up to drainMs) and add their counts to the summary. */
+async function closeAlertSinks(sinks: AlertSink[], drainMs: number, summary: DetectRunSummary | null): Promise<void> {
+  const counts = await Promise.all(sinks.map((s) => s.close(drainMs)));
+  if (summary !== null && sinks.length > 0) summary.sinks = Object.fromEntries(sinks.map((s, i) => [s.name, counts[i]]));
 }
 
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
+  const alertSinks = openAlertSinks(o);
+  o.metrics?.watchSinks(alertSinks);
   const sinks = new Sinks(o.alerts, o.scores);
   let result: DetectRunResult;
   try {
-    result = await detectInto(o, forest, sinks, maxLineBytes);
+    result = await detectInto(o, forest, sinks, maxLineBytes, alertSinks);
   } catch (err) {
     try {
       sinks.close();
     } catch {
       // the first error is the one to report
     }
+    await closeAlertSinks(alertSinks, 0, null);
     throw err;
   }
-  sinks.close();
+  try {
+    sinks.close();
+  } catch (err) {
+    await closeAlertSinks(alertSinks, 0, null);
+    throw err;
+  }
+  await closeAlertSinks(alertSinks, o.sinkDrainMs ?? SINK_DRAIN_MS, result.summary);
   return result;
 }
 
-async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number): Promise<DetectRunResult> {
+async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number, alertSinks: AlertSink[]): Promise<DetectRunResult> {
   let detector: LineDetector | null = null;
   const onScored = (b: ScoredBatch) => {
     if (sinks.scores && detector) sinks.scores.push(scoreRows(b, detector));
@@ -123,6 +176,8 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
   const emit = (a: AnyAlert) => {
     if (sinks.alerts) sinks.alerts.push(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
+    for (const s of alertSinks) s.offer(a);
+    o.metrics?.alert(a.rule, a.severity);
     if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
     else o.onAlert?.(a);
   };
@@ -133,13 +188,21 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
     countSkipped(tooLong, file, line, "too_long");
     sinks.scores?.push(`${csvField(file)},${line},,,,too_long\n`);
   };
+  const counted = made;
+  o.metrics?.watch(() => withSkipped(counted instanceof TelemetryDetector ? counted.summary() : { ...counted.stats, skipped: { ...counted.stats.skipped }, skipped_examples: [] }, tooLong));
+  // Scoring, timed per batch for the metrics.
+  const score = (file: string, lines: readonly string[], first: number) => {
+    const t0 = performance.now();
+    detector.processBatch(file, lines, first, emit);
+    o.metrics?.batchScored((performance.now() - t0) / 1000);
+  };
   if (o.follow && o.follow.length > 0) {
-    await followFiles(detector, o, emit, sinks, maxLineBytes, skipLong);
+    await followFiles(score, o, sinks, maxLineBytes, skipLong);
   } else {
     const source = o.input ?? o.stdin ?? process.stdin;
     const name = o.input ?? "-";
     const onBatch = (lines: string[], first: number) => {
-      detector.processBatch(name, lines, first, emit);
+      score(name, lines, first);
       sinks.flush();
       o.onBatch?.(name, lines.length);
     };
@@ -232,7 +295,7 @@ function scoreRows(b: ScoredBatch, d: LineDetector): string {
 }
 
 async function followFiles(
-  detector: LineDetector, o: DetectRunOptions, emit: (a: AnyAlert) => void, sinks: Sinks, maxLineBytes: number,
+  score: (file: string, lines: readonly string[], first: number) => void, o: DetectRunOptions, sinks: Sinks, maxLineBytes: number,
   skipLong: (file: string, line: number) => void,
 ): Promise<void> {
   const onLines = (batch: FollowedLine[]) => {
@@ -244,7 +307,7 @@ async function followFiles(
       if (!cut) continue;
       if (i > from) {
         const run = batch.slice(from, i);
-        detector.processBatch(run[0].file, run.map((x) => x.text), run[0].lineNo, emit);
+        score(run[0].file, run.map((x) => x.text), run[0].lineNo);
         o.onBatch?.(run[0].file, run.length);
       }
       if (l?.tooLong) {
@@ -255,6 +318,8 @@ async function followFiles(
       }
     }
     sinks.flush(); // before returning: the follower moves the position past this batch only then
+    const last = batch[batch.length - 1];
+    if (last !== undefined) o.metrics?.followed(last.file, last.end);
   };
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -263,6 +328,7 @@ async function followFiles(
     outputs: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
   }, onLines);
   await follower.start();
+  if (o.metrics) startingOffsets(o, o.metrics);
   const timer = o.durationSeconds !== undefined ? setTimeout(stop, o.durationSeconds * 1000) : null;
   o.signal?.addEventListener("abort", stop);
   if (o.signal?.aborted) stop();
@@ -271,4 +337,22 @@ async function followFiles(
   o.signal?.removeEventListener("abort", stop);
   // close() reads what the files already hold, delivers it and saves the positions (it rejects after a failure).
   await follower.close();
+}
+
+/** Tell the metrics where each followed file starts being read (its saved position, its end, or 0). */
+function startingOffsets(o: DetectRunOptions, metrics: DetectMetrics): void {
+  // The follower saved every file's position at start(): read back, it is exact.
+  const saved = o.positions !== undefined ? loadPositions(o.positions) : null;
+  for (const file of o.follow ?? []) {
+    let offset = 0;
+    if (saved !== null) offset = saved.get(resolve(file))?.offset ?? 0;
+    else if ((o.start ?? "end") === "end") {
+      try {
+        offset = statSync(file).size;
+      } catch {
+        // not there yet: read from its start when it appears
+      }
+    }
+    metrics.startsAt(file, offset);
+  }
 }
