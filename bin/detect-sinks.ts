@@ -13,7 +13,7 @@ export const SINK_OPTIONS = {
   "webhook-format": { type: "string", choices: [...WEBHOOK_FORMATS], default: "json", describe: "with --webhook: the alert object (json) or a Slack-compatible {text, blocks} (slack)" },
   "webhook-queue": { type: "number", default: QUEUE_DEFAULTS.capacity, describe: "with --webhook: alerts waiting at most; when full, new alerts are dropped and counted" },
   "webhook-timeout": { type: "number", default: 5, describe: "with --webhook: seconds one try may take" },
-  "webhook-retries": { type: "number", default: QUEUE_DEFAULTS.attempts - 1, describe: "with --webhook: tries after the first (waits of about 0.5, 1, 2, 4... s, at most 8)" },
+  "webhook-retries": { type: "number", default: QUEUE_DEFAULTS.attempts - 1, describe: "with --webhook: tries after the first (waits of 0.25-0.5 s, doubling, at most 8 s)" },
   exec: { type: "string", describe: "run this shell command once per alert, the alert as one JSON line on its stdin" },
   "exec-queue": { type: "number", default: QUEUE_DEFAULTS.capacity, describe: "with --exec: alerts waiting at most; when full, new alerts are dropped and counted" },
   "exec-timeout": { type: "number", default: EXEC_DEFAULTS.timeoutMs / 1000, describe: "with --exec: seconds a run may take; then it is killed and counted failed" },

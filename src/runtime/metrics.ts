@@ -147,11 +147,13 @@ export class DetectMetrics {
       collect() {
         for (const [labels, total] of totals()) {
           const key = JSON.stringify(labels);
-          const d = total - (seen.get(key) ?? 0);
-          if (d <= 0) continue;
-          seen.set(key, total);
-          if (labelNames.length > 0) this.inc(labels, d);
-          else this.inc(d);
+          const before = seen.get(key);
+          const d = total - (before ?? 0);
+          // A label set is shown from its first scrape, at 0 if need be (rate() needs the zero).
+          if (d <= 0 && before !== undefined) continue;
+          seen.set(key, Math.max(total, before ?? 0));
+          if (labelNames.length > 0) this.inc(labels, Math.max(0, d));
+          else this.inc(Math.max(0, d));
         }
       },
     });

@@ -27,7 +27,7 @@ export interface QueueOptions {
   seed: number;
 }
 
-/** The defaults, in one place: 5 tries, waits of about 0.5, 1, 2 and 4 s between them. */
+/** The defaults, in one place: 5 tries, waits of 0.25-0.5, 0.5-1, 1-2 and 2-4 s between them (see backoff). */
 export const QUEUE_DEFAULTS: Readonly<QueueOptions> = Object.freeze({ capacity: 1000, concurrency: 2, attempts: 5, backoffMs: 500, maxBackoffMs: 8000, seed: 1 });
 
 /** What became of the alerts a sink was offered: alerts = sent + failed + dropped after close(). */

@@ -26,7 +26,7 @@ export function slackMessage(a: AnyAlert): SlackMessage {
   const sev = Math.round(a.severity);
   const reasons = (a.reasons ?? []).map((r) => r.text);
   const text = escape(`logforest alert: severity ${sev}, rule ${a.rule}, ${where}${reasons.length ? ` - ${reasons.join("; ")}` : ""}`);
-  let body = `*Severity ${sev}* · rule \`${escape(a.rule)}\` · \`${escape(where)}\`\n\`\`\`${escape(formatAlert(a, false))}\`\`\``;
+  let body = `*Severity ${sev}* · rule \`${escape(a.rule)}\` · \`${escape(where)}\`\n\`\`\`${escape(formatAlert({ ...a, reasons: [] }, false))}\`\`\``; // the reasons follow as bullets
   if (reasons.length) body += `\n${reasons.map((r) => `• ${escape(r)}`).join("\n")}`;
   if (body.length > SECTION_LIMIT) body = `${body.slice(0, SECTION_LIMIT - 1)}…`;
   return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: body } }] };

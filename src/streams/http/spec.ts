@@ -3,8 +3,16 @@
  * own, their robust baselines (shrunk towards the overall one when they have few
  * lines), the client peaks, and the clock the windows run on.
  */
-import { ALL_FEATURES, forEachPrefix, LINE_CLOCK_RATE, normalizeRoute, type FeatureName, type FeatureSpec, type RouteBaseline } from "./features.js";
+import { ALL_FEATURES, forEachPrefix, LINE_CLOCK_RATE, type FeatureName, type FeatureSpec, type RouteBaseline } from "./features.js";
 import { Columns } from "./columns.js";
+import { Tally, type KeyTally } from "./tally.js";
+
+/** A route's lines, failed lines (4xx, 5xx) and 5xx lines in the whole training stream. */
+interface WholeCounts {
+  count: number;
+  fails: number;
+  errors: number;
+}
 
 function sortedOf(values: number[]): Float64Array {
   return Float64Array.from(values).sort();
@@ -41,17 +49,15 @@ function shrunk(spread: number, n: number, overall: number): number {
 }
 
 /**
- * A route's baseline from its training lines; `answered`: answered (< 400) training
- * lines in all, for its share; `overall`: the whole site's baseline, toward which a
+ * A route's baseline from its held training lines, and its lines, failures and 5xx
+ * in the whole stream (`whole`); `answered`: answered (< 400) training lines in all, for its share; `overall`: the whole site's baseline, toward which a
  * route of few lines has its spreads and upper quantiles widened (see SPREAD_PRIOR).
  */
-function baselineOf(c: Columns, idx: number[], answered: number, overall?: RouteBaseline): RouteBaseline {
+function baselineOf(c: Columns, idx: number[], answered: number, overall: RouteBaseline | undefined, whole: WholeCounts): RouteBaseline {
   const lat: number[] = [];
   const latLog: number[] = [];
   const bytes: number[] = [];
   const bytesLog: number[] = [];
-  let errors = 0;
-  let fails = 0;
   for (const i of idx) {
     const l = c.latency[i];
     if (Number.isFinite(l)) {
@@ -62,9 +68,6 @@ function baselineOf(c: Columns, idx: number[], answered: number, overall?: Route
     bytes.push(b);
     // The size baseline is of successful responses: a redirect's or an error page's body says nothing of a page's size.
     if (b > 0 && c.status[i] >= 200 && c.status[i] < 300) bytesLog.push(Math.log1p(b));
-    const st = c.status[i];
-    if (st >= 500) errors++;
-    if (st >= 400) fails++;
   }
   // Latency is often logged in whole milliseconds: on a 1-2 ms route half the lines
   // share one value, the MAD collapses, and a 5 ms line would look extreme. The floor
@@ -80,8 +83,9 @@ function baselineOf(c: Columns, idx: number[], answered: number, overall?: Route
     if (Number.isFinite(latencyMid)) latencyP99 = Math.max(latencyP99, Math.expm1(latencyMid + 2.33 * latencySpread));
     if (Number.isFinite(bytesMid)) bytesP999 = Math.max(bytesP999, Math.expm1(bytesMid + 3.09 * bytesSpread));
   }
+  const { count, fails, errors } = whole;
   return {
-    count: idx.length,
+    count,
     latencyMid,
     latencySpread,
     latencyP99,
@@ -89,48 +93,40 @@ function baselineOf(c: Columns, idx: number[], answered: number, overall?: Route
     bytesSpread,
     bytesP999,
     // Its share of the answered requests: the rate feature compares answered requests (see features.ts).
-    share: (idx.length - fails) / Math.max(1, answered),
-    errorRate: errors / idx.length,
-    failRate: fails / idx.length,
+    share: (count - fails) / Math.max(1, answered),
+    errorRate: errors / count,
+    failRate: fails / count,
   };
 }
 
 /** At most this many routes of their own; the rarer rest fall under prefix routes. */
 export const MAX_ROUTES = 2000;
 
-/** Per route key of the training lines: line indexes, up to two client addresses, failures. */
-interface KeyStats {
-  idx: number[];
-  clients: string[];
-  fails: number;
-}
-
-/** The training lines by route key, each line's template, and the distinct clients (counted up to 2). */
-export function keyStats(c: Columns): { byKey: Map<string, KeyStats>; templates: string[]; clients: number } {
-  const byKey = new Map<string, KeyStats>();
-  const templates: string[] = new Array<string>(c.n);
-  const clients = new Set<string>();
-  for (let i = 0; i < c.n; i++) {
-    const t = normalizeRoute(c.route[i]);
-    templates[i] = t;
-    const key = `${c.method[i]} ${t}`;
-    let k = byKey.get(key);
-    if (!k) byKey.set(key, (k = { idx: [], clients: [], fails: 0 }));
-    k.idx.push(i);
-    if (k.clients.length < 2 && !k.clients.includes(c.ip[i])) k.clients.push(c.ip[i]);
-    if (c.status[i] >= 400) k.fails++;
-    if (clients.size < 2) clients.add(c.ip[i]);
-  }
-  return { byKey, templates, clients: clients.size };
-}
-
 /**
  * A route of its own needs `minRouteCount` lines, and not to look like an incident:
  * a path that only one client asked for, mostly failing, is a probe, not a page
  * (a scanner in the training log must not teach its paths as routes).
  */
-export function isProbe(k: KeyStats, distinctClients: number): boolean {
-  return distinctClients > 1 && k.clients.length === 1 && k.fails / k.idx.length >= 0.5;
+export function isProbe(k: KeyTally, distinctClients: number): boolean {
+  return distinctClients > 1 && k.clients.length === 1 && k.fails / k.count >= 0.5;
+}
+
+/** The held lines' indexes by route key. */
+function linesByKey(c: Columns, tally: Tally): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < c.n; i++) {
+    const key = `${c.method[i]} ${tally.template(c.route[i])}`;
+    let idx = out.get(key);
+    if (!idx) out.set(key, (idx = []));
+    idx.push(i);
+  }
+  return out;
+}
+
+/** Lines of a prefix route: the held ones, and the whole stream's counts. */
+interface Placed {
+  idx: number[];
+  counts: WholeCounts;
 }
 
 /**
@@ -138,59 +134,55 @@ export function isProbe(k: KeyStats, distinctClients: number): boolean {
  * `minRouteCount` lines are routes of their own (the MAX_ROUTES most frequent); the
  * rest are pooled under their deepest prefix ("GET /blog/*", ..., "GET /*") that
  * gathers at least `minRouteCount` of them, so a rare page at detection falls into
- * the prefix its kind lived under in training.
+ * the prefix its kind lived under in training. `tally`: the counts of the whole stream
+ * when `c` holds only a sample of it (the vocabulary, shares and rates come from the
+ * counts, the medians and quantiles from the held lines); default: the tally of `c`.
  */
-export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[]): FeatureSpec {
-  let withLatency = 0;
-  for (let i = 0; i < c.n; i++) if (Number.isFinite(c.latency[i])) withLatency++;
-
-  const { byKey, templates, clients } = keyStats(c);
-  const methods = new Map<string, number>();
-  const all: number[] = [];
-  for (let i = 0; i < c.n; i++) {
-    methods.set(c.method[i], (methods.get(c.method[i]) ?? 0) + 1);
-    all.push(i);
-  }
-  const own = [...byKey]
-    .filter(([, k]) => k.idx.length >= minRouteCount && !isProbe(k, clients))
-    .sort((a, b) => b[1].idx.length - a[1].idx.length)
+export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: number, wanted?: readonly FeatureName[], tally: Tally = Tally.of(c)): FeatureSpec {
+  const held = linesByKey(c, tally);
+  const distinctClients = tally.clients.length;
+  // A key none of whose lines is held (a rare one, when sampling) is pooled under a prefix.
+  const own = [...tally.keys]
+    .filter(([key, k]) => k.count >= minRouteCount && !isProbe(k, distinctClients) && held.has(key))
+    .sort((a, b) => b[1].count - a[1].count)
     .slice(0, MAX_ROUTES);
   const ownKeys = new Set(own.map(([key]) => key));
-  // Rare lines: count them under every prefix, then place each under its deepest prefix with enough of them.
-  const rare: number[] = [];
+  const rare = [...tally.keys].filter(([key]) => !ownKeys.has(key));
+  // Rare lines: count them under every prefix, then place each key under its deepest prefix with enough of them.
   const underPrefix = new Map<string, number>();
-  for (const [key, k] of byKey) {
-    if (ownKeys.has(key)) continue;
-    for (const i of k.idx) {
-      rare.push(i);
-      forEachPrefix(templates[i], (p) => {
-        const pk = `${c.method[i]} ${p}`;
-        underPrefix.set(pk, (underPrefix.get(pk) ?? 0) + 1);
-        return false;
-      });
-    }
+  for (const [, k] of rare) {
+    forEachPrefix(k.template, (p) => {
+      const pk = `${k.method} ${p}`;
+      underPrefix.set(pk, (underPrefix.get(pk) ?? 0) + k.count);
+      return false;
+    });
   }
-  const placed = new Map<string, number[]>();
-  for (const i of rare) {
-    forEachPrefix(templates[i], (p) => {
-      const pk = `${c.method[i]} ${p}`;
+  const placed = new Map<string, Placed>();
+  for (const [key, k] of rare) {
+    forEachPrefix(k.template, (p) => {
+      const pk = `${k.method} ${p}`;
       if ((underPrefix.get(pk) ?? 0) < minRouteCount) return false;
-      let list = placed.get(pk);
-      if (!list) placed.set(pk, (list = []));
-      list.push(i);
+      let to = placed.get(pk);
+      if (!to) placed.set(pk, (to = { idx: [], counts: { count: 0, fails: 0, errors: 0 } }));
+      for (const i of held.get(key) ?? []) to.idx.push(i);
+      to.counts.count += k.count;
+      to.counts.fails += k.fails;
+      to.counts.errors += k.errors;
       return true;
     });
   }
   const routes: Record<string, RouteBaseline> = {};
-  let answered = 0;
-  for (let i = 0; i < c.n; i++) if (!(c.status[i] >= 400)) answered++;
-  const overall = baselineOf(c, all, answered);
-  for (const [key, k] of own) routes[key] = baselineOf(c, k.idx, answered, overall);
-  for (const [key, idx] of [...placed].sort((a, b) => b[1].length - a[1].length)) routes[key] = baselineOf(c, idx, answered, overall);
+  const all: number[] = [];
+  for (let i = 0; i < c.n; i++) all.push(i);
+  const overall = baselineOf(c, all, tally.answered, undefined, { count: tally.n, fails: tally.n - tally.answered, errors: tally.errors });
+  for (const [key, k] of own) routes[key] = baselineOf(c, held.get(key) ?? [], tally.answered, overall, k);
+  for (const [key, p] of [...placed].sort((a, b) => b[1].counts.count - a[1].counts.count)) {
+    if (p.idx.length > 0) routes[key] = baselineOf(c, p.idx, tally.answered, overall, p.counts);
+  }
   const methodRarity: Record<string, number> = {};
-  for (const [m, n] of methods) methodRarity[m] = -Math.log(n / c.n);
+  for (const [m, n] of tally.methods) methodRarity[m] = -Math.log(n / tally.n);
 
-  const hasLatency = withLatency >= c.n / 2;
+  const hasLatency = tally.withLatency >= tally.n / 2;
   const features = ALL_FEATURES.filter((f) => (wanted ?? ALL_FEATURES).includes(f) && (hasLatency || !f.includes("latency")));
   return {
     version: 1,
@@ -199,9 +191,16 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
     routes,
     overall,
     methodRarity,
-    unseenRarity: -Math.log(1 / (c.n + 1)),
-    lines: c.n,
+    unseenRarity: -Math.log(1 / (tally.n + 1)),
+    lines: tally.n,
   };
+}
+
+/** The clock a tally's lines run on: their timestamps when at least half have one, else line order. */
+export function clockOf(t: Tally): { clock: "timestamps" | "lines"; linesPerSecond: number; untimed: number } {
+  if (t.timed * 2 < t.n || t.timed === 0) return { clock: "lines", linesPerSecond: LINE_CLOCK_RATE, untimed: t.n - t.timed };
+  const seconds = (t.hi - t.lo) / 1000;
+  return { clock: "timestamps", linesPerSecond: seconds > 0 ? t.n / seconds : LINE_CLOCK_RATE, untimed: t.n - t.timed };
 }
 
 /**
@@ -209,21 +208,8 @@ export function learnSpec(c: Columns, windowSeconds: number, minRouteCount: numb
  * one (lines without take the time of the line before), else line order at
  * LINE_CLOCK_RATE lines per second, written into `c.ts` so the windows can run.
  */
-export function setClock(c: Columns): { clock: "timestamps" | "lines"; linesPerSecond: number; untimed: number } {
-  let timed = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < c.n; i++) {
-    const t = c.ts[i];
-    if (!Number.isFinite(t)) continue;
-    timed++;
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-  }
-  if (timed * 2 < c.n || timed === 0) {
-    for (let i = 0; i < c.n; i++) c.ts[i] = (i * 1000) / LINE_CLOCK_RATE;
-    return { clock: "lines", linesPerSecond: LINE_CLOCK_RATE, untimed: c.n - timed };
-  }
-  const seconds = (hi - lo) / 1000;
-  return { clock: "timestamps", linesPerSecond: seconds > 0 ? c.n / seconds : LINE_CLOCK_RATE, untimed: c.n - timed };
+export function setClock(c: Columns, tally: Tally = Tally.of(c)): { clock: "timestamps" | "lines"; linesPerSecond: number; untimed: number } {
+  const clock = clockOf(tally);
+  if (clock.clock === "lines") for (let i = 0; i < c.n; i++) c.ts[i] = (i * 1000) / LINE_CLOCK_RATE;
+  return clock;
 }
