@@ -5,7 +5,7 @@
  * detector needs travels inside the one model file (forest.metadata.pipeline).
  */
 import { IsolationForest } from "../../forest/forest.js";
-import { ALL_FEATURES, FeatureExtractor, finiteRow, type FeatureName, type FeatureSpec } from "./features.js";
+import { ALL_FEATURES, FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type FeatureName, type FeatureSpec } from "./features.js";
 import type { ForestOptions } from "../../forest/options.js";
 import {
   createParser, detectFormat, FORMAT_NAMES, latencyEvidence, LATENCY_UNITS, type FieldName, type FormatName, type LatencyUnit, type LineParser,
@@ -13,13 +13,17 @@ import {
 import { emptyRecord } from "./record.js";
 import { calibrate, isCalibration, type Calibration } from "../severity.js";
 import { readLineBatches } from "../lines.js";
+import { Rng } from "../../forest/random.js";
 import { Columns } from "./columns.js";
-import { learnSpec, setClock } from "./spec.js";
+import { clockOf, learnSpec, setClock } from "./spec.js";
+import { Tally, type KeyTally } from "./tally.js";
 import { suspectClients, trainingWarnings } from "./warnings.js";
+import { formatRefusal } from "./refusal.js";
 
 export { Columns } from "./columns.js";
 export { learnSpec, MAX_ROUTES, setClock } from "./spec.js";
 export { suspectClients, trainingWarnings } from "./warnings.js";
+export { formatRefusal } from "./refusal.js";
 
 /** Options of training. */
 export interface TrainOptions {
@@ -42,9 +46,18 @@ export interface TrainOptions {
    * when it cannot be told.
    */
   latencyUnit?: LatencyUnit;
+  /**
+   * Parsed lines held to learn the spec, and feature rows kept for the forest, an integer
+   * in [100, 100000000]. A longer input is sampled (seeded reservoirs) and read twice: the
+   * counts, the vocabulary and the windows still see every line. Default 250,000 (a 3M-line log then peaks under 300 MB).
+   */
+  maxLines?: number;
 }
 
-export const TRAIN_DEFAULTS = { format: "auto" as const, windowSeconds: 30, minRouteCount: 10 };
+export const TRAIN_DEFAULTS = { format: "auto" as const, windowSeconds: 30, minRouteCount: 10, maxLines: 250_000 };
+const MAX_LINES_RANGE = [100, 100_000_000] as const;
+/** Lines of each route key a sampling trainer keeps however rare the key (see parseAll). */
+const KEY_FLOOR = 1;
 
 /** Lines training holds before it picks the parser (format detection, the latency unit's guess). */
 const HOLD_LINES = 2000;
@@ -77,6 +90,51 @@ export interface TrainSummary {
   warnings: string[];
   /** The latency unit used, and how it was decided ("given", "guessed"); null when not needed. */
   latencyUnit: { unit: LatencyUnit; how: "given" | "guessed" } | null;
+  /** Feature rows the forest and the calibration saw, when the input had more than maxLines lines (a sample of `parsed`). */
+  sampled?: number;
+}
+
+/** The second pass of a sampled training: every line through the extractor, a seeded reservoir of the rows. */
+class RowSampler {
+  readonly X: Float64Array;
+  /** Rows held, finite rows seen, parsed lines seen. */
+  rows = 0;
+  seen = 0;
+  private index = 0;
+  private readonly r = emptyRecord();
+  private readonly row: Float64Array;
+
+  constructor(
+    readonly spec: FeatureSpec,
+    readonly fx: FeatureExtractor,
+    private readonly parser: LineParser,
+    private readonly capacity: number,
+    private readonly lineClock: boolean,
+    private readonly rng: Rng,
+  ) {
+    this.X = new Float64Array(capacity * fx.cols);
+    this.row = new Float64Array(fx.cols);
+  }
+
+  /** Feed lines again, in the order of the first pass; `skipped` counts rows that are not finite. */
+  add(lines: readonly string[], skipped: Record<string, number>): void {
+    const { r, row, fx } = this;
+    for (const line of lines) {
+      if (this.parser.parse(line, r) !== null) continue; // counted in the first pass
+      if (this.lineClock) r.ts = (this.index * 1000) / LINE_CLOCK_RATE;
+      this.index++;
+      fx.extract(r, row, 0);
+      if (!finiteRow(row, 0, fx.cols)) {
+        skipped.non_finite_features = (skipped.non_finite_features ?? 0) + 1;
+        continue;
+      }
+      const slot = this.seen < this.capacity ? this.seen : this.rng.int(this.seen + 1);
+      this.seen++;
+      if (slot >= this.capacity) continue;
+      this.X.set(row, slot * fx.cols);
+      if (slot === this.rows) this.rows++;
+    }
+  }
 }
 
 /** Incremental trainer: feed line batches, then finish(). */
@@ -85,13 +143,20 @@ export class Trainer {
   private latencyUnit: { unit: LatencyUnit; how: "given" | "guessed" } | null = null;
   private parser: LineParser | null = null;
   private pending: string[] = [];
-  private readonly cols = new Columns();
+  private cols = new Columns();
+  private readonly tally = new Tally();
+  /** The route key of each held line (see parseAll). */
+  private slotKey: KeyTally[] = [];
+  private readonly rng: Rng;
+  private sampler: RowSampler | null = null;
+  private parserOptions: Parameters<typeof createParser>[1] = {};
   private readonly record = emptyRecord();
   private lines = 0;
   private readonly skipped: Record<string, number> = {};
   private readonly started = performance.now();
 
-  constructor(options: TrainOptions = {}) {
+  /** `name`: the input's name (a file's path) for the messages about its contents. */
+  constructor(options: TrainOptions = {}, private readonly name?: string) {
     const format = options.format ?? TRAIN_DEFAULTS.format;
     if (!["auto", ...FORMAT_NAMES].includes(format)) {
       throw new RangeError(`format must be one of ${["auto", ...FORMAT_NAMES].join(", ")}, got ${JSON.stringify(format)}`);
@@ -113,13 +178,23 @@ export class Trainer {
     if (options.latencyUnit !== undefined && !LATENCY_UNITS.includes(options.latencyUnit)) {
       throw new RangeError(`latencyUnit must be one of ${LATENCY_UNITS.join(", ")}, got ${JSON.stringify(options.latencyUnit)}`);
     }
+    const maxLines = options.maxLines ?? TRAIN_DEFAULTS.maxLines;
+    if (!(Number.isInteger(maxLines) && maxLines >= MAX_LINES_RANGE[0] && maxLines <= MAX_LINES_RANGE[1])) {
+      throw new RangeError(`maxLines must be an integer in [${MAX_LINES_RANGE.join(", ")}], got ${maxLines}`);
+    }
     this.opts = {
-      format, windowSeconds, minRouteCount, fields: options.fields, forest: options.forest, features: options.features, latencyUnit: options.latencyUnit,
+      format, windowSeconds, minRouteCount, maxLines, fields: options.fields, forest: options.forest, features: options.features, latencyUnit: options.latencyUnit,
     };
+    // The reservoirs draw from the forest's seed (its own stream of it).
+    this.rng = new Rng(options.forest?.seed ?? 0);
   }
 
-  /** Add a batch of lines (in file order). */
+  /** Add a batch of lines (in file order); after startReplay(), the same lines once more. */
   add(lines: readonly string[]): void {
+    if (this.sampler !== null) {
+      this.sampler.add(lines, this.skipped);
+      return;
+    }
     if (this.parser === null) {
       // Hold lines until there are enough to recognise the format.
       for (const l of lines) this.pending.push(l);
@@ -134,9 +209,33 @@ export class Trainer {
     this.parseAll(lines);
   }
 
+  private get input(): string {
+    return this.name ?? "the training input";
+  }
+
   /** Lines seen so far. */
   get lineCount(): number {
     return this.lines + this.pending.length;
+  }
+
+  /**
+   * Whether more lines were parsed than maxLines: the held lines are then a sample, and
+   * the feature rows need every line once more, in order: call startReplay(), add() the
+   * same lines again, then finish().
+   */
+  get needsReplay(): boolean {
+    return this.sampler === null && this.tally.n > this.opts.maxLines;
+  }
+
+  /** Learn the spec from the sample and the whole stream's counts, and get ready for the lines again. */
+  startReplay(): void {
+    if (!this.needsReplay) throw new RangeError(`startReplay: only after more than maxLines (${this.opts.maxLines}) parsed lines`);
+    const clock = clockOf(this.tally);
+    const spec = this.learn(clock);
+    this.cols = new Columns(); // the sample has given its baselines: let it go
+    this.slotKey = [];
+    const parser = createParser((this.parser as LineParser).format, this.parserOptions);
+    this.sampler = new RowSampler(spec, new FeatureExtractor(spec), parser, this.opts.maxLines, clock.clock === "lines", this.rng);
   }
 
   /** Learn the spec, fit and calibrate. Throws when no line could be parsed. */
@@ -146,14 +245,17 @@ export class Trainer {
       this.parseAll(this.pending);
       this.pending = [];
     }
+    if (this.needsReplay) throw new RangeError(`finish: the input had more than maxLines (${this.opts.maxLines}) lines; call startReplay() and add the lines again first`);
+    if (this.sampler !== null) {
+      const s = this.sampler;
+      if (s.rows === 0) throw new RangeError(`no line of ${this.input} gave finite features (${describeSkipped(this.skipped)})`);
+      return this.complete(s.spec, s.fx, s.X, s.rows, s.seen);
+    }
     const c = this.cols;
     if (c.n === 0) {
-      throw new RangeError(`no line of the training input could be parsed as ${this.parser.format} (${describeSkipped(this.skipped)})`);
+      throw new RangeError(`no line of ${this.input} could be parsed as ${this.parser.format} (${describeSkipped(this.skipped)})`);
     }
-    const clock = setClock(c);
-    const spec = learnSpec(c, this.opts.windowSeconds, this.opts.minRouteCount, this.opts.features);
-    spec.clock = clock.clock;
-    spec.linesPerSecond = clock.linesPerSecond;
+    const spec = this.learn(setClock(c, this.tally));
     const X = new Float64Array(c.n * spec.features.length);
     const fx = new FeatureExtractor(spec);
     const r = emptyRecord();
@@ -165,11 +267,25 @@ export class Trainer {
       if (finiteRow(X, rows * fx.cols, fx.cols)) rows++;
       else this.skipped.non_finite_features = (this.skipped.non_finite_features ?? 0) + 1;
     }
-    if (rows === 0) throw new RangeError(`no line of the training input gave finite features (${describeSkipped(this.skipped)})`);
+    if (rows === 0) throw new RangeError(`no line of ${this.input} gave finite features (${describeSkipped(this.skipped)})`);
+    return this.complete(spec, fx, X, rows, rows);
+  }
+
+  /** The spec of the held lines and the whole stream's counts, on the given clock. */
+  private learn(clock: ReturnType<typeof clockOf>): FeatureSpec {
+    const spec = learnSpec(this.cols, this.opts.windowSeconds, this.opts.minRouteCount, this.opts.features, this.tally);
+    spec.clock = clock.clock;
+    spec.linesPerSecond = clock.linesPerSecond;
+    return spec;
+  }
+
+  /** Client bars and warnings, then fit on the first `rows` rows of X and calibrate; `seen`: finite rows in all. */
+  private complete(spec: FeatureSpec, fx: FeatureExtractor, X: Float64Array, rows: number, seen: number): { forest: IsolationForest; summary: TrainSummary } {
+    const parser = this.parser as LineParser;
     // Clients that look like an incident (a scanner, a brute force) set no bar for the client rules.
-    const suspects = suspectClients(c);
+    const suspects = suspectClients(this.tally);
     spec.clients = fx.clientPeaks(suspects);
-    const warnings = trainingWarnings(c, spec, clock.untimed, this.opts.minRouteCount);
+    const warnings = trainingWarnings(this.tally, spec, clockOf(this.tally).untimed, this.opts.minRouteCount);
     if (suspects.size > 0) {
       const list = [...suspects].slice(0, 3).join(", ");
       warnings.push(
@@ -181,16 +297,16 @@ export class Trainer {
     const forest = IsolationForest.fit({ data: X.subarray(0, rows * fx.cols), rows, cols: fx.cols }, { ...this.opts.forest, featureNames: spec.features });
     const fitMs = performance.now() - t0;
     const calibration = calibrate(forest.score({ data: X.subarray(0, rows * fx.cols), rows, cols: fx.cols }));
-    const meta: PipelineMeta = { version: 1, format: this.parser.format, fields: this.opts.fields ?? {}, spec, calibration };
+    const meta: PipelineMeta = { version: 1, format: parser.format, fields: this.opts.fields ?? {}, spec, calibration };
     if (this.latencyUnit) meta.latencyUnit = this.latencyUnit.unit;
     forest.metadata = { pipeline: meta };
     return {
       forest,
       summary: {
         lines: this.lines,
-        parsed: rows,
+        parsed: seen,
         skipped: { ...this.skipped },
-        format: this.parser.format,
+        format: parser.format,
         features: spec.features,
         routes: Object.keys(spec.routes).length,
         scoreP99: calibration.scores[2],
@@ -199,6 +315,7 @@ export class Trainer {
         totalMs: performance.now() - this.started,
         warnings,
         latencyUnit: this.latencyUnit,
+        ...(this.sampler !== null ? { sampled: rows } : {}),
       },
     };
   }
@@ -208,9 +325,7 @@ export class Trainer {
     const lines = sample.filter((l) => l.trim() !== "");
     if (format === "auto") {
       const found = detectFormat(lines.slice(0, 50));
-      if (found === null) {
-        throw new RangeError("could not recognise the log format from the first lines (tried json, combined, seed); pass --format");
-      }
+      if (found === null) throw formatRefusal(sample.slice(0, 50), FORMAT_NAMES, this.name);
       format = found;
     }
     let unit = this.opts.latencyUnit;
@@ -230,41 +345,91 @@ export class Trainer {
         this.latencyUnit = { unit, how: "guessed" };
       }
     }
-    return createParser(format, { fields: this.opts.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) });
+    this.parserOptions = { fields: this.opts.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) };
+    return createParser(format, this.parserOptions);
   }
 
   private parseAll(lines: readonly string[]): void {
     const parser = this.parser as LineParser;
     const r = this.record;
+    const max = this.opts.maxLines;
     for (const line of lines) {
       this.lines++;
       const reason = parser.parse(line, r);
-      if (reason !== null) this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
-      else this.cols.push(r);
+      if (reason !== null) {
+        this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+        continue;
+      }
+      const seen = this.tally.n;
+      const key = this.tally.add(r);
+      if (seen < max) {
+        this.cols.push(r);
+        this.slotKey.push(key);
+        key.held++;
+        continue;
+      }
+      // Past maxLines the held lines are a reservoir: each line so far is held with about the
+      // same chance, except that every route key keeps KEY_FLOOR lines (or all it has), so the
+      // vocabulary and the small routes' baselines are the whole stream's.
+      let slot = -1;
+      if (key.held < KEY_FLOOR) {
+        for (let tries = 0; tries < 16 && slot < 0; tries++) {
+          const j = this.rng.int(max);
+          if (this.slotKey[j].held > KEY_FLOOR) slot = j;
+        }
+      } else {
+        const j = this.rng.int(seen + 1);
+        if (j < max && this.slotKey[j].held > KEY_FLOOR) slot = j;
+      }
+      if (slot < 0) continue;
+      this.slotKey[slot].held--;
+      this.slotKey[slot] = key;
+      key.held++;
+      this.cols.set(slot, r);
     }
   }
 }
 
-/** Train on a file (or stream); `onProgress` gets the lines and (about) the bytes read so far, after each batch. */
+/**
+ * Train on a file (or stream); `onProgress` gets the lines and (about) the bytes read so
+ * far in this pass, after each batch, and the pass (2: the second reading of a file
+ * longer than maxLines). A stream longer than maxLines cannot be read twice: RangeError.
+ * Errors about the file's contents name the file.
+ */
 export async function trainFromFile(
   source: Parameters<typeof readLineBatches>[0],
   options: TrainOptions = {},
-  onProgress?: (lines: number, bytes: number) => void,
+  onProgress?: (lines: number, bytes: number, pass: 1 | 2) => void,
 ): Promise<{ forest: IsolationForest; summary: TrainSummary }> {
-  const trainer = new Trainer(options);
+  const trainer = new Trainer(options, typeof source === "string" ? source : undefined);
   let chars = 0;
-  await readLineBatches(source, (batch) => {
+  let pass: 1 | 2 = 1;
+  const feed = (batch: string[]) => {
     trainer.add(batch);
     for (const line of batch) chars += line.length + 1;
-    onProgress?.(trainer.lineCount, chars);
-  });
+    onProgress?.(trainer.lineCount, chars, pass);
+  };
+  await readLineBatches(source, feed);
+  if (trainer.needsReplay) {
+    if (typeof source !== "string") {
+      throw new RangeError(`maxLines: the stream has more than ${options.maxLines ?? TRAIN_DEFAULTS.maxLines} lines and a sample is read twice: pass a file path or raise maxLines`);
+    }
+    trainer.startReplay();
+    chars = 0;
+    pass = 2;
+    await readLineBatches(source, feed);
+  }
   return trainer.finish();
 }
 
-/** Train on lines held in memory. */
+/** Train on lines held in memory (past maxLines, a sample of them: see TrainOptions.maxLines). */
 export function trainFromLines(lines: readonly string[], options: TrainOptions = {}): { forest: IsolationForest; summary: TrainSummary } {
   const trainer = new Trainer(options);
   trainer.add(lines);
+  if (trainer.needsReplay) {
+    trainer.startReplay();
+    trainer.add(lines);
+  }
   return trainer.finish();
 }
 

@@ -1,0 +1,46 @@
+/**
+ * The message for a log logforest cannot read: what it reads, what it does not, and
+ * what the first lines looked like, so the reader can tell whether a --format would
+ * help or no format fits. An empty input gets the same message, saying it is empty.
+ */
+
+/** What logforest reads, one phrase per kind (the HTTP formats and the telemetry stream). */
+export const READS = [
+  "JSON lines of HTTP requests (pino, pino-http, winston, express-winston, bunyan, or any JSON with --field mappings): --format json",
+  "Apache/nginx access logs, combined or common, with an optional trailing latency: --format combined",
+  "plain request lines that start with a timestamp (2026-11-24 14:00:00.123 INFO GET /checkout 200 123.4ms): --format seed",
+  "CSV metric streams (a header, a timestamp column, value columns): --format csv",
+] as const;
+
+/** Logs it does not read (no --format fits them). */
+export const DOES_NOT_READ =
+  "syslog lines (sshd/OpenSSH, cron, kernel), Apache or nginx error logs, system logs such as HDFS or BGL, " +
+  "and other free text without one HTTP request per line";
+
+/** Lines shown, and the characters kept of each. */
+const SHOWN_LINES = 3;
+const SHOWN_CHARS = 120;
+
+/** A line cut to SHOWN_CHARS characters, control characters escaped. */
+function shown(line: string): string {
+  const cut = line.length > SHOWN_CHARS ? `${line.slice(0, SHOWN_CHARS)}...` : line;
+  return JSON.stringify(cut);
+}
+
+/**
+ * The refusal of an unrecognised (or empty) log. `lines`: the first lines looked at;
+ * `name`: the file's name, when there is one; `tried`: the formats tried.
+ */
+export function formatRefusal(lines: readonly string[], tried: readonly string[], name?: string): RangeError {
+  const of = name !== undefined ? ` of ${name}` : "";
+  const nonBlank = lines.filter((l) => l.trim() !== "");
+  const what =
+    nonBlank.length === 0
+      ? `the ${name !== undefined ? "file" : "input"} is empty: no lines to learn from${lines.length > 0 ? ` (${lines.length} blank lines)` : ""}`
+      : `none of ${tried.join(", ")} fits its first lines:\n${nonBlank.slice(0, SHOWN_LINES).map((l) => `  ${shown(l)}`).join("\n")}`;
+  return new RangeError(
+    `could not recognise the log format${of}: ${what}\n` +
+      `logforest reads:\n${READS.map((r) => `  - ${r}`).join("\n")}\n` +
+      `It does not read ${DOES_NOT_READ}; pass --format only when the log is one of the above.`,
+  );
+}
