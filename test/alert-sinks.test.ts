@@ -14,7 +14,7 @@ import { simulate } from "../src/tools/simulate.js";
 import { trainFromLines } from "../src/streams/http/train.js";
 import { runDetect } from "../src/runtime/run-detect.js";
 import { DetectMetrics } from "../src/runtime/metrics.js";
-import type { SinkCounts } from "../src/runtime/sinks/queue.js";
+import { DeliveryError, DeliveryQueue, resolveQueueOptions, retryWait, type SinkCounts } from "../src/runtime/sinks/queue.js";
 import type { IsolationForest } from "../src/forest/forest.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
@@ -312,5 +312,70 @@ describe("stopping", () => {
       child.kill("SIGKILL");
       await srv.close();
     }
+  });
+});
+
+describe("DeliveryQueue", () => {
+  /** An attempt the test settles by hand: each call waits for its verdict. */
+  function manual() {
+    const calls: Array<{ payload: string; settle: (err?: Error) => void }> = [];
+    const attempt = (payload: string, signal: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        calls.push({ payload, settle: (err) => (err ? reject(err) : resolve()) });
+        signal.addEventListener("abort", () => reject(new Error("aborted")));
+      });
+    return { calls, attempt };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+
+  it("keeps `concurrency` in flight, drops the newest when full, and ends every alert as sent, failed or dropped", async () => {
+    const m = manual();
+    const problems: string[] = [];
+    const q = new DeliveryQueue("test", m.attempt, resolveQueueOptions({ capacity: 2, concurrency: 2, attempts: 2, backoffMs: 0 }), (p) => problems.push(p));
+    for (const p of ["a", "b", "c", "d", "e", "f"]) q.offer(p);
+    // a, b in flight; c, d waiting; e, f dropped (the newest), reported once.
+    expect(m.calls.map((c) => c.payload)).toEqual(["a", "b"]);
+    expect(q.counts()).toMatchObject({ alerts: 6, dropped: 2 });
+    expect(problems).toHaveLength(1);
+    m.calls[0].settle(); // a sent
+    m.calls[1].settle(new DeliveryError("HTTP 400", false)); // b failed, not retried
+    await tick();
+    expect(m.calls.map((c) => c.payload)).toEqual(["a", "b", "c", "d"]);
+    m.calls[2].settle(new DeliveryError("HTTP 503", true)); // c retried ...
+    await tick();
+    await tick();
+    expect(m.calls.map((c) => c.payload)).toEqual(["a", "b", "c", "d", "c"]);
+    m.calls[4].settle(new DeliveryError("HTTP 503", true)); // ... and failed after its 2 tries
+    m.calls[3].settle(); // d sent
+    await tick();
+    const end = await q.close(1000);
+    expect(end).toEqual({ alerts: 6, sent: 2, retried: 1, failed: 2, dropped: 2, dropped_at_stop: 0 });
+    expect(end.sent + end.failed + end.dropped).toBe(end.alerts);
+    expect(problems[1]).toBe("test: delivery failed (HTTP 400); further failures are counted in the summary");
+  });
+
+  it("close(): drains what it can within the time, then aborts what is in flight and counts it and the rest as dropped at stop", async () => {
+    const m = manual();
+    const q = new DeliveryQueue("test", m.attempt, resolveQueueOptions({ capacity: 10, concurrency: 1 }));
+    for (const p of ["a", "b", "c"]) q.offer(p);
+    const closing = q.close(50);
+    m.calls[0].settle(); // a delivered during the drain; b then stalls past it
+    const end = await closing;
+    expect(end).toEqual({ alerts: 3, sent: 1, retried: 0, failed: 0, dropped: 2, dropped_at_stop: 2 });
+    q.offer("late");
+    expect(q.counts()).toMatchObject({ alerts: 4, dropped: 3 });
+  });
+
+  it("waits before retry n between d/2 and d, d doubling from backoffMs up to maxBackoffMs", () => {
+    const o = { backoffMs: 500, maxBackoffMs: 8000 };
+    expect([1, 2, 3, 4, 5, 6].map((n) => retryWait(n, o, 0))).toEqual([250, 500, 1000, 2000, 4000, 4000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => retryWait(n, o, 1))).toEqual([500, 1000, 2000, 4000, 8000, 8000]);
+    expect(retryWait(2, o, 0.5)).toBe(750);
+  });
+
+  it("refuses bad queue options by name, range and value", () => {
+    expect(() => resolveQueueOptions({ capacity: 0 }, { capacity: "--webhook-queue" })).toThrow(new RangeError("--webhook-queue must be an integer in [1, 1000000], got 0"));
+    expect(() => resolveQueueOptions({ concurrency: 65 })).toThrow(new RangeError("concurrency must be an integer in [1, 64], got 65"));
+    expect(() => resolveQueueOptions({ seed: 0.5 })).toThrow(new RangeError("seed must be a safe integer, got 0.5"));
   });
 });

@@ -72,6 +72,15 @@ export function resolveQueueOptions(o: Partial<QueueOptions>, names: Partial<Rec
   return r;
 }
 
+/**
+ * Milliseconds to wait before retry n (1-based), given u uniform in [0, 1): with
+ * d = min(maxBackoffMs, backoffMs * 2^(n-1)), half of d fixed and half jitter, in [d/2, d).
+ */
+export function retryWait(n: number, o: Pick<QueueOptions, "backoffMs" | "maxBackoffMs">, u: number): number {
+  const d = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** (n - 1));
+  return d / 2 + (u * d) / 2;
+}
+
 /** A bounded queue with retrying workers; make one per sink. */
 export class DeliveryQueue {
   private readonly waiting: string[] = [];
@@ -185,10 +194,8 @@ export class DeliveryQueue {
     this.c.dropped_at_stop++;
   }
 
-  /** Wait before retry n (1-based): half of min(max, base * 2^(n-1)) fixed, the other half seeded jitter. */
   private backoff(n: number): number {
-    const d = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (n - 1));
-    return d / 2 + (this.rng.next() * d) / 2;
+    return retryWait(n, this.options, this.rng.next());
   }
 
   /** Resolves true after `ms`, false as soon as the signal aborts. */
