@@ -5,6 +5,7 @@ import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/ht
 import { readLineBatches } from "../src/streams/lines.js";
 import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
+import { fileProgress } from "../src/runtime/progress.js";
 import { fieldsOf } from "./options.js";
 
 interface TrainArgs {
@@ -21,6 +22,7 @@ interface TrainArgs {
   shingle: number;
   timestamp?: string;
   "latency-unit"?: string;
+  "max-lines": number;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -40,12 +42,17 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("window", { type: "number", default: TRAIN_DEFAULTS.windowSeconds, describe: "seconds in the sliding windows (rates, error shares)" })
       .option("features", { type: "string", array: true, choices: [...ALL_FEATURES], describe: "use only these features" })
       .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: ms in JSON; guessed for a combined log's trailing number, asked when it cannot be told)" })
+      .option("max-lines", {
+        type: "number",
+        default: TRAIN_DEFAULTS.maxLines,
+        describe: "lines held to learn from; a longer log is sampled (seeded by --seed) and read twice, so memory stays bounded",
+      })
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
     if (a.format === "csv") return trainCsv(a);
-    const tty = process.stderr.isTTY && !a.json;
-    const total = statSync(a.input).size;
-    let last = 0;
+    statSync(a.input); // a missing file: its error now, before any work
+    const bar = fileProgress("reading", a.input, a.json);
+    let pass = 1;
     const { forest, summary } = await trainFromFile(
       a.input,
       {
@@ -54,24 +61,24 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         windowSeconds: a.window,
         features: a.features as FeatureName[] | undefined,
         forest: { trees: a.trees, sampleSize: a["sample-size"], seed: a.seed },
+        maxLines: a["max-lines"],
         ...(a["latency-unit"] !== undefined ? { latencyUnit: a["latency-unit"] as LatencyUnit } : {}),
       },
-      (lines, bytes) => {
-        if (tty && total > 1 << 20 && lines - last >= 50_000) {
-          last = lines;
-          const done = Math.min(1, bytes / total);
-          const bar = "#".repeat(Math.round(done * 30)).padEnd(30, ".");
-          process.stderr.write(`\r[${bar}] ${(100 * done).toFixed(0).padStart(3)}%  ${lines.toLocaleString("en-US")} lines`);
-        }
+      (lines, bytes, p) => {
+        if (p !== pass) bar.restart("features (pass 2)");
+        pass = p;
+        bar.update(bytes, lines);
       },
-    );
-    if (tty && last > 0) process.stderr.write("\n");
+    ).finally(() => bar.stop());
     forest.save(a.model);
     if (a.json) {
       console.log(JSON.stringify({ model: a.model, ...summary }));
       return;
     }
     console.log(`trained on ${summary.parsed.toLocaleString("en-US")} of ${summary.lines.toLocaleString("en-US")} lines of ${a.input} (${summary.format}; ${describeSkipped(summary.skipped)})`);
+    if (summary.sampled !== undefined) {
+      console.log(`more than --max-lines ${a["max-lines"].toLocaleString("en-US")} lines: spec from a sample and every line's counts, forest and severity from a sample of ${summary.sampled.toLocaleString("en-US")} rows (seed ${a.seed})`);
+    }
     console.log(`features (${summary.features.length}): ${summary.features.join(", ")}`);
     if (summary.latencyUnit) console.log(`latency: bare numbers read as ${summary.latencyUnit.unit} (${summary.latencyUnit.how}; --latency-unit to change)`);
     console.log(`routes learned: ${summary.routes}; severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9)`);

@@ -403,11 +403,13 @@ export async function trainFromFile(
 ): Promise<{ forest: IsolationForest; summary: TrainSummary }> {
   const trainer = new Trainer(options, typeof source === "string" ? source : undefined);
   let chars = 0;
+  let lines = 0;
   let pass: 1 | 2 = 1;
   const feed = (batch: string[]) => {
     trainer.add(batch);
     for (const line of batch) chars += line.length + 1;
-    onProgress?.(trainer.lineCount, chars, pass);
+    lines += batch.length;
+    onProgress?.(lines, chars, pass);
   };
   await readLineBatches(source, feed);
   if (trainer.needsReplay) {
@@ -416,6 +418,7 @@ export async function trainFromFile(
     }
     trainer.startReplay();
     chars = 0;
+    lines = 0;
     pass = 2;
     await readLineBatches(source, feed);
   }

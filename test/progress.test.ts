@@ -1,0 +1,68 @@
+// The progress bar: drawn on a terminal (util-linux `script` gives the command one), never
+// into a pipe or a file, and not with --json.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProgress } from "../src/runtime/progress.js";
+import { simulate } from "../src/tools/simulate.js";
+
+const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "logforest-progress-"));
+const log = join(dir, "app.log");
+const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+const BAR = /reading \[[█░]{30}\] 100% \| 20,000 lines \| [\d,]+ lines\/s \| ETA/;
+
+beforeAll(() => writeFileSync(log, [...simulate({ count: 20_000, seed: 3, incidents: "none" })].map((l) => l.text).join("\n") + "\n"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Run the CLI under `script`: stdout and stderr both on a pseudo-terminal, captured together. */
+function onTerminal(args: string[]): string {
+  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" ");
+  const r = spawnSync("script", ["-qfec", cmd, "/dev/null"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe.skipIf(!hasScript)("train's progress bar", () => {
+  it("is drawn on a terminal: the bar, the percentage, lines and lines/s", () => {
+    const out = onTerminal(["train", "--input", log, "--model", join(dir, "a.model")]);
+    expect(out).toMatch(BAR);
+    expect(out).toMatch(/model written to/);
+  }, 60_000);
+
+  it("shows the second pass when the log is longer than --max-lines", () => {
+    const out = onTerminal(["train", "--input", log, "--model", join(dir, "b.model"), "--max-lines", "5000"]);
+    expect(out).toMatch(BAR);
+    expect(out).toMatch(/features \(pass 2\) \[[█░]{30}\] 100%/);
+  }, 60_000);
+
+  it("is not drawn on a terminal with --json", () => {
+    const out = onTerminal(["train", "--input", log, "--model", join(dir, "c.model"), "--json"]);
+    expect(out).not.toMatch(/[█░]|\d+% \|/);
+    expect(out).toMatch(/"parsed":20000/);
+  }, 60_000);
+});
+
+describe("without a terminal", () => {
+  it("train draws nothing on stderr", () => {
+    const r = spawnSync(process.execPath, [BIN, "train", "--input", log, "--model", join(dir, "d.model")], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/[█░]|\d+% \||lines\/s/);
+    expect(r.stdout).toMatch(/model written to/);
+  }, 60_000);
+
+  it("startProgress is quiet on a stream that is not a terminal, and when disabled", () => {
+    const sink = new PassThrough() as unknown as NodeJS.WriteStream;
+    let written = "";
+    (sink as unknown as PassThrough).on("data", (d: Buffer) => (written += d.toString()));
+    const bar = startProgress({ label: "x", total: 100, stream: sink });
+    expect(bar.active).toBe(false);
+    bar.update(50, 10);
+    bar.stop();
+    expect(written).toBe("");
+    expect(startProgress({ label: "x", total: 100, enabled: false }).active).toBe(false);
+  });
+});
