@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, appendFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -16,6 +15,7 @@ import { MAX_REPEATED_LINES } from "../src/runtime/follow.js";
 import type { ConsumeSummary } from "../src/scale/consumer.js";
 import { shareOf } from "../src/scale/leases.js";
 import { fnv1a, shardOf } from "../src/scale/common.js";
+import { freePort, RedisServer, stopChild as stopOne, waitFor } from "./redis-server.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
 const ENABLED = process.env.LOGFOREST_REDIS_TESTS !== "0";
@@ -36,74 +36,8 @@ const CONSUMER_ARGS = ["--shards", String(SHARDS), "--lease-seconds", "2", "--cl
 let dir = "";
 const children = new Set<ChildProcess>();
 
-/** A free loopback port (bound by a throwaway server, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(what: string, ms: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A redis-server on `port` with its append-only file in `data`. */
-class RedisServer {
-  proc: ChildProcess | null = null;
-  constructor(readonly port: number, readonly data: string) {}
-
-  async start(): Promise<void> {
-    const p = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", this.data], { stdio: "ignore" });
-    this.proc = p;
-    children.add(p);
-    await waitFor("redis-server to answer", 10_000, async () => {
-      const r = new Redis({ port: this.port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      r.on("error", () => undefined);
-      try {
-        await r.connect();
-        return (await r.ping()) === "PONG";
-      } catch {
-        return false;
-      } finally {
-        r.disconnect();
-      }
-    });
-  }
-
-  /** SIGTERM: Redis writes its append-only file and exits. */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (p === null) return;
-    await stopChild(p, "SIGTERM");
-    this.proc = null;
-  }
-}
-
-function stopChild(p: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) {
-      children.delete(p);
-      return resolve();
-    }
-    const t = setTimeout(() => p.kill("SIGKILL"), 15_000);
-    p.once("exit", () => {
-      clearTimeout(t);
-      children.delete(p);
-      resolve();
-    });
-    p.kill(signal);
-  });
-}
+/** Stop a child process and forget it. */
+const stopChild = (p: ChildProcess, signal: NodeJS.Signals): Promise<void> => stopOne(p, signal, children);
 
 /** A CLI child process; its stderr is kept (the summaries). */
 function cli(args: string[]): ChildProcess & { err: string[] } {
@@ -216,7 +150,7 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     FILES.forEach((f, i) => cliSync(["simulate", "--count", String(LINES / FILES.length), "--seed", String(40 + i), "--out", f, "--truth", `${f}.truth`]));
     for (const f of FILES) cliSync(["detect", "--input", f, "--model", "m.lfm", "--alerts", `${f}.ref.jsonl`, "--json"]);
     reference = FILES.flatMap((f) => readJsonLines<AlertLine>(join(dir, `${f}.ref.jsonl`)));
-    server = new RedisServer(await freePort(), dir);
+    server = new RedisServer(await freePort(), dir, children);
     await server.start();
     r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(1000, 50 * n) });
     r.on("error", () => undefined);

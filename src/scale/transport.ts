@@ -118,7 +118,9 @@ export interface GroupMember {
   /**
    * Take the entries other members were delivered and did not acknowledge, once idle for
    * `idleMs`; `waiting` when some are not idle enough yet (the caller tries again later, and
-   * reads nothing new meanwhile, so a source stays in order). Redis: XAUTOCLAIM. No Kafka
+   * reads nothing new meanwhile, so a source stays in order). `claimed` counts what was
+   * taken; Redis (XAUTOCLAIM) also counts this member's own idle entries, which stay its
+   * own (at a takeover it has none). No Kafka
    * equivalent: a rebalance hands the whole partition over and the new owner starts at the
    * committed offset, so the dead member's uncommitted entries are delivered again
    * (`{claimed: 0, waiting: false}`).
