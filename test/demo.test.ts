@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
-import { resolveDemoOptions, runDemo } from "../src/tools/demo.js";
+import { ALERT_HEADER, resolveDemoOptions, runDemo } from "../src/tools/demo.js";
 
 describe("logforest demo", () => {
   it("catches every incident of the live stream as the lines arrive", async () => {
@@ -15,6 +16,33 @@ describe("logforest demo", () => {
     expect(printed.at(-1)).toMatch(/^incidents caught: \d+\/\d+/);
     expect(printed.filter((l) => /app\.log:\d+$/.test(l)).length).toBe(r.alerts.length);
     expect(existsSync(r.dir)).toBe(false); // cleaned up
+  }, 60_000);
+
+  it("prints a header over the alert lines and names the log by its base name, not the temporary path", async () => {
+    const printed: string[] = [];
+    const r = await runDemo({ rate: 20_000, liveLines: 6000, print: (l) => printed.push(l) });
+    expect(r.alerts.length).toBeGreaterThan(0);
+    const first = printed.findIndex((l) => /app\.log:\d+$/.test(l));
+    expect(printed[first - 1]).toBe(ALERT_HEADER);
+    expect(printed.filter((l) => l === ALERT_HEADER)).toHaveLength(1);
+    expect(printed.some((l) => /^following app\.log: /.test(l))).toBe(true);
+    for (const line of printed) {
+      expect(line).not.toContain(r.dir);
+      expect(line).not.toContain(tmpdir());
+    }
+  }, 60_000);
+
+  it("prints the same alerts for the same seed, however the lines arrive (the times come from the lines)", async () => {
+    const alertLines = async (rate: number, seed?: number) => {
+      const printed: string[] = [];
+      await runDemo({ rate, liveLines: 8000, ...(seed !== undefined ? { seed } : {}), print: (l) => printed.push(l) });
+      return printed.filter((l) => /app\.log:\d+$/.test(l));
+    };
+    const a = await alertLines(4000);
+    expect(a.length).toBeGreaterThan(2);
+    // Another run, with the file written in other chunks: the same alert lines, word for word.
+    expect(await alertLines(25_000)).toEqual(a);
+    expect(await alertLines(25_000, 7)).not.toEqual(a);
   }, 60_000);
 
   it("refuses bad options by name", () => {

@@ -6,7 +6,7 @@
  */
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { formatAlert, formatSummary } from "../runtime/alert-format.js";
 import type { DashboardHooks } from "../dashboard/server.js";
 import type { Alert } from "../streams/http/detect.js";
@@ -66,6 +66,9 @@ export function resolveDemoOptions(o: Partial<DemoOptions>): DemoOptions {
   return r;
 }
 
+/** The columns of the text alert lines (see formatAlert), printed above them. */
+export const ALERT_HEADER = "sev  time      request  status  latency  size  rule  [why]  file:line";
+
 /** Time of the live stream's simulated traffic (a weekday morning): every run of a seed is the same. */
 const DEMO_LIVE_START = Date.UTC(2026, 10, 24, 12, 0, 0);
 
@@ -98,7 +101,8 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
     writeFileSync(join(dir, "truth.jsonl"), truth.map((t) => JSON.stringify(t)).join("\n") + "\n");
     writeFileSync(log, "");
     if (!o.json) {
-      print(`following ${log}: ${o.liveLines.toLocaleString("en-US")} lines arriving at ${o.rate.toLocaleString("en-US")} lines/s, with incidents`);
+      print(`following ${basename(log)}: ${o.liveLines.toLocaleString("en-US")} lines arriving at ${o.rate.toLocaleString("en-US")} lines/s, with incidents`);
+      print(ALERT_HEADER);
     }
 
     const alerts: Alert[] = [];
@@ -112,7 +116,8 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
       signal: stop.signal,
       onAlert: (a) => {
         alerts.push(a);
-        print(o.json ? JSON.stringify(a) : formatAlert(a, o.color));
+        // The text names the file by its base name: the temporary folder says nothing.
+        print(o.json ? JSON.stringify(a) : formatAlert({ ...a, file: basename(a.file) }, o.color));
         o.onAlert?.(a);
         o.dashboard?.onAlert(a);
       },
