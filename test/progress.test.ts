@@ -46,6 +46,24 @@ describe.skipIf(!hasScript)("train's progress bar", () => {
   }, 60_000);
 });
 
+describe("startProgress on a terminal stream", () => {
+  it("draws the label, bar, percentage and lines; clears its line for a line printed above it", () => {
+    const tty = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+    let written = "";
+    tty.on("data", (d: Buffer) => (written += d.toString()));
+    const bar = startProgress({ label: "scoring", total: 1000, stream: tty as unknown as NodeJS.WriteStream });
+    expect(bar.active).toBe(true);
+    bar.update(500, 4000);
+    const printed: string[] = [];
+    bar.above(() => printed.push("an alert"));
+    expect(printed).toEqual(["an alert"]);
+    expect(written).toContain("\r\x1b[2K");
+    bar.update(1000, 8000);
+    bar.stop();
+    expect(written).toMatch(/scoring \[[█░]{30}\] 100% \| 8,000 lines \| [\d,]+ lines\/s/);
+  });
+});
+
 describe("without a terminal", () => {
   it("train draws nothing on stderr", () => {
     const r = spawnSync(process.execPath, [BIN, "train", "--input", log, "--model", join(dir, "d.model")], { cwd: dir, encoding: "utf8", timeout: 60_000 });

@@ -12,6 +12,11 @@ export interface Progress {
   readonly active: boolean;
   /** `done` of the total (bytes or lines), `lines` so far. */
   update(done: number, lines: number): void;
+  /**
+   * Print something (an alert line on the same terminal) above the bar: the bar's line is
+   * cleared, `print` runs, and the bar comes back on its next tick.
+   */
+  above(print: () => void): void;
   /** End this bar's line and start over with a new label (a second pass over the same file). */
   restart(label: string): void;
   /** Draw the last state and end the line. */
@@ -30,7 +35,7 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
 }
 
-const QUIET: Progress = { active: false, update: () => {}, restart: () => {}, stop: () => {} };
+const QUIET: Progress = { active: false, update: () => {}, above: (print) => print(), restart: () => {}, stop: () => {} };
 
 function count(n: number): string {
   return Math.round(n).toLocaleString("en-US");
@@ -48,6 +53,7 @@ export function startProgress(o: ProgressOptions): Progress {
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
+      forceRedraw: true, // after above() cleared the line
     },
     cliProgress.Presets.shades_classic,
   );
@@ -59,6 +65,10 @@ export function startProgress(o: ProgressOptions): Progress {
   return {
     active: true,
     update: (done, lines) => bar.update(Math.min(done, o.total), payload(lines)),
+    above: (print) => {
+      if (!stopped) stream.write("\r\x1b[2K");
+      print();
+    },
     restart: (next) => {
       bar.stop(); // the finished pass stays on its line
       label = next;
