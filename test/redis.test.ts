@@ -311,6 +311,8 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
         writeFileSync(log, "");
       }
       appendFileSync(log, Array.from({ length: 500 }, (_, k) => line(i + k)).join(""));
+      // A shipper that started after the rotation would never have known the old file: wait until it follows.
+      if (i === 0) await waitFor("the shipper to follow rot.log", 30_000, async () => (await r.xlen("rot:0")) >= 500);
       if (i === 6500) {
         shipper.kill("SIGKILL");
         await new Promise((res) => shipper.once("exit", res));
