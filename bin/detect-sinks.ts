@@ -1,6 +1,6 @@
 /** `logforest detect`'s alert sinks (--webhook, --exec) and metrics (--metrics): options and glue (see docs/sinks.md). */
 import type { Dashboard } from "../src/dashboard/server.js";
-import { DetectMetrics, metricsPort, startMetricsServer, type MetricsServer } from "../src/runtime/metrics.js";
+import type { DetectMetrics, MetricsServer } from "../src/runtime/metrics.js";
 import { SINK_DRAIN_MS, type DetectRunOptions } from "../src/runtime/run-detect.js";
 import { EXEC_DEFAULTS } from "../src/runtime/sinks/exec.js";
 import { QUEUE_DEFAULTS } from "../src/runtime/sinks/queue.js";
@@ -71,10 +71,12 @@ export function sinkRunOptions(a: SinkArgs): Pick<DetectRunOptions, "webhook" | 
 
 /** The run's metrics when --metrics or --dashboard is on, served where asked (addresses printed to stderr). */
 export async function openMetrics(a: SinkArgs, dashboard: Dashboard | null): Promise<{ metrics: DetectMetrics | undefined; server: MetricsServer | null }> {
+  if (a.metrics === undefined && dashboard === null) return { metrics: undefined, server: null };
+  // prom-client is loaded only here: a run without metrics starts without it.
+  const { DetectMetrics, metricsPort, serveMetrics, startMetricsServer } = await import("../src/runtime/metrics.js");
   const port = a.metrics === undefined ? undefined : metricsPort(a.metrics);
-  if (port === undefined && dashboard === null) return { metrics: undefined, server: null };
   const metrics = new DetectMetrics();
-  dashboard?.serveMetrics(metrics);
+  dashboard?.serveMetrics((req, res) => serveMetrics(metrics, req, res));
   const server = port === undefined ? null : await startMetricsServer(metrics, { port, host: a["metrics-host"] });
   if (server) process.stderr.write(`metrics: ${server.url}\n`);
   return { metrics, server };

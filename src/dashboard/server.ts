@@ -6,7 +6,7 @@
  *   GET /              the page (page.html, page.js, page.css, uPlot from node_modules)
  *   GET /api/state     the recent window for one route (or telemetry series), the alerts, totals, model
  *   GET /api/events    Server-Sent Events: a delta every pushMs (changed buckets, new alerts, totals)
- *   GET /metrics       Prometheus metrics of the run, once serveMetrics() was called (detect does)
+ *   GET /metrics       Prometheus metrics of the run, once serveMetrics() was given a handler (detect does)
  *
  * Read-only; binds 127.0.0.1 unless the user picks another host. Every response carries
  * SECURITY_HEADERS (a strict Content-Security-Policy among them); only the files of an
@@ -19,7 +19,6 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Alert, DetectSummary, ScoredBatch } from "../streams/http/detect.js";
 import type { IsolationForest } from "../forest/forest.js";
 import type { AnyDetector } from "../runtime/run-detect.js";
-import { serveMetrics, type DetectMetrics } from "../runtime/metrics.js";
 import { TelemetryDetector, type TelemetryAlert } from "../streams/metrics/telemetry.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 import { loadAssets, type Assets } from "./assets.js";
@@ -167,7 +166,8 @@ export class Dashboard {
   private status: Totals["status"] = "waiting";
   private readonly rateSamples: Array<[number, number]> = [];
   private closed = false;
-  private metrics: DetectMetrics | null = null;
+  /** Answers GET /metrics (see runtime/metrics.ts serveMetrics); null: 404. */
+  private metrics: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   /** Whether a Host header names this server (see hostCheck in http.ts). */
   private readonly hostAllowed: (host: string | undefined) => boolean;
 
@@ -225,9 +225,9 @@ export class Dashboard {
     };
   }
 
-  /** Serve these metrics at /metrics too. */
-  serveMetrics(metrics: DetectMetrics): void {
-    this.metrics = metrics;
+  /** Answer GET /metrics with this (after the refusals); loaded only when asked, prom-client stays out of start-up. */
+  serveMetrics(handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.metrics = handler;
   }
 
   /** Mark the run finished (the page says so); the server keeps serving until close(). */
@@ -326,7 +326,7 @@ export class Dashboard {
       return this.send(res, 200, "application/json; charset=utf-8", JSON.stringify(this.state(route)));
     }
     if (path === "/api/events") return this.subscribe(req, query, res);
-    if (path === "/metrics" && this.metrics !== null) return serveMetrics(this.metrics, req, res);
+    if (path === "/metrics" && this.metrics !== null) return this.metrics(req, res);
     const asset = this.assets.get(path === "/" ? "/page.html" : path);
     if (asset === undefined) return this.send(res, 404, "text/plain; charset=utf-8", "not found\n");
     // The files do not change while the process runs: revalidate by ETag, never store.

@@ -9,7 +9,7 @@
  * with an error (the position stays before the lines whose output failed). Alerts written to
  * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
  *
- * The webhook and exec sinks (runtime/sinks/) get a copy of each alert after that, through
+ * The webhook and exec sinks (runtime/sinks/) get a copy of each alert once it is written, through
  * bounded queues that never hold up scoring; at the end they are drained for up to
  * sinkDrainMs and what became of their alerts joins the summary (`sinks`).
  */
@@ -173,10 +173,16 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
   detector = made;
   const started = performance.now();
   const out = o.out === undefined ? process.stdout : o.out;
+  // Alerts go to the sinks once the batch's rows are written: never one the alerts output lacks.
+  const held: AnyAlert[] = [];
+  sinks.onFlushed = () => {
+    for (const a of held) for (const s of alertSinks) s.offer(a);
+    held.length = 0;
+  };
   const emit = (a: AnyAlert) => {
     if (sinks.alerts) sinks.alerts.push(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
-    for (const s of alertSinks) s.offer(a);
+    if (alertSinks.length > 0) held.push(a);
     o.metrics?.alert(a.rule, a.severity);
     if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
     else o.onAlert?.(a);
@@ -224,6 +230,8 @@ function withSkipped<S extends AnySummary>(summary: S, extra: RunCounts): S {
 class Sinks {
   readonly alerts: Batched | null;
   readonly scores: Batched | null;
+  /** Called after each flush that wrote (or had nothing to write). */
+  onFlushed: () => void = () => undefined;
 
   constructor(alerts: string | undefined, scores: string | undefined) {
     this.alerts = alerts ? new Batched(new LineSink(alerts, "--alerts")) : null;
@@ -240,6 +248,7 @@ class Sinks {
   flush(): void {
     this.alerts?.flush();
     this.scores?.flush();
+    this.onFlushed();
   }
 
   /** fsync both, before a position is saved. */
