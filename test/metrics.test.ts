@@ -186,7 +186,7 @@ describe("detect --metrics", () => {
     }
   });
 
-  it("keeps each run's metrics to itself (a private registry per run)", async () => {
+  it("keeps each run's metrics to itself (a private registry per run); the model generation follows retraining", async () => {
     const a = new DetectMetrics();
     const b = new DetectMetrics();
     const fileA = join(dir, "a.log");
@@ -194,8 +194,13 @@ describe("detect --metrics", () => {
     writeFileSync(fileA, lines.slice(0, 1000).join("\n") + "\n");
     writeFileSync(fileB, lines.slice(0, 2500).join("\n") + "\n");
     await runDetect({ model: forest, input: fileA, out: null, metrics: a });
-    await runDetect({ model: forest, input: fileB, out: null, metrics: b });
+    // The second retrains: its generation moves, the first's stays at 0.
+    const second = await runDetect({ model, input: fileB, out: null, metrics: b, retrain: { everyLines: 500, sample: 1000, trees: 5 } });
     expect(total(parse(await a.text()), "logforest_lines_read_total")).toBe(1000);
     expect(total(parse(await b.text()), "logforest_lines_read_total")).toBe(2500);
+    expect(second.summary.retrain.generation).toBeGreaterThan(0);
+    expect(total(parse(await b.text()), "logforest_model_generation")).toBe(second.summary.retrain.generation);
+    expect(total(parse(await b.text()), "logforest_retrain_refreshes_total")).toBe(second.summary.retrain.refreshes);
+    expect(total(parse(await a.text()), "logforest_model_generation")).toBe(0);
   });
 });
