@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { IsolationForest } from "../src/forest/forest.js";
 import { Rng } from "../src/forest/random.js";
-import { WasmInstance, firstNonFiniteIn } from "../src/wasm.js";
+import { firstNonFiniteIn } from "../src/forest/build.js";
+import { WasmInstance } from "../src/wasm.js";
 import { dense, uniformTable } from "./helpers.js";
 
 describe("sampleRows (Floyd's algorithm in WASM)", () => {

@@ -8,7 +8,8 @@ import { decodeModel, encodeModel, malformed } from "./model-file.js";
 import { heightLimit, resolveOptions, type ForestOptions, type ResolvedOptions } from "./options.js";
 import { ScoringPool, checkThreads, poolReaper, threadsFor, type Threads } from "./parallel.js";
 import { leafPathLengths, scoreReference } from "./reference.js";
-import { WasmScorer, buildForest, firstNonFiniteIn, type CompactTrees } from "../wasm.js";
+import { WasmScorer, type CompactTrees } from "../wasm.js";
+import { buildForest, firstNonFiniteIn } from "./build.js";
 
 export { quantile, type Backend } from "./forest-base.js";
 
