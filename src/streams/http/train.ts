@@ -3,6 +3,11 @@
  * baselines), replay the lines through the same FeatureExtractor detection uses,
  * fit the forest, and calibrate severity on the training scores. Everything the
  * detector needs travels inside the one model file (forest.metadata.pipeline).
+ *
+ * Memory is bounded by maxLines: past it, the held lines are a seeded sample, the
+ * whole stream's counts live in a Tally, and the lines are fed a second time
+ * (startReplay) so every line goes through the extractor while a reservoir keeps
+ * maxLines feature rows. Up to maxLines, the model is the one of holding them all.
  */
 import { IsolationForest } from "../../forest/forest.js";
 import { ALL_FEATURES, FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type FeatureName, type FeatureSpec } from "./features.js";
@@ -369,8 +374,9 @@ export class Trainer {
         continue;
       }
       // Past maxLines the held lines are a reservoir: each line so far is held with about the
-      // same chance, except that every route key keeps KEY_FLOOR lines (or all it has), so the
-      // vocabulary and the small routes' baselines are the whole stream's.
+      // same chance, except that a route key with fewer than KEY_FLOOR held lines takes the
+      // place of a line of a key with more (16 random tries), so a key seen after the
+      // reservoir filled is still held and the vocabulary is the whole stream's.
       let slot = -1;
       if (key.held < KEY_FLOOR) {
         for (let tries = 0; tries < 16 && slot < 0; tries++) {
