@@ -110,8 +110,11 @@ describe("detect --follow: a saved position is never ahead of the written output
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const checked: number[] = [];
     try {
-      for (let k = 0; k < 40; k++) {
-        appendFileSync(file, lines.slice(k * 500, (k + 1) * 500).join("\n") + "\n");
+      // 40 appends 25 ms apart, then reads on (up to 30 s: a loaded machine may start the
+      // detector late) until the saved position has passed 5,000 lines.
+      const deadline = Date.now() + 30_000;
+      for (let k = 0; k < 40 || (Math.max(0, ...checked) <= 5000 && Date.now() < deadline); k++) {
+        if (k < 40) appendFileSync(file, lines.slice(k * 500, (k + 1) * 500).join("\n") + "\n");
         await new Promise((r) => setTimeout(r, 25));
         // Positions first, then the scores: rows written before that save must all be there.
         const saved = existsSync(positions) ? loadPositions(positions).get(file)?.lineNo ?? 0 : 0;
