@@ -10,7 +10,7 @@
  * maxLines feature rows. Up to maxLines, the model is the one of holding them all.
  */
 import { IsolationForest } from "../../forest/forest.js";
-import { ALL_FEATURES, FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type FeatureName, type FeatureSpec } from "./features.js";
+import { ALL_FEATURES, FeatureExtractor, finiteRow, type FeatureName, type FeatureSpec } from "./features.js";
 import type { ForestOptions } from "../../forest/options.js";
 import {
   createParser, detectFormat, FORMAT_NAMES, latencyEvidence, LATENCY_UNITS, type FieldName, type FormatName, type LatencyUnit, type LineParser,
@@ -24,6 +24,7 @@ import { clockOf, learnSpec, setClock } from "./spec.js";
 import { Tally, type KeyTally } from "./tally.js";
 import { suspectClients, trainingWarnings } from "./warnings.js";
 import { formatRefusal } from "./refusal.js";
+import { RowSampler } from "./row-sampler.js";
 
 export { Columns } from "./columns.js";
 export { learnSpec, MAX_ROUTES, setClock } from "./spec.js";
@@ -97,49 +98,6 @@ export interface TrainSummary {
   latencyUnit: { unit: LatencyUnit; how: "given" | "guessed" } | null;
   /** Feature rows the forest and the calibration saw, when the input had more than maxLines lines (a sample of `parsed`). */
   sampled?: number;
-}
-
-/** The second pass of a sampled training: every line through the extractor, a seeded reservoir of the rows. */
-class RowSampler {
-  readonly X: Float64Array;
-  /** Rows held, finite rows seen, parsed lines seen. */
-  rows = 0;
-  seen = 0;
-  private index = 0;
-  private readonly r = emptyRecord();
-  private readonly row: Float64Array;
-
-  constructor(
-    readonly spec: FeatureSpec,
-    readonly fx: FeatureExtractor,
-    private readonly parser: LineParser,
-    private readonly capacity: number,
-    private readonly lineClock: boolean,
-    private readonly rng: Rng,
-  ) {
-    this.X = new Float64Array(capacity * fx.cols);
-    this.row = new Float64Array(fx.cols);
-  }
-
-  /** Feed lines again, in the order of the first pass; `skipped` counts rows that are not finite. */
-  add(lines: readonly string[], skipped: Record<string, number>): void {
-    const { r, row, fx } = this;
-    for (const line of lines) {
-      if (this.parser.parse(line, r) !== null) continue; // counted in the first pass
-      if (this.lineClock) r.ts = (this.index * 1000) / LINE_CLOCK_RATE;
-      this.index++;
-      fx.extract(r, row, 0);
-      if (!finiteRow(row, 0, fx.cols)) {
-        skipped.non_finite_features = (skipped.non_finite_features ?? 0) + 1;
-        continue;
-      }
-      const slot = this.seen < this.capacity ? this.seen : this.rng.int(this.seen + 1);
-      this.seen++;
-      if (slot >= this.capacity) continue;
-      this.X.set(row, slot * fx.cols);
-      if (slot === this.rows) this.rows++;
-    }
-  }
 }
 
 /** Incremental trainer: feed line batches, then finish(). */
