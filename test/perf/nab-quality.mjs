@@ -3,8 +3,10 @@
 // then the detector scores the whole series (library calls, what `detect --scores`
 // writes), and src/tools/nab-score.ts scores the detections with one threshold per
 // variant, chosen once over the whole corpus. Run `npm run build` first.
-//   node test/perf/nab-quality.mjs [--seed 1] [--per-family 3] [--points 4000] [--variants a,b] [--series] [--json]
-// --series prints every series' normalised score at its variant's threshold.
+//   node test/perf/nab-quality.mjs [--seed 1] [--per-family 5] [--points 4000] [--variants a,b] [--series [--counts]] [--json]
+//        [--try '{"name": {"train": {...}, "detect": {...}, "use": "score" | "severity" | "alerts"}}']
+// --series prints every series' normalised score at its variant's threshold (--counts: and tp/fp/fn);
+// --try adds variants for one run. Results (45 series, seeds 1 and 2) are in docs/telemetry.md.
 import { parseArgs } from "node:util";
 import { metricCorpus, corpusCsv, CORPUS_FAMILIES } from "../../dist/src/tools/metric-corpus.js";
 import { optimiseThreshold, normalisedOf, rowsOfTimestamps } from "../../dist/src/tools/nab-score.js";
@@ -13,11 +15,13 @@ import { trainTelemetry, TelemetryDetector } from "../../dist/src/streams/metric
 const { values: argv } = parseArgs({
   options: {
     seed: { type: "string", default: "1" },
-    "per-family": { type: "string", default: "3" },
+    "per-family": { type: "string", default: "5" },
     points: { type: "string", default: "4000" },
     variants: { type: "string" },
+    try: { type: "string" },
     series: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    counts: { type: "boolean", default: false },
   },
 });
 /** An integer option in [lo, hi], else a RangeError naming it, the range and the value. */
@@ -30,16 +34,33 @@ function int(name, lo, hi) {
 // Each variant: training options, detector options, and which per-row number is thresholded
 // (the score onScored reports, the severity of that score, or 1 on alerted rows).
 const VARIANTS = {
-  "raw": { train: {}, detect: { output: "raw" }, use: "score" },
-  "raw-severity": { train: {}, detect: { output: "raw" }, use: "severity" },
-  "raw-alerts": { train: {}, detect: { output: "raw" }, use: "alerts" },
-  "raw-shingle2": { train: { k: 2 }, detect: { output: "raw" }, use: "score" },
+  // The previous defaults: the forest's raw score, its severity (training calibration), alerts; and --shingle 2.
+  "old-raw": { train: {}, detect: { output: "raw" }, use: "score" },
+  "old-severity": { train: {}, detect: { output: "raw" }, use: "severity" },
+  "old-alerts": { train: {}, detect: { output: "raw" }, use: "alerts" },
+  "old-shingle2": { train: { k: 2 }, detect: { output: "raw" }, use: "score" },
+  // Step 2a, the calibrated score (no hold yet): Numenta's Gaussian on the mean of 10, peaks over threshold, both.
+  "lk-mean": { train: {}, detect: { likelihood: { method: "mean", hold: 0, training: false } }, use: "score" },
+  "lk-peaks": { train: {}, detect: { likelihood: { method: "peaks", hold: 0, training: false } }, use: "score" },
+  "lk-both": { train: {}, detect: { likelihood: { method: "both", hold: 0, training: false } }, use: "score" },
+  "lk-peaks+training": { train: {}, detect: { likelihood: { hold: 0 } }, use: "score" },
+  // Step 2d, one alert per anomaly: the hold after a row reaches the alert level.
+  "hold-20": { train: {}, detect: { likelihood: { hold: 20 } }, use: "score" },
+  "hold-100": { train: {}, detect: { likelihood: { hold: 100 } }, use: "score" },
+  "hold-200": { train: {}, detect: { likelihood: { hold: 200 } }, use: "score" },
+  "hold-50-no-training": { train: {}, detect: { likelihood: { training: false } }, use: "score" },
+  // The new defaults (peaks + training, hold 50): the score `detect --scores` writes, and the alerts.
+  "new-score": { train: {}, detect: {}, use: "score" },
+  "new-alerts": { train: {}, detect: {}, use: "alerts" },
+  "new-shingle2": { train: { k: 2 }, detect: {}, use: "score" },
 };
 
+// --try '{"name": {"train": {...}, "detect": {...}, "use": "score"}}' adds variants for one run.
+if (argv.try) Object.assign(VARIANTS, JSON.parse(argv.try));
 const seed = int("seed", 0, 2 ** 28);
 const perFamily = int("per-family", 1, 8);
 const points = int("points", 500, 100_000);
-const names = (argv.variants ?? Object.keys(VARIANTS).join(",")).split(",");
+const names = (argv.variants ?? Object.keys(VARIANTS).join(",")).split(",").filter((n) => n !== "");
 for (const n of names) if (!(n in VARIANTS)) throw new RangeError(`variants must be among ${Object.keys(VARIANTS).join(", ")}; got ${JSON.stringify(n)}`);
 
 const corpus = metricCorpus({ seed, perFamily, points });
@@ -82,7 +103,7 @@ for (const name of names) {
     fp: best.fp,
     fn: best.fn,
     byFamily,
-    series: Object.fromEntries(best.series.map((r) => [r.name, Math.round(normalisedOf(r) * 10) / 10])),
+    series: Object.fromEntries(best.series.map((r) => [r.name, argv.counts ? `${Math.round(normalisedOf(r))}:${r.tp}/${r.fp}/${r.fn}` : Math.round(normalisedOf(r) * 10) / 10])),
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
 }

@@ -11,6 +11,7 @@ import { explainShares } from "../../forest/explain.js";
 import { countAlert, countSkipped, zeroCounts, type AlertBase, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
 import { IsolationForest, type BatchScorer } from "../../forest/forest.js";
 import { severityOf } from "../severity.js";
+import { AnomalyLikelihood, priorOf, resolveLikelihoodOptions, type LikelihoodOptions } from "./likelihood.js";
 
 /** Options of a TelemetryDetector. */
 export interface TelemetryDetectorOptions {
@@ -22,6 +23,14 @@ export interface TelemetryDetectorOptions {
   cooldownSeconds?: number;
   /** Called after each batch with every scored row and its values (route -1, latency and status NaN: there are none). */
   onScored?: (batch: ScoredBatch) => void;
+  /**
+   * What a row's score is: "likelihood" (default), the anomaly likelihood on a log scale
+   * in [0, 1] (see likelihood.ts; severity is 200 x it, at most 100), or "raw", the forest's score
+   * (severity from the training calibration).
+   */
+  output?: "likelihood" | "raw";
+  /** Options of the anomaly likelihood (short, long, minHistory, hold). */
+  likelihood?: Partial<LikelihoodOptions>;
   /** Keep learning from recent rows that did not alert (see streams/metrics/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh. */
@@ -52,6 +61,8 @@ interface FileState {
   /** Per series: seconds and row (extractor count) of its last alert. */
   lastAlert: Float64Array;
   lastAlertRow: Float64Array;
+  /** The stream's anomaly likelihood (null when the output is the raw score). */
+  likelihood: AnomalyLikelihood | null;
 }
 
 const RULE = "telemetry";
@@ -71,6 +82,7 @@ export class TelemetryDetector {
   private readonly minSeverity: number;
   private readonly warmup: number;
   private readonly cooldownSeconds: number;
+  private readonly likelihoodOpts: LikelihoodOptions | null;
   private readonly onScored: ((batch: ScoredBatch) => void) | null;
   private scorer: BatchScorer;
   private readonly files = new Map<string, FileState>();
@@ -101,6 +113,10 @@ export class TelemetryDetector {
     if (typeof cooldownSeconds !== "number" || !(cooldownSeconds >= 0 && cooldownSeconds <= 86400)) {
       throw new RangeError(`cooldownSeconds must be a number in [0, 86400], got ${show(cooldownSeconds)}`);
     }
+    if (opts.output !== undefined && opts.output !== "likelihood" && opts.output !== "raw") {
+      throw new RangeError(`output must be "likelihood" or "raw", got ${show(opts.output)}`);
+    }
+    this.likelihoodOpts = opts.output === "raw" ? null : resolveLikelihoodOptions(opts.likelihood);
     this.minSeverity = minSeverity;
     this.warmup = warmup;
     this.cooldownSeconds = cooldownSeconds;
@@ -109,9 +125,10 @@ export class TelemetryDetector {
     const s = this.meta.series.length;
     this.defaultHeader = { columns: [this.meta.timestamp, ...this.meta.series], timestamp: 0, series: [...this.meta.series] };
     this.row = emptyTelemetryRow(s);
-    this.blockWidth = this.meta.features.length / s;
+    this.blockWidth = this.meta.k + 4;
+    // A summary column's share goes to the series holding its largest value (see perSeriesShares).
     this.seriesOf = new Int32Array(this.meta.features.length);
-    for (let c = 0; c < this.seriesOf.length; c++) this.seriesOf[c] = Math.floor(c / this.blockWidth);
+    for (let c = 0; c < this.seriesOf.length; c++) this.seriesOf[c] = c < s * this.blockWidth ? Math.floor(c / this.blockWidth) : -1;
     this.perSeries = new Float64Array(s);
     this.retrainer = opts.retrain ? new TelemetryRetrainer(forest, s, opts.retrain) : null;
     this.onRefresh = opts.onRefresh ?? null;
@@ -132,9 +149,13 @@ export class TelemetryDetector {
     return this.meta.features;
   }
 
-  /** Severity (0-100) of a score under this model's calibration. */
+  /**
+   * Severity (0-100) of a score: 200 x the likelihood score (50 is a tail probability of
+   * 10^-2.5, about 1 row in 316, as the raw score's 50 is the training p99; 100 is
+   * 1e-5 or less), or the raw score under the model's calibration.
+   */
   severity(score: number): number {
-    return severityOf(this.meta.calibration, score);
+    return this.likelihoodOpts !== null ? Math.min(100, Math.round(score * 2000) / 10) : severityOf(this.meta.calibration, score);
   }
 
   /** A summary of everything processed so far. */
@@ -181,7 +202,13 @@ export class TelemetryDetector {
     }
     this.stats.lines_read += n;
     this.stats.lines_scored += k;
-    const scores = k > 0 ? this.scorer.run(k) : new Float64Array(0);
+    let scores = k > 0 ? this.scorer.run(k) : new Float64Array(0);
+    const lk = st.likelihood;
+    if (lk !== null) {
+      // The raw scores (a view of the scorer's memory, copied) become likelihoods.
+      scores = scores.slice();
+      for (let j = 0; j < k; j++) scores[j] = lk.next(scores[j], this.minSeverity / 200);
+    }
     if (this.onScored) {
       this.onScored({
         file,
@@ -208,8 +235,7 @@ export class TelemetryDetector {
       }
       const features = input.slice(j * cols, (j + 1) * cols);
       const shares = explainShares(this.forest, { data: features, rows: 1, cols });
-      const per = this.perSeries.fill(0);
-      for (let c = 0; c < cols; c++) per[this.seriesOf[c]] += shares[c];
+      const per = this.perSeriesShares(features, shares);
       let top = 0;
       for (let q = 1; q < s; q++) if (per[q] > per[top]) top = q;
       const seconds = this.rowSeconds[j];
@@ -225,6 +251,24 @@ export class TelemetryDetector {
       emit(this.makeAlert(file, j, scores[j], severity, features, shares));
     }
     this.refreshIfDue(k);
+  }
+
+  /** Shares of the row's isolation summed per series; a summary column's goes to the series whose value it took. */
+  private perSeriesShares(row: Float64Array, shares: Float64Array): Float64Array {
+    const per = this.perSeries.fill(0);
+    const w = this.blockWidth;
+    const k = this.meta.k;
+    const s = this.meta.series.length;
+    for (let c = 0; c < shares.length; c++) {
+      let q = this.seriesOf[c];
+      if (q < 0) {
+        const at = [0, k, k + 1, k + 2][c - s * w];
+        q = 0;
+        for (let r = 1; r < s; r++) if (row[r * w + at] > row[q * w + at]) q = r;
+      }
+      per[q] += shares[c];
+    }
+    return per;
   }
 
   private refreshIfDue(rows: number): void {
@@ -249,6 +293,7 @@ export class TelemetryDetector {
         extractor: new TelemetryExtractor(this.meta),
         lastAlert: new Float64Array(this.meta.series.length).fill(-Infinity),
         lastAlertRow: new Float64Array(this.meta.series.length).fill(-Infinity),
+        likelihood: this.likelihoodOpts === null ? null : new AnomalyLikelihood(this.likelihoodOpts, priorOf(this.meta.calibration.scores)),
       };
       this.files.set(file, st);
       this.stats.formats[file] = "csv";
@@ -266,6 +311,7 @@ export class TelemetryDetector {
     }
     // A new header means a new stream (a rotated or restarted file): history starts over.
     st.extractor.reset();
+    st.likelihood?.reset();
     st.lastAlert.fill(-Infinity);
     st.lastAlertRow.fill(-Infinity);
     if (!this.meta.series.every((name) => h.series.includes(name))) {

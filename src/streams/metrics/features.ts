@@ -33,11 +33,19 @@ export interface TelemetrySpec {
   window: number;
   /** Per-series scales, in series order. */
   scales: SeriesScales[];
-  /** Feature names in column order: per series `name.lag0..lag{k-1}`, `.diff`, `.change`, `.vol`, `.flat`. */
+  /** Feature names in column order: per series `name.lag0..lag{k-1}`, `.diff`, `.change`, `.vol`, `.flat`; then SUMMARY_FEATURES when `summary`. */
   features: string[];
+  /**
+   * Cross-series columns after the blocks: the largest lag0, diff, change and vol of any
+   * series. Absent (false) in models made before them, which read as they always did.
+   */
+  summary?: boolean;
   /** Training rows. */
   lines: number;
 }
+
+/** The cross-series columns of a spec with `summary`, in order: each the largest of that feature over the series. */
+export const SUMMARY_FEATURES: readonly string[] = ["any.lag0", "any.diff", "any.change", "any.vol"];
 
 /** The features of one series, in block order. */
 export function seriesFeatureNames(name: string, k: number): string[] {
@@ -150,9 +158,9 @@ export class TelemetryExtractor {
     this.spec = spec;
     const s = spec.series.length;
     this.block = spec.k + 4;
-    this.cols = s * this.block;
+    this.cols = s * this.block + (spec.summary === true ? SUMMARY_FEATURES.length : 0);
     if (this.cols !== spec.features.length) {
-      throw new RangeError(`telemetry spec is inconsistent: ${s} series x ${this.block} features is not ${spec.features.length} feature names`);
+      throw new RangeError(`telemetry spec is inconsistent: ${s} series x ${this.block} features${spec.summary === true ? " + 4 summary columns" : ""} is not ${spec.features.length} feature names`);
     }
     this.lags = new Float64Array(s * spec.k);
     this.heads = new Int32Array(s);
@@ -173,8 +181,9 @@ export class TelemetryExtractor {
    */
   rescale(spec: TelemetrySpec): void {
     const same = spec.k === this.spec.k && spec.window === this.spec.window && spec.series.length === this.spec.series.length
+      && (spec.summary === true) === (this.spec.summary === true)
       && spec.series.every((name, i) => name === this.spec.series[i]);
-    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k and window");
+    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k, window and summary");
     this.spec = spec;
   }
 
@@ -219,6 +228,15 @@ export class TelemetryExtractor {
       out[o++] = sq(vol);
       out[o++] = Math.log1p(this.runs[s]);
       recent.push(v);
+    }
+    if (this.spec.summary === true) {
+      // lag0, diff, change and vol: block offsets 0, k, k + 1 and k + 2.
+      const w = this.block;
+      for (const c of [0, k, k + 1, k + 2]) {
+        let top = 0;
+        for (let s = 0; s < this.spec.series.length; s++) top = Math.max(top, out[offset + s * w + c]);
+        out[o++] = top;
+      }
     }
     this.seen++;
     this.lastTs = ts;

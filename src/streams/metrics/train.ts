@@ -3,7 +3,7 @@
  * incremental trainer, and reading a telemetry model's metadata back.
  */
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
-import { learnSeriesScales, seriesFeatureNames, TelemetryExtractor, type SeriesScales, type TelemetrySpec } from "./features.js";
+import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type SeriesScales, type TelemetrySpec } from "./features.js";
 import { IsolationForest } from "../../forest/forest.js";
 import type { ForestOptions } from "../../forest/options.js";
 import { calibrate, isCalibration, type Calibration } from "../severity.js";
@@ -16,6 +16,8 @@ export interface TelemetryTrainOptions {
   k?: number;
   /** Rolling window in values, an integer in [k, 4096]. */
   window?: number;
+  /** Add the cross-series columns (features.ts' SUMMARY_FEATURES); default: when there are 2 series or more. */
+  summary?: boolean;
   /** Forest options (trees, sampleSize, seed, ...). */
   forest?: ForestOptions;
 }
@@ -32,7 +34,7 @@ export const TELEMETRY_DEFAULTS = Object.freeze({
 });
 
 /** Validated training options. */
-function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryTrainOptions, "timestamp" | "forest">> & Pick<TelemetryTrainOptions, "timestamp" | "forest"> {
+function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryTrainOptions, "timestamp" | "forest" | "summary">> & Pick<TelemetryTrainOptions, "timestamp" | "forest" | "summary"> {
   if (typeof o !== "object" || o === null) throw new TypeError(`telemetry options must be an object, got ${String(o)}`);
   const k = o.k ?? TELEMETRY_DEFAULTS.k;
   if (!Number.isInteger(k) || k < 2 || k > 64) throw new RangeError(`k must be an integer in [2, 64], got ${String(k)}`);
@@ -41,16 +43,18 @@ function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryT
   if (o.timestamp !== undefined && (typeof o.timestamp !== "string" || o.timestamp === "")) {
     throw new RangeError(`timestamp must be a non-empty column name, got ${JSON.stringify(o.timestamp)}`);
   }
-  return { k, window, timestamp: o.timestamp, forest: o.forest };
+  if (o.summary !== undefined && typeof o.summary !== "boolean") throw new RangeError(`summary must be true or false, got ${String(o.summary)}`);
+  return { k, window, timestamp: o.timestamp, forest: o.forest, summary: o.summary };
 }
 
 /** The spec of training rows (`values`: rows x series, row-major, in stream order). */
 export function learnTelemetrySpec(
-  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window"> = {},
+  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary"> = {},
 ): TelemetrySpec {
   const o = resolveTrainOptions(opts);
   const s = series.length;
   if (values.length < rows * s) throw new RangeError(`values holds ${values.length} numbers, fewer than ${rows} rows x ${s} series`);
+  const summary = o.summary ?? s > 1;
   const scales: SeriesScales[] = [];
   const col = new Float64Array(rows);
   for (let j = 0; j < s; j++) {
@@ -64,8 +68,9 @@ export function learnTelemetrySpec(
     k: o.k,
     window: o.window,
     scales,
-    features: series.flatMap((name) => seriesFeatureNames(name, o.k)),
+    features: [...series.flatMap((name) => seriesFeatureNames(name, o.k)), ...(summary ? SUMMARY_FEATURES : [])],
     lines: rows,
+    ...(summary ? { summary } : {}),
   };
 }
 

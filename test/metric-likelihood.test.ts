@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../src/forest/random.js";
+import {
+  AnomalyLikelihood, HOLD_CAP, LIKELIHOOD_DEFAULTS, normalTail, priorOf, resolveLikelihoodOptions, scoreOfTail, type LikelihoodOptions,
+} from "../src/streams/metrics/likelihood.js";
+import { simulateTelemetry } from "../src/tools/telemetry-sim.js";
+import {
+  TelemetryDetector, TelemetryExtractor, TelemetryParser, emptyTelemetryRow, parseTelemetryHeader, telemetryOf, trainTelemetry,
+} from "../src/streams/metrics/telemetry.js";
+
+const START = Date.UTC(2026, 10, 25, 6);
+
+describe("tail probabilities", () => {
+  it("match the normal distribution's closed forms", () => {
+    expect(normalTail(0)).toBeCloseTo(0.5, 7);
+    expect(normalTail(1.959964)).toBeCloseTo(0.025, 6);
+    expect(normalTail(-1.959964)).toBeCloseTo(0.975, 6);
+    for (const z of [0.3, 1, 2.5, 4]) expect(normalTail(z) + normalTail(-z)).toBeCloseTo(1, 7);
+    expect(normalTail(5)).toBeGreaterThan(normalTail(6));
+  });
+  it("map to a score on a log scale: 0.5 at p = 1e-5, 1 at p = 0", () => {
+    expect(scoreOfTail(1)).toBe(0);
+    expect(scoreOfTail(1e-5)).toBeCloseTo(0.5, 4);
+    expect(scoreOfTail(0)).toBe(1);
+  });
+});
+
+/** Scores of a stream of raw scores: iid noise around 0.4 with `outliers` at given rows. */
+function stream(opts: Partial<LikelihoodOptions>, n: number, outliers: Map<number, number>, seed = 3): number[] {
+  const rng = new Rng(seed);
+  const lk = new AnomalyLikelihood(resolveLikelihoodOptions(opts), priorOf([0.3, 0.4, 0.45, 0.47, 0.5, 1]));
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(lk.next(outliers.get(i) ?? 0.4 + 0.02 * rng.normal(), 0.25));
+  return out;
+}
+
+describe("anomaly likelihood", () => {
+  it("scores an outlier far above the noise, for each method", () => {
+    for (const method of ["mean", "peaks", "both"] as const) {
+      const s = stream({ method, hold: 0, training: false }, 1500, new Map([[1200, 0.75]]));
+      // "mean" averages the last 10 raw scores: the outlier is in the next 9 rows' means too.
+      const others = s.filter((_, i) => (i < 1200 || i >= 1210) && i > 200);
+      expect(Math.max(...s.slice(1200, 1210)), method).toBeGreaterThan(Math.max(...others));
+    }
+  });
+  it("alerts once per lasting anomaly: the hold caps the rest of it", () => {
+    const shifted = new Map<number, number>();
+    for (let i = 1000; i < 1300; i++) shifted.set(i, 0.8);
+    const s = stream({ hold: 50 }, 1500, shifted);
+    const high = s.map((x, i) => [x, i]).filter(([x]) => x >= 0.25).map(([, i]) => i);
+    expect(high.filter((i) => i >= 1000)[0]).toBe(1000);
+    expect(high.filter((i) => i >= 1000)).toHaveLength(1);
+    for (let i = 1001; i < 1300; i++) expect(s[i]).toBeLessThanOrEqual(HOLD_CAP * 0.25);
+    // Without the hold, every row of it stays high.
+    const unheld = stream({ hold: 0 }, 1500, shifted);
+    expect(unheld.slice(1000, 1300).filter((x) => x >= 0.25).length).toBeGreaterThan(100);
+  });
+  it("reports a second anomaly after the hold has run out", () => {
+    const s = stream({ hold: 50 }, 1500, new Map([[1000, 0.8], [1100, 0.8]]));
+    expect(s[1000]).toBeGreaterThanOrEqual(0.25);
+    expect(s[1100]).toBeGreaterThanOrEqual(0.25);
+    const within = stream({ hold: 200 }, 1500, new Map([[1000, 0.8], [1100, 0.8]]));
+    expect(within[1100]).toBeLessThan(0.25);
+  });
+  it("refuses bad options, naming the option, the range and the value", () => {
+    expect(() => resolveLikelihoodOptions({ short: 0 })).toThrow(/likelihood.short must be an integer in \[1, 1000\], got 0/);
+    expect(() => resolveLikelihoodOptions({ long: 20, minHistory: 50 })).toThrow(/likelihood.minHistory must be an integer in \[10, 20\], got 50/);
+    expect(() => resolveLikelihoodOptions({ breakMargin: 2 })).toThrow(/likelihood.breakMargin must be a number in \[0, 1\], got 2/);
+    expect(() => resolveLikelihoodOptions({ method: "max" as "mean" })).toThrow(/likelihood.method must be one of mean, peaks, both; got "max"/);
+    expect(resolveLikelihoodOptions({})).toEqual(LIKELIHOOD_DEFAULTS);
+  });
+});
+
+describe("the detector's calibrated score", () => {
+  const lines = (o: Parameters<typeof simulateTelemetry>[0]) => [...simulateTelemetry(o)].map((l) => l.text);
+  const clean = lines({ count: 2000, seed: 1, incidents: "none", start: START });
+  const test = lines({ count: 1500, seed: 33, start: START });
+
+  it("is a likelihood score in [0, 1] with severity 200 x it (at most 100), and alerts follow it", () => {
+    const { forest } = trainTelemetry(clean, { forest: { seed: 2 } });
+    const scores: number[] = [];
+    const det = new TelemetryDetector(forest, { onScored: (b) => scores.push(...b.scores) });
+    const alerted: number[] = [];
+    det.processBatch("m.csv", test, 1, (a) => alerted.push(a.line));
+    expect(scores).toHaveLength(1500);
+    for (const s of scores) {
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(1);
+    }
+    expect(det.severity(0.25)).toBe(50);
+    expect(det.severity(0.9)).toBe(100);
+    expect(alerted.length).toBeGreaterThan(0);
+    for (const line of alerted) expect(det.severity(scores[line - 2])).toBeGreaterThanOrEqual(50);
+    // The raw output gives the forest's scores, severity from the training calibration.
+    const raw: number[] = [];
+    const r = new TelemetryDetector(forest, { output: "raw", onScored: (b) => raw.push(...b.scores) });
+    r.processBatch("m.csv", test, 1, () => {});
+    expect(raw).toEqual([...forest.score({ data: rowsOf(forest, test), rows: 1500, cols: forest.cols })]);
+    expect(() => new TelemetryDetector(forest, { output: "max" as "raw" })).toThrow(/output must be "likelihood" or "raw", got "max"/);
+  });
+
+  it("keeps models without the cross-series columns working (made before them)", () => {
+    const { forest } = trainTelemetry(clean, { summary: false, forest: { seed: 2 } });
+    expect(telemetryOf(forest).summary).toBeUndefined();
+    expect(forest.cols).toBe(3 * 8);
+    const scores: number[] = [];
+    new TelemetryDetector(forest, { onScored: (b) => scores.push(...b.scores) }).processBatch("m.csv", test, 1, () => {});
+    expect(scores).toHaveLength(1500);
+    expect(() => trainTelemetry(clean, { summary: 1 as unknown as boolean })).toThrow(/summary must be true or false, got 1/);
+  });
+});
+
+/** The feature rows of `lines` (header first), built as the detector builds them. */
+function rowsOf(forest: Parameters<typeof telemetryOf>[0], lines: string[]): Float64Array {
+  const spec = telemetryOf(forest);
+  const fx = new TelemetryExtractor(spec);
+  const p = new TelemetryParser(parseTelemetryHeader(lines[0]), spec.series);
+  const row = emptyTelemetryRow(spec.series.length);
+  const out = new Float64Array((lines.length - 1) * fx.cols);
+  lines.slice(1).forEach((l, i) => {
+    p.parse(l, row);
+    fx.extract(row.ts, row.values, out, i * fx.cols);
+  });
+  return out;
+}
