@@ -309,7 +309,7 @@ describe("dashboard page with markup in the logs", () => {
     try {
       d.hooks.onScored(hostileBatch());
       const alerts = hostileAlerts();
-      for (const a of alerts) ("values" in a.record ? d.hooks.onTelemetryAlert(a as TelemetryAlert) : d.hooks.onAlert(a as Alert));
+      for (const a of alerts) d.hooks.onAlert(a);
       // With the page's own Content-Security-Policy, and without it (bypassCSP): the page
       // itself must keep data out of markup, the policy is a second wall.
       for (const bypassCSP of [false, true]) {

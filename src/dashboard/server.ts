@@ -16,10 +16,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Alert, DetectSummary, ScoredBatch } from "../streams/http/detect.js";
+import type { DetectSummary, ScoredBatch } from "../streams/http/detect.js";
 import type { IsolationForest } from "../forest/forest.js";
-import type { AnyDetector } from "../runtime/run-detect.js";
-import { TelemetryDetector, type TelemetryAlert } from "../streams/metrics/telemetry.js";
+import type { AnyAlert, AnyDetector } from "../runtime/run-detect.js";
+import { TelemetryDetector } from "../streams/metrics/telemetry.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 import { loadAssets, type Assets } from "./assets.js";
 import { hostCheck, MAX_HEADER_BYTES, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
@@ -30,8 +30,7 @@ export { MAX_HEADER_BYTES, SECURITY_HEADERS } from "./http.js";
 export interface DashboardHooks {
   onStart: (detector: AnyDetector) => void;
   onScored: (batch: ScoredBatch) => void;
-  onAlert: (alert: Alert) => void;
-  onTelemetryAlert: (alert: TelemetryAlert) => void;
+  onAlert: (alert: AnyAlert) => void;
 }
 
 /** Options of startDashboard. */
@@ -181,7 +180,6 @@ export class Dashboard {
       onStart: (d) => this.start(d),
       onScored: (b) => this.agg.addBatch(b),
       onAlert: (a) => this.agg.addAlert(a),
-      onTelemetryAlert: (a) => this.agg.addAlert(a),
     };
     server.on("request", (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuseMalformed(err, socket));

@@ -17,8 +17,8 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
-import { isTelemetryAlert, type AnyAlert, type AnyDetector, type AnySummary, type StreamDetector as LineDetector } from "../streams/stream.js";
-import { countSkipped, Detector, zeroCounts, type Alert, type DetectSummary, type RunCounts, type ScoredBatch } from "../streams/http/detect.js";
+import { type AnyAlert, type AnyDetector, type AnySummary, type StreamDetector as LineDetector } from "../streams/stream.js";
+import { countSkipped, Detector, zeroCounts, type DetectSummary, type RunCounts, type ScoredBatch } from "../streams/http/detect.js";
 import { Follower, type FollowedLine } from "./follow.js";
 import { IsolationForest } from "../forest/forest.js";
 import { LineSink } from "./line-sink.js";
@@ -27,7 +27,7 @@ import { loadPositions } from "./positions.js";
 import { execSink, type ExecOptions } from "./sinks/exec.js";
 import type { SinkCounts } from "./sinks/queue.js";
 import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
-import { isTelemetryModel, TelemetryDetector, type TelemetryAlert, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
+import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
 import type { RetrainOptions } from "../streams/retrain.js";
@@ -68,10 +68,11 @@ export interface DetectRunOptions {
   durationSeconds?: number;
   /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
   signal?: AbortSignal;
-  /** Called with every HTTP alert as well (the dashboard listens here). */
-  onAlert?: (a: Alert) => void;
-  /** Called with every telemetry alert as well (the dashboard listens here). */
-  onTelemetryAlert?: (a: TelemetryAlert) => void;
+  /**
+   * Called with every alert as well, whichever the stream kind (the dashboard listens
+   * here); `isTelemetryAlert` tells a metric stream's alert from a log line's.
+   */
+  onAlert?: (a: AnyAlert) => void;
   /** Called after every batch with the lines it held. */
   onBatch?: (file: string, lines: number) => void;
   /** Called after every batch with every scored line (the dashboard listens here). */
@@ -184,8 +185,7 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
     if (alertSinks.length > 0) held.push(a);
     o.metrics?.alert(a.rule, a.severity);
-    if (isTelemetryAlert(a)) o.onTelemetryAlert?.(a);
-    else o.onAlert?.(a);
+    o.onAlert?.(a);
   };
   // Lines over --max-line-bytes never reach the detector (they were not held): counted here, merged into the summary.
   const tooLong = zeroCounts();

@@ -10,6 +10,7 @@ import { basename, join } from "node:path";
 import { formatAlert, formatSummary } from "../runtime/alert-format.js";
 import type { DashboardHooks } from "../dashboard/server.js";
 import type { Alert } from "../streams/http/detect.js";
+import { isTelemetryAlert } from "../streams/stream.js";
 import { evaluate, type Evaluation, type TruthLine } from "./evaluate.js";
 import { runDetect } from "../runtime/run-detect.js";
 import { simulate } from "./simulate.js";
@@ -115,6 +116,7 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
       out: null,
       signal: stop.signal,
       onAlert: (a) => {
+        if (isTelemetryAlert(a)) throw new Error("the demo's model reads access logs; it cannot raise a metric-stream alert");
         alerts.push(a);
         // The text names the file by its base name: the temporary folder says nothing.
         print(o.json ? JSON.stringify(a) : formatAlert({ ...a, file: basename(a.file) }, o.color));
