@@ -528,6 +528,6 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-export { firstNonFinite, anyNonFinite, groupPicks, scanGather } from "./table";
+export { firstNonFinite, maybeNonFinite, groupPicks, scanGather } from "./table";
 export { explainRows } from "./explain";
 export { eifWorkBytes, eifBuildTree, eifScore } from "./eif";

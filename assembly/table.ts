@@ -1,29 +1,33 @@
 // The pass of fit over the whole training table: refuse NaN and Infinity anywhere
 // in it, and pick out the sampled rows on the way. The table lives in JavaScript
-// memory, so src/wasm.ts copies it here a chunk at a time (a chunk stays in L2);
+// memory, so src/forest/build.ts copies it here a chunk at a time (a chunk stays in L2);
 // every chunk is scanned with SIMD and the sampled rows that fall in it are copied
 // to their places in the sample, so the table is read once, front to back.
 
-/** Whether any of `count` f64 at `x` is NaN or +-Infinity: v - v is +0 (no bits set) exactly for finite v. */
-export function anyNonFinite(x: usize, count: u32): bool {
-  let a = i64x2.splat(0);
-  let b = i64x2.splat(0);
-  let c = i64x2.splat(0);
-  let d = i64x2.splat(0);
-  const n8 = count & ~7;
-  const end = x + (<usize>n8 << 3);
-  for (let p = x; p < end; p += 64) {
-    const v0 = v128.load(p);
-    const v1 = v128.load(p, 16);
-    const v2 = v128.load(p, 32);
-    const v3 = v128.load(p, 48);
-    a = v128.or(a, f64x2.sub(v0, v0));
-    b = v128.or(b, f64x2.sub(v1, v1));
-    c = v128.or(c, f64x2.sub(v2, v2));
-    d = v128.or(d, f64x2.sub(v3, v3));
+/**
+ * False when all `count` f64 at `x` are finite; true when one is NaN or +-Infinity,
+ * and also, rarely, when none is: callers confirm with firstNonFinite. Each lane
+ * sums differences of pairs of values, which is NaN or infinite once a non-finite
+ * value is met (NaN and Infinity do not cancel out) but may also overflow on huge
+ * finite ones. Two operations per two vectors instead of two per vector.
+ */
+export function maybeNonFinite(x: usize, count: u32): bool {
+  let a = f64x2.splat(0);
+  let b = f64x2.splat(0);
+  let c = f64x2.splat(0);
+  let d = f64x2.splat(0);
+  const n16 = count & ~15;
+  const end = x + (<usize>n16 << 3);
+  for (let p = x; p < end; p += 128) {
+    a = f64x2.add(a, f64x2.sub(v128.load(p), v128.load(p, 16)));
+    b = f64x2.add(b, f64x2.sub(v128.load(p, 32), v128.load(p, 48)));
+    c = f64x2.add(c, f64x2.sub(v128.load(p, 64), v128.load(p, 80)));
+    d = f64x2.add(d, f64x2.sub(v128.load(p, 96), v128.load(p, 112)));
   }
-  if (v128.any_true(v128.or(v128.or(a, b), v128.or(c, d)))) return true;
-  for (let i = n8; i < count; i++) {
+  // t - t is +0 (no bits set) exactly for finite t.
+  const t = f64x2.add(f64x2.add(a, b), f64x2.add(c, d));
+  if (v128.any_true(f64x2.sub(t, t))) return true;
+  for (let i = n16; i < count; i++) {
     const v = load<f64>(x + (<usize>i << 3));
     if (v - v != 0) return true;
   }
@@ -75,7 +79,7 @@ export function scanGather(
     for (let o: usize = 0; o < rowBytes; o += 8) store<f64>(dst + o, load<f64>(src + o));
   }
   const count = rows * cols;
-  return anyNonFinite(chunk, count) ? firstNonFinite(chunk, count) : -1;
+  return maybeNonFinite(chunk, count) ? firstNonFinite(chunk, count) : -1;
 }
 
 /** Index of the first NaN or +-Infinity among `count` f64 at `x`, or -1. */

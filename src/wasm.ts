@@ -41,7 +41,7 @@ interface Kernels {
     starts: number, trees: number, cPsi: number, out: number,
   ): void;
   firstNonFinite(x: number, count: number): number;
-  anyNonFinite(x: number, count: number): number;
+  maybeNonFinite(x: number, count: number): number;
   groupPicks(picks: number, m: number, chunkRows: number, chunks: number, start: number, order: number): void;
   scanGather(
     chunk: number, rows: number, cols: number, firstRow: number, picks: number, order: number, from: number, to: number,

@@ -83,8 +83,9 @@ function chunkFor(w: WasmInstance, src: Float64Array, values: number): number {
 
 /**
  * Index of the first NaN or +-Infinity in `data`, or -1. The values are copied
- * into WASM memory a chunk at a time and scanned with SIMD; only a chunk that
- * holds one is scanned again, value by value, to find it.
+ * into WASM memory a chunk at a time and scanned with SIMD; only a chunk the scan
+ * flags (one that holds one, or rarely one of huge values whose sums overflow) is
+ * scanned again, value by value.
  */
 export function firstNonFiniteIn(data: Float64Array): number {
   return withBuilder((w) => {
@@ -94,7 +95,8 @@ export function firstNonFiniteIn(data: Float64Array): number {
     for (let from = 0; from < data.length; from += chunk) {
       const n = Math.min(chunk, data.length - from);
       view.set(data.subarray(from, from + n));
-      if (w.k.anyNonFinite(ptr, n)) return from + w.k.firstNonFinite(ptr, n);
+      const bad = w.k.maybeNonFinite(ptr, n) ? w.k.firstNonFinite(ptr, n) : -1;
+      if (bad >= 0) return from + bad;
     }
     return -1;
   });
