@@ -25,12 +25,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     checkAddress(a.from, "--from");
     checkStatus(options); // bad options are refused before connecting
     const transport = await connectTransport(a.from, "--from");
-    let rows;
-    try {
-      rows = await status(transport, options);
-    } finally {
-      await transport.close();
-    }
+    const rows = await status(transport, options).finally(() => transport.close());
     if (a.json) {
       process.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
