@@ -95,7 +95,15 @@ async function trainCsv(a: TrainArgs): Promise<void> {
     k: a.shingle,
     forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
   });
-  await readLineBatches(a.input, (batch) => trainer.add(batch));
+  const bar = fileProgress("reading", a.input, a.json);
+  let lines = 0;
+  let bytes = 0;
+  await readLineBatches(a.input, (batch) => {
+    trainer.add(batch);
+    lines += batch.length;
+    for (const line of batch) bytes += line.length + 1;
+    bar.update(bytes, lines);
+  }).finally(() => bar.stop());
   const { forest, summary } = trainer.finish();
   forest.save(a.model);
   if (a.json) {

@@ -39,6 +39,14 @@ describe.skipIf(!hasScript)("train's progress bar", () => {
     expect(out).toMatch(/features \(pass 2\) \[[█░]{30}\] 100%/);
   }, 60_000);
 
+  it("is drawn for a telemetry CSV too (train --format csv)", () => {
+    const csv = join(dir, "metrics.csv");
+    const made = spawnSync(process.execPath, [BIN, "simulate", "--kind", "telemetry", "--count", "3000", "--out", csv], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(made.status).toBe(0);
+    const out = onTerminal(["train", "--format", "csv", "--input", csv, "--model", join(dir, "t.model")]);
+    expect(out).toMatch(/reading \[[█░]{30}\] 100% \| 3,001 lines/);
+  }, 60_000);
+
   it("is not drawn on a terminal with --json", () => {
     const out = onTerminal(["train", "--input", log, "--model", join(dir, "c.model"), "--json"]);
     expect(out).not.toMatch(/[█░]|\d+% \|/);
