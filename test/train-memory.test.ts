@@ -82,6 +82,26 @@ describe("train with more lines than maxLines", () => {
     expect(b.precision).toBeGreaterThanOrEqual(0.8);
   }, 60_000);
 
+  it("keeps the whole's clock and client bars on a log without timestamps, and the latency unit of a combined log", () => {
+    const untimed = clean.text.map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      delete o.ts;
+      return JSON.stringify(o);
+    });
+    const a = trainFromLines(untimed, { forest: { seed: 1 } });
+    const b = trainFromLines(untimed, { forest: { seed: 1 }, maxLines: 10_000 });
+    expect(pipelineOf(b.forest).spec.clock).toBe("lines");
+    expect(pipelineOf(b.forest).spec.clients).toEqual(pipelineOf(a.forest).spec.clients);
+    expect(b.summary.warnings).toEqual(a.summary.warnings);
+    const combined = [...simulate({ count: 20_000, seed: 12, incidents: "none", start: START, format: "combined" })].map((l) => l.text);
+    const c = trainFromLines(combined, { forest: { seed: 1 } });
+    const d = trainFromLines(combined, { forest: { seed: 1 }, maxLines: 5000 });
+    expect(d.summary.latencyUnit).toEqual(c.summary.latencyUnit);
+    expect(d.summary.features).toEqual(c.summary.features);
+    expect(pipelineOf(d.forest).spec.clients).toEqual(pipelineOf(c.forest).spec.clients);
+    expect(Object.keys(pipelineOf(d.forest).spec.routes).sort()).toEqual(Object.keys(pipelineOf(c.forest).spec.routes).sort());
+  });
+
   it("is seeded: the same seed gives the same model, another seed another sample", () => {
     expect(bytesOf(trainFromLines(clean.text, { forest: { seed: 1 }, maxLines: 10_000 }).forest)).toBe(bytesOf(sampled.forest));
     expect(bytesOf(trainFromLines(clean.text, { forest: { seed: 2 }, maxLines: 10_000 }).forest)).not.toBe(bytesOf(sampled.forest));
