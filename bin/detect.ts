@@ -4,6 +4,7 @@ import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/streams/http/rules.js";
 import { RETRAIN_DEFAULTS } from "../src/streams/retrain.js";
 import { runDetect } from "../src/runtime/run-detect.js";
+import { fileProgress, writerAbove } from "../src/runtime/progress.js";
 import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
 import { fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
@@ -90,6 +91,10 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       await dashboard?.close();
       throw err;
     });
+    // A bar for --input on a terminal (stderr); alert lines printed there go above it.
+    const bar = a.input !== undefined ? fileProgress("detect", a.input, a.json) : null;
+    const pretty = !a.json && !a.alerts && process.stdout.isTTY === true;
+    let lines = 0;
     try {
       const { summary, seconds } = await runDetect({
         model: a.model,
@@ -103,7 +108,12 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         format: a.format as "auto",
         fields: fieldsOf(a.field),
         ...(a["latency-unit"] !== undefined ? { latencyUnit: a["latency-unit"] as LatencyUnit } : {}),
-        pretty: !a.json && !a.alerts && process.stdout.isTTY === true,
+        pretty,
+        ...(bar?.active && pretty ? { out: writerAbove(bar, process.stdout) } : {}),
+        onBatch: (_file, n, bytes) => {
+          lines += n;
+          bar?.update(bytes ?? 0, lines);
+        },
         durationSeconds: a.duration,
         maxLineBytes: a["max-line-bytes"],
         signal: stop.signal,
@@ -113,7 +123,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         ...dashboard?.hooks,
         ...sinkOptions,
         metrics: served.metrics,
-      });
+      }).finally(() => bar?.stop());
       for (const line of dropWarnings(summary.sinks)) process.stderr.write(`${line}\n`);
       if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
       else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);

@@ -1,5 +1,6 @@
 /** `logforest simulate`: write realistic HTTP logs with labelled incidents (options only; work in src/). */
 import type { Argv, CommandModule } from "yargs";
+import { startProgress } from "../src/runtime/progress.js";
 import { writeTelemetrySimulation } from "../src/tools/telemetry-cli.js";
 import { DEFAULT_INCIDENT_KINDS, INCIDENT_KINDS, SIM_FORMATS, SIM_PROFILES, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/tools/simulate.js";
 
@@ -107,6 +108,8 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       return;
     }
     const rateMode = argv.rate !== undefined || argv.duration !== undefined;
+    // A bar (stderr, on a terminal) only when the log goes to a file: on stdout it would mix with the lines.
+    const bar = argv.out !== undefined ? startProgress({ label: "simulate", total: 1000 }) : null;
     const summary = await writeSimulation({
       count: argv.count,
       rate: argv.rate,
@@ -119,7 +122,8 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       profile: argv.profile,
       start: argv.start,
       realtime: argv.realtime ?? rateMode,
-    });
+      onProgress: (lines, done) => bar?.update(done * 1000, lines),
+    }).finally(() => bar?.stop());
     // With --out, stdout is free but stderr keeps the log stream clean either way.
     if (argv.out !== undefined) process.stderr.write(formatSummary(summary));
   },

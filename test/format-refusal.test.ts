@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatRefusal, trainFromFile, trainFromLines } from "../src/streams/http/train.js";
+import { simulate } from "../src/tools/simulate.js";
 
 const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "logforest-refusal-"));
@@ -71,6 +72,20 @@ describe("a log logforest does not read", () => {
     expect(e).toBeInstanceOf(RangeError);
     expectTheList(e.message);
   });
+});
+
+describe("detect on a log no format fits", () => {
+  it("ends with the same refusal in its summary (nothing scored, every line counted as skipped)", () => {
+    const train = join(dir, "train.log");
+    writeFileSync(train, [...simulate({ count: 3000, seed: 4, incidents: "none" })].map((l) => l.text).join("\n") + "\n");
+    expect(cli(["train", "--input", train, "--model", join(dir, "d.model")]).code).toBe(0);
+    const file = join(dir, "auth.log");
+    writeFileSync(file, SAMPLES.sshd.join("\n") + "\n");
+    const r = cli(["detect", "--model", join(dir, "d.model"), "--input", file]);
+    expect(r.stderr).toContain(`could not recognise the log format of ${file}: none of json, combined, seed fits its first lines:`);
+    expectTheList(r.stderr);
+    expect(r.stderr).toMatch(/scored 0 of 5 lines/);
+  }, 60_000);
 });
 
 describe("an empty log", () => {

@@ -47,6 +47,29 @@ describe.skipIf(!hasScript)("train's progress bar", () => {
     expect(out).toMatch(/reading \[[█░]{30}\] 100% \| 3,001 lines/);
   }, 60_000);
 
+  it("is drawn by simulate --out, and not when the log goes to stdout", () => {
+    const out = onTerminal(["simulate", "--count", "20000", "--out", join(dir, "sim.log")]);
+    expect(out).toMatch(/simulate \[[█░]{30}\] 100% \| 20,000 lines/);
+    const piped = spawnSync(process.execPath, [BIN, "simulate", "--count", "2000"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(piped.stderr).not.toMatch(/[█░]|lines\/s/);
+  }, 60_000);
+
+  it("is drawn by detect --input, with alert lines printed above it, and not with --json", () => {
+    const model = join(dir, "d.model");
+    expect(spawnSync(process.execPath, [BIN, "train", "--input", log, "--model", model], { cwd: dir, encoding: "utf8", timeout: 60_000 }).status).toBe(0);
+    const test = join(dir, "test.log");
+    writeFileSync(test, [...simulate({ count: 20_000, seed: 8 })].map((l) => l.text).join("\n") + "\n");
+    const out = onTerminal(["detect", "--model", model, "--input", test]);
+    expect(out).toMatch(/detect \[[█░]{30}\] 100% \| 20,000 lines \| [\d,]+ lines\/s/);
+    expect(out).toMatch(/scored 20,000 of 20,000 lines/);
+    // every alert line starts on a cleared line, not glued to the bar
+    const alertLines = out.split("\n").filter((l) => /\b(scanner|error_burst|slow|surge|brute_force|client_flood|oversized|odd_method)\b/.test(l));
+    expect(alertLines.length).toBeGreaterThan(0);
+    for (const l of alertLines) expect(l, l).not.toMatch(/\] \d+% \|.*\S.*(scanner|error_burst|slow |surge|brute_force)/);
+    const quiet = onTerminal(["detect", "--model", model, "--input", test, "--json"]);
+    expect(quiet).not.toMatch(/[█░]|\d+% \|/);
+  }, 60_000);
+
   it("is not drawn on a terminal with --json", () => {
     const out = onTerminal(["train", "--input", log, "--model", join(dir, "c.model"), "--json"]);
     expect(out).not.toMatch(/[█░]|\d+% \|/);

@@ -4,6 +4,7 @@
  * a terminal or the output is JSON, so logs and pipes never see it.
  */
 import { statSync } from "node:fs";
+import { Writable } from "node:stream";
 import cliProgress from "cli-progress";
 
 /** A running bar; every method is a no-op on a quiet one. */
@@ -95,4 +96,14 @@ export function fileProgress(label: string, path: string, json: boolean): Progre
     return QUIET; // the command itself says what is wrong with the file
   }
   return startProgress({ label, total, enabled: !json });
+}
+
+/** A stream whose writes go to `out` above the bar (alert lines on the bar's terminal). */
+export function writerAbove(bar: Progress, out: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      bar.above(() => out.write(chunk));
+      done();
+    },
+  });
 }

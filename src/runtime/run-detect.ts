@@ -74,7 +74,7 @@ export interface DetectRunOptions {
    */
   onAlert?: (a: AnyAlert) => void;
   /** Called after every batch with the lines it held. */
-  onBatch?: (file: string, lines: number) => void;
+  onBatch?: (file: string, lines: number, bytes?: number) => void;
   /** Called after every batch with every scored line (the dashboard listens here). */
   onScored?: (batch: ScoredBatch) => void;
   /** Keep learning from recent normal lines (see streams/retrain.ts). */
@@ -207,10 +207,13 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
   } else {
     const source = o.input ?? o.stdin ?? process.stdin;
     const name = o.input ?? "-";
+    // The input's characters read so far (and their newlines): about its bytes, for a progress bar.
+    let read = 0;
     const onBatch = (lines: string[], first: number) => {
       score(name, lines, first);
       sinks.flush();
-      o.onBatch?.(name, lines.length);
+      for (const l of lines) read += l.length + 1;
+      o.onBatch?.(name, lines.length, read);
     };
     await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong: (line) => (skipLong(name, line), sinks.flush()) });
   }

@@ -8,7 +8,8 @@ import { FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type ClientWindow, type C
 import type { BatchScorer, IsolationForest } from "../../forest/forest.js";
 import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
-import { createParser, detectFormat, type FieldName, type FormatName, type LatencyUnit, type LineParser } from "./parse.js";
+import { formatRefusal } from "./refusal.js";
+import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
 import { severityOf } from "../severity.js";
@@ -63,6 +64,8 @@ export class Detector {
   private features: FeatureExtractor;
   private readonly featureIndex: Record<string, number> = {};
   private readonly parsers = new Map<string, LineParser>();
+  // Files whose first lines no format fits (read with the model's parser): their first lines.
+  private readonly unrecognised = new Map<string, string[]>();
   private readonly format: FormatName | "auto";
   private readonly fields: Partial<Record<FieldName, string>>;
   private readonly record: LogRecord = emptyRecord();
@@ -277,6 +280,8 @@ export class Detector {
   /** A summary of everything processed so far. */
   summary(): DetectSummary {
     const s = structuredClone(this.stats);
+    // Nothing scored and a file no format fits: the same refusal as train's.
+    if (s.lines_scored === 0) for (const [file, lines] of this.unrecognised) s.warnings.push(formatRefusal(lines, FORMAT_NAMES, file).message);
     const untimed = s.lines_without_timestamp;
     const spec = this.pipeline.spec;
     if (spec.clock === "lines") {
@@ -298,7 +303,9 @@ export class Detector {
       format = this.format;
     } else {
       const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
-      format = (sample.length >= 5 ? detectFormat(sample) : null) ?? this.pipeline.format;
+      const found = sample.length >= 5 ? detectFormat(sample) : null;
+      if (found === null && sample.length >= 5) this.unrecognised.set(file, sample.slice(0, 3));
+      format = found ?? this.pipeline.format;
     }
     const unit = this.latencyUnit ?? this.pipeline.latencyUnit;
     p = createParser(format, { fields: this.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) });

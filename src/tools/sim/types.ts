@@ -56,6 +56,8 @@ export interface WriteSimulationOptions extends SimulateOptions {
   truth?: string;
   /** Pace lines in wall-clock time (rate mode only); `start` defaults to now. */
   realtime?: boolean;
+  /** Called after each chunk written: the lines so far and the share of the run done, in [0, 1]. */
+  onProgress?: (lines: number, done: number) => void;
 }
 
 /** Every default in one place. */

@@ -156,9 +156,11 @@ export async function writeSimulation(opts: WriteSimulationOptions = {}): Promis
       if (chunk.length >= CHUNK_CHARS) {
         await flush();
         if (out.error !== null) break;
+        opts.onProgress?.(written, o.mode === "count" ? written / o.count : (line.ts - o.start) / (o.duration * 1000));
       }
     }
     await flush();
+    opts.onProgress?.(written, 1);
   } finally {
     await out.close(o.out !== null);
     if (truth !== null) await truth.close(true);
