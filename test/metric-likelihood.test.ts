@@ -123,3 +123,42 @@ function rowsOf(forest: Parameters<typeof telemetryOf>[0], lines: string[]): Flo
   });
   return out;
 }
+
+describe("continuous adaptation and the longer context", () => {
+  const lines = (o: Parameters<typeof simulateTelemetry>[0]) => [...simulateTelemetry(o)].map((l) => l.text);
+  const clean = lines({ count: 1200, seed: 4, incidents: "none", start: START });
+  const test = lines({ count: 1500, seed: 34, start: START });
+
+  it("replaces one tree every `every` rows once the reservoir holds a tree's sample", () => {
+    const { forest } = trainTelemetry(clean, { forest: { seed: 2, trees: 20 } });
+    const det = new TelemetryDetector(forest, { adapt: { every: 100, reservoir: 1500 } });
+    for (let i = 0; i < test.length; i += 100) det.processBatch("m.csv", test.slice(i, i + 100), i + 1, () => {});
+    const meta = det.meta as { generation?: number; oldestTree?: number };
+    // sampleSize is 1,024 (of 1,200 rows): replacements start once that many normal rows are kept.
+    expect(meta.generation).toBeGreaterThanOrEqual(3);
+    expect(meta.generation).toBeLessThanOrEqual(5);
+    expect(meta.oldestTree).toBe((meta.generation ?? 0) % 20);
+    expect(det.forest.trees).toBe(20);
+    // The calibration and scales stay those of training.
+    expect(det.meta.calibration).toEqual(telemetryOf(forest).calibration);
+    expect(det.meta.scales).toEqual(telemetryOf(forest).scales);
+    expect(() => new TelemetryDetector(forest, { adapt: { every: 5 } })).toThrow(/adapt.every must be an integer in \[10, 1000000\], got 5/);
+    expect(() => new TelemetryDetector(forest, { adapt: { reservoir: 50 } })).toThrow(/adapt.reservoir must be an integer in \[1024, 1000000\], got 50/);
+  });
+
+  it("adds a level column per series: the squared robust z against the median of the last `context` values", () => {
+    const { forest } = trainTelemetry(clean, { context: 64, forest: { seed: 2 } });
+    const spec = telemetryOf(forest);
+    expect(spec.context).toBe(64);
+    expect(spec.features.filter((f) => f.endsWith(".level"))).toEqual(["cpu_pct.level", "latency_ms.level", "queue_depth.level"]);
+    const fx = new TelemetryExtractor(spec);
+    const out = new Float64Array(fx.cols);
+    const values = Float64Array.of(10, 10, 10);
+    for (let i = 0; i < 100; i++) fx.extract(i, values, out, 0);
+    const at = spec.features.indexOf("latency_ms.level");
+    expect(out[at]).toBe(0);
+    fx.extract(100, Float64Array.of(10, 10 + 3 * (spec.scales[1].level ?? NaN), 10), out, 0);
+    expect(out[at]).toBeCloseTo(9, 9);
+    expect(() => trainTelemetry(clean, { context: 8 })).toThrow(/context must be 0 or an integer in \[16, 4096\] \(window to 4096\), got 8/);
+  });
+});

@@ -49,6 +49,15 @@ const VARIANTS = {
   "hold-100": { train: {}, detect: { likelihood: { hold: 100 } }, use: "score" },
   "hold-200": { train: {}, detect: { likelihood: { hold: 200 } }, use: "score" },
   "hold-50-no-training": { train: {}, detect: { likelihood: { training: false } }, use: "score" },
+  // Step 2b, continuous adaptation: a tree every M rows from a reservoir of recent normal rows.
+  "adapt-50": { train: {}, detect: { adapt: {} }, use: "score" },
+  "adapt-20": { train: {}, detect: { adapt: { every: 20 } }, use: "score" },
+  "adapt-200": { train: {}, detect: { adapt: { every: 200 } }, use: "score" },
+  "adapt-50-r1000": { train: {}, detect: { adapt: { reservoir: 1000 } }, use: "score" },
+  // Step 2c, a longer context: each value against the median of the last 64 / 128 / 256.
+  "context-64": { train: { context: 64 }, detect: {}, use: "score" },
+  "context-128": { train: { context: 128 }, detect: {}, use: "score" },
+  "context-256": { train: { context: 256 }, detect: {}, use: "score" },
   // The new defaults (peaks + training, hold 50): the score `detect --scores` writes, and the alerts.
   "new-score": { train: {}, detect: {}, use: "score" },
   "new-alerts": { train: {}, detect: {}, use: "alerts" },

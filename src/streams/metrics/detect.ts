@@ -3,7 +3,7 @@
  * -> alert with reasons summed per series; each file is a stream of its own.
  */
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
-import { TelemetryExtractor, VOL_EPS } from "./features.js";
+import { blockWidthOf, TelemetryExtractor, VOL_EPS } from "./features.js";
 import { TELEMETRY_DEFAULTS, telemetryOf, type TelemetryMeta } from "./train.js";
 import { inParts, type RefreshReport, type RetrainOptions } from "../retrain.js";
 import { TelemetryRetrainer } from "./retrain.js";
@@ -11,6 +11,7 @@ import { explainShares } from "../../forest/explain.js";
 import { countAlert, countSkipped, zeroCounts, type AlertBase, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
 import { IsolationForest, type BatchScorer } from "../../forest/forest.js";
 import { severityOf } from "../severity.js";
+import { resolveAdaptOptions, TreeAdapter, type AdaptOptions } from "./adapt.js";
 import { AnomalyLikelihood, priorOf, resolveLikelihoodOptions, type LikelihoodOptions } from "./likelihood.js";
 
 /** Options of a TelemetryDetector. */
@@ -31,6 +32,12 @@ export interface TelemetryDetectorOptions {
   output?: "likelihood" | "raw";
   /** Options of the anomaly likelihood (short, long, minHistory, hold). */
   likelihood?: Partial<LikelihoodOptions>;
+  /**
+   * Replace a tree every `every` rows with one grown on a reservoir of recent rows whose
+   * likelihood stayed below the alert level (see adapt.ts); false: never. Needs the
+   * likelihood output; off with `retrain`, which relearns the scales instead.
+   */
+  adapt?: Partial<AdaptOptions> | false;
   /** Keep learning from recent rows that did not alert (see streams/metrics/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh. */
@@ -78,6 +85,7 @@ export class TelemetryDetector {
   private model: IsolationForest;
   private spec: TelemetryMeta;
   private readonly retrainer: TelemetryRetrainer | null;
+  private readonly adapter: TreeAdapter | null;
   private readonly onRefresh: ((r: RefreshReport) => void) | null;
   private readonly minSeverity: number;
   private readonly warmup: number;
@@ -125,12 +133,14 @@ export class TelemetryDetector {
     const s = this.meta.series.length;
     this.defaultHeader = { columns: [this.meta.timestamp, ...this.meta.series], timestamp: 0, series: [...this.meta.series] };
     this.row = emptyTelemetryRow(s);
-    this.blockWidth = this.meta.k + 4;
+    this.blockWidth = blockWidthOf(this.meta);
     // A summary column's share goes to the series holding its largest value (see perSeriesShares).
     this.seriesOf = new Int32Array(this.meta.features.length);
     for (let c = 0; c < this.seriesOf.length; c++) this.seriesOf[c] = c < s * this.blockWidth ? Math.floor(c / this.blockWidth) : -1;
     this.perSeries = new Float64Array(s);
     this.retrainer = opts.retrain ? new TelemetryRetrainer(forest, s, opts.retrain) : null;
+    const adapt = opts.adapt ?? false;
+    this.adapter = adapt === false || this.retrainer !== null || this.likelihoodOpts === null ? null : new TreeAdapter(resolveAdaptOptions(adapt, forest), forest.cols);
     this.onRefresh = opts.onRefresh ?? null;
   }
 
@@ -172,7 +182,7 @@ export class TelemetryDetector {
   processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: TelemetryAlert) => void): void {
     const n = lines.length;
     if (n === 0) return;
-    const every = this.retrainer?.opts.everyLines ?? Infinity;
+    const every = Math.min(this.retrainer?.opts.everyLines ?? Infinity, this.adapter?.opts.every ?? Infinity);
     if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
     const st = this.fileState(file);
     this.grow(n);
@@ -207,7 +217,11 @@ export class TelemetryDetector {
     if (lk !== null) {
       // The raw scores (a view of the scorer's memory, copied) become likelihoods.
       scores = scores.slice();
-      for (let j = 0; j < k; j++) scores[j] = lk.next(scores[j], this.minSeverity / 200);
+      const alertScore = this.minSeverity / 200;
+      for (let j = 0; j < k; j++) {
+        scores[j] = lk.next(scores[j], alertScore);
+        this.adapter?.offer(input.subarray(j * cols, (j + 1) * cols), lk.last < alertScore);
+      }
     }
     if (this.onScored) {
       this.onScored({
@@ -272,6 +286,12 @@ export class TelemetryDetector {
   }
 
   private refreshIfDue(rows: number): void {
+    const a = this.adapter;
+    if (a !== null && a.due(this.model)) {
+      this.model = a.replace(this.model);
+      this.spec = telemetryOf(this.model);
+      this.scorer = this.model.batchScorer();
+    }
     const r = this.retrainer;
     if (!r || !r.tick(rows, this.model.sampleSize)) return;
     const { forest, report } = r.refresh(this.model);
@@ -357,6 +377,7 @@ export class TelemetryDetector {
     const sc = scales[q];
     const typical = `typical ${fmt(sc.p01)}-${fmt(sc.p99)}`;
     const sd = (c: number) => fmt(Math.sqrt(row[base + c]));
+    if (best === k + 4) return `${name} ${fmt(value)}: ${sd(best)} sd from its median over the last ${this.meta.context ?? 0} points (${typical})`;
     if (best === k + 3) return `${name} flat at ${fmt(value)}: unchanged for ${Math.round(Math.expm1(row[base + best]))} points`;
     if (best === k + 2) {
       const eps = VOL_EPS * sc.step;

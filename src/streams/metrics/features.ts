@@ -18,6 +18,8 @@ export interface SeriesScales {
   change: number;
   /** 1.4826 MAD of (value - median of the previous `window` values): the unit of the lags. */
   residual: number;
+  /** 1.4826 MAD of (value - median of the previous `context` values): the unit of `level` (with a context only). */
+  level?: number;
 }
 
 /** What detection needs to extract the same features as training; stored in the model. */
@@ -40,6 +42,11 @@ export interface TelemetrySpec {
    * series. Absent (false) in models made before them, which read as they always did.
    */
   summary?: boolean;
+  /**
+   * Values the longer-run level looks back over: each block ends with `level`, the
+   * value's squared robust z against their median. Absent (0) in models made before it.
+   */
+  context?: number;
   /** Training rows. */
   lines: number;
 }
@@ -47,12 +54,18 @@ export interface TelemetrySpec {
 /** The cross-series columns of a spec with `summary`, in order: each the largest of that feature over the series. */
 export const SUMMARY_FEATURES: readonly string[] = ["any.lag0", "any.diff", "any.change", "any.vol"];
 
-/** The features of one series, in block order. */
-export function seriesFeatureNames(name: string, k: number): string[] {
+/** The features of one series, in block order (`.level` last, with a context). */
+export function seriesFeatureNames(name: string, k: number, context = 0): string[] {
   const out: string[] = [];
   for (let j = 0; j < k; j++) out.push(`${name}.lag${j}`);
   out.push(`${name}.diff`, `${name}.change`, `${name}.vol`, `${name}.flat`);
+  if (context > 0) out.push(`${name}.level`);
   return out;
+}
+
+/** Columns of one series' block: k lags, diff, change, vol, flat, and level with a context. */
+export function blockWidthOf(spec: Pick<TelemetrySpec, "k" | "context">): number {
+  return spec.k + 4 + ((spec.context ?? 0) > 0 ? 1 : 0);
 }
 
 /**
@@ -147,6 +160,8 @@ export class TelemetryExtractor {
   private readonly heads: Int32Array;
   private readonly recent: RollingMedian[];
   private readonly steps: RollingMedian[];
+  /** Per series, the last `context` values (none without a context). */
+  private readonly longs: RollingMedian[];
   private readonly runs: Float64Array;
   private seen = 0;
   /** Per series, the signed ln(recent median step / typical step) of the last row (its vol feature is the square). */
@@ -157,7 +172,7 @@ export class TelemetryExtractor {
   constructor(spec: TelemetrySpec) {
     this.spec = spec;
     const s = spec.series.length;
-    this.block = spec.k + 4;
+    this.block = blockWidthOf(spec);
     this.cols = s * this.block + (spec.summary === true ? SUMMARY_FEATURES.length : 0);
     if (this.cols !== spec.features.length) {
       throw new RangeError(`telemetry spec is inconsistent: ${s} series x ${this.block} features${spec.summary === true ? " + 4 summary columns" : ""} is not ${spec.features.length} feature names`);
@@ -166,6 +181,7 @@ export class TelemetryExtractor {
     this.heads = new Int32Array(s);
     this.recent = spec.series.map(() => new RollingMedian(spec.window));
     this.steps = spec.series.map(() => new RollingMedian(spec.window));
+    this.longs = (spec.context ?? 0) > 0 ? spec.series.map(() => new RollingMedian(spec.context ?? 0)) : [];
     this.runs = new Float64Array(s);
     this.lastVol = new Float64Array(s);
   }
@@ -181,9 +197,9 @@ export class TelemetryExtractor {
    */
   rescale(spec: TelemetrySpec): void {
     const same = spec.k === this.spec.k && spec.window === this.spec.window && spec.series.length === this.spec.series.length
-      && (spec.summary === true) === (this.spec.summary === true)
+      && (spec.summary === true) === (this.spec.summary === true) && (spec.context ?? 0) === (this.spec.context ?? 0)
       && spec.series.every((name, i) => name === this.spec.series[i]);
-    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k, window and summary");
+    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k, window, summary and context");
     this.spec = spec;
   }
 
@@ -209,6 +225,7 @@ export class TelemetryExtractor {
         this.heads[s] = 0;
         recent.fill(v);
         steps.fill(sc.step);
+        this.longs[s]?.fill(v);
       }
       const med = recent.median();
       // The ring's head is lag0; moving it back one slot makes room for v.
@@ -227,6 +244,11 @@ export class TelemetryExtractor {
       this.lastVol[s] = vol;
       out[o++] = sq(vol);
       out[o++] = Math.log1p(this.runs[s]);
+      const long = this.longs[s];
+      if (long !== undefined) {
+        out[o++] = sq((v - long.median()) / (sc.level ?? sc.residual));
+        long.push(v);
+      }
       recent.push(v);
     }
     if (this.spec.summary === true) {
@@ -274,17 +296,9 @@ function signedSteps(x: Float64Array): Float64Array {
   return d;
 }
 
-/** Scales of one series from its training values in stream order. */
-export function learnSeriesScales(x: Float64Array, k: number, window: number): SeriesScales {
+/** 1.4826 MAD of each value's difference from the median of the `window` values before it (the first value fills it). */
+function residualScale(x: Float64Array, window: number, floor: number): number {
   const n = x.length;
-  const sorted = Float64Array.from(x).sort();
-  const median = quantileOf(sorted, 0.5);
-  // A series constant in training still needs units: a millionth of its size (or 1e-9).
-  const floor = Math.max(1e-9, 1e-6 * Math.abs(median));
-  const steps = new Float64Array(Math.max(0, n - 1));
-  for (let i = 1; i < n; i++) steps[i - 1] = Math.abs(x[i] - x[i - 1]);
-  const changes = new Float64Array(Math.max(0, n - (k - 1)));
-  for (let i = k - 1; i < n; i++) changes[i - (k - 1)] = x[i] - x[i - (k - 1)];
   const residuals = new Float64Array(Math.max(0, n - 1));
   if (n > 0) {
     const r = new RollingMedian(window);
@@ -294,6 +308,20 @@ export function learnSeriesScales(x: Float64Array, k: number, window: number): S
       r.push(x[i]);
     }
   }
+  return madOf(residuals, floor);
+}
+
+/** Scales of one series from its training values in stream order (`level` only with a context). */
+export function learnSeriesScales(x: Float64Array, k: number, window: number, context = 0): SeriesScales {
+  const n = x.length;
+  const sorted = Float64Array.from(x).sort();
+  const median = quantileOf(sorted, 0.5);
+  // A series constant in training still needs units: a millionth of its size (or 1e-9).
+  const floor = Math.max(1e-9, 1e-6 * Math.abs(median));
+  const steps = new Float64Array(Math.max(0, n - 1));
+  for (let i = 1; i < n; i++) steps[i - 1] = Math.abs(x[i] - x[i - 1]);
+  const changes = new Float64Array(Math.max(0, n - (k - 1)));
+  for (let i = k - 1; i < n; i++) changes[i - (k - 1)] = x[i] - x[i - (k - 1)];
   // Integer series can have a median step of 0; the mean step keeps vol meaningful then.
   let step = steps.length > 0 ? medianOf(steps) : 0;
   if (step <= floor && steps.length > 0) step = steps.reduce((a, b) => a + b, 0) / steps.length;
@@ -304,6 +332,7 @@ export function learnSeriesScales(x: Float64Array, k: number, window: number): S
     step: Math.max(floor, step),
     diff: madOf(steps.length > 0 ? signedSteps(x) : steps, Math.max(floor, step)),
     change: madOf(changes, floor),
-    residual: madOf(residuals, floor),
+    residual: residualScale(x, window, floor),
+    ...(context > 0 ? { level: residualScale(x, context, floor) } : {}),
   };
 }

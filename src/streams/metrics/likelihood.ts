@@ -186,6 +186,8 @@ export class AnomalyLikelihood {
   private sinceFit = 0;
   private held = 0;
   private peak = 0;
+  /** The last row's likelihood score before the hold. */
+  last = 0;
 
   /** `prior`: the training distribution of raw scores, used until the history is long enough. */
   constructor(readonly opts: LikelihoodOptions, private readonly prior: ScorePrior) {
@@ -213,6 +215,7 @@ export class AnomalyLikelihood {
     if (o.method !== "mean") p = o.method === "both" ? Math.min(1, 2 * Math.min(p, this.peaksTail(raw))) : this.peaksTail(raw);
     if (o.training) p = Math.min(p, this.trainingTail(raw));
     const s = scoreOfTail(p);
+    this.last = s;
     if (!o.exclude || s < EXCLUDE_FROM) {
       if (o.method !== "peaks") this.means.push(m);
       if (o.method !== "mean") this.raws.push(raw);

@@ -16,6 +16,8 @@ export interface TelemetryTrainOptions {
   k?: number;
   /** Rolling window in values, an integer in [k, 4096]. */
   window?: number;
+  /** Values the longer-run level looks back over, an integer in [window, 4096], or 0 (none). */
+  context?: number;
   /** Add the cross-series columns (features.ts' SUMMARY_FEATURES); default: when there are 2 series or more. */
   summary?: boolean;
   /** Forest options (trees, sampleSize, seed, ...). */
@@ -26,6 +28,7 @@ export interface TelemetryTrainOptions {
 export const TELEMETRY_DEFAULTS = Object.freeze({
   k: 4,
   window: 16,
+  context: 0,
   minSeverity: 50,
   cooldownSeconds: 30,
   // Deeper trees than the log pipeline's 256: a one-point spike stands out in only a few of
@@ -43,13 +46,17 @@ function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryT
   if (o.timestamp !== undefined && (typeof o.timestamp !== "string" || o.timestamp === "")) {
     throw new RangeError(`timestamp must be a non-empty column name, got ${JSON.stringify(o.timestamp)}`);
   }
+  const context = o.context ?? TELEMETRY_DEFAULTS.context;
+  if (!Number.isInteger(context) || (context !== 0 && (context < window || context > 4096))) {
+    throw new RangeError(`context must be 0 or an integer in [${window}, 4096] (window to 4096), got ${String(context)}`);
+  }
   if (o.summary !== undefined && typeof o.summary !== "boolean") throw new RangeError(`summary must be true or false, got ${String(o.summary)}`);
-  return { k, window, timestamp: o.timestamp, forest: o.forest, summary: o.summary };
+  return { k, window, context, timestamp: o.timestamp, forest: o.forest, summary: o.summary };
 }
 
 /** The spec of training rows (`values`: rows x series, row-major, in stream order). */
 export function learnTelemetrySpec(
-  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary"> = {},
+  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context"> = {},
 ): TelemetrySpec {
   const o = resolveTrainOptions(opts);
   const s = series.length;
@@ -59,7 +66,7 @@ export function learnTelemetrySpec(
   const col = new Float64Array(rows);
   for (let j = 0; j < s; j++) {
     for (let i = 0; i < rows; i++) col[i] = values[i * s + j];
-    scales.push(learnSeriesScales(col, o.k, o.window));
+    scales.push(learnSeriesScales(col, o.k, o.window, o.context));
   }
   return {
     version: 1,
@@ -68,9 +75,10 @@ export function learnTelemetrySpec(
     k: o.k,
     window: o.window,
     scales,
-    features: [...series.flatMap((name) => seriesFeatureNames(name, o.k)), ...(summary ? SUMMARY_FEATURES : [])],
+    features: [...series.flatMap((name) => seriesFeatureNames(name, o.k, o.context)), ...(summary ? SUMMARY_FEATURES : [])],
     lines: rows,
     ...(summary ? { summary } : {}),
+    ...(o.context > 0 ? { context: o.context } : {}),
   };
 }
 
