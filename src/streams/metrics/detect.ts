@@ -105,6 +105,8 @@ export class TelemetryDetector {
   private rowSeconds = new Float64Array(0);
   private rowValues = new Float64Array(0);
   private rowVol = new Float64Array(0);
+  /** Per row: 1 when its likelihood before the hold stayed below the alert level (what adapt and retrain may learn from). */
+  private rowNormal = new Uint8Array(0);
   private batchSkipped: Array<{ line: number; reason: string }> = [];
   private readonly stats: TelemetryDetectSummary = { ...zeroCounts(), formats: {} };
 
@@ -220,7 +222,8 @@ export class TelemetryDetector {
       const alertScore = this.minSeverity / 200;
       for (let j = 0; j < k; j++) {
         scores[j] = lk.next(scores[j], alertScore);
-        this.adapter?.offer(input.subarray(j * cols, (j + 1) * cols), lk.last < alertScore);
+        this.rowNormal[j] = lk.last < alertScore ? 1 : 0;
+        this.adapter?.offer(input.subarray(j * cols, (j + 1) * cols), this.rowNormal[j] === 1);
       }
     }
     if (this.onScored) {
@@ -241,7 +244,9 @@ export class TelemetryDetector {
     }
     for (let j = 0; j < k; j++) {
       const severity = this.severity(scores[j]);
-      this.retrainer?.offer(this.rowSeconds[j] * 1000, this.rowValues.subarray(j * s, (j + 1) * s), severity < this.minSeverity);
+      // A held row reports low but is still part of the anomaly: its likelihood before the hold decides.
+      const normal = lk !== null ? this.rowNormal[j] === 1 : severity < this.minSeverity;
+      this.retrainer?.offer(this.rowSeconds[j] * 1000, this.rowValues.subarray(j * s, (j + 1) * s), normal);
       if (severity < this.minSeverity) continue;
       if (this.rowWarm[j] === 1) {
         this.stats.suppressed.warmup++;
@@ -402,6 +407,7 @@ export class TelemetryDetector {
     this.rowSeconds = new Float64Array(n);
     this.rowValues = new Float64Array(n * this.meta.series.length);
     this.rowVol = new Float64Array(n * this.meta.series.length);
+    this.rowNormal = new Uint8Array(n);
   }
 }
 
