@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IsolationForest } from "../src/forest/forest.js";
+import { asRows, assertFinite, checkRowValues } from "../src/forest/matrix.js";
 import { Rng } from "../src/forest/random.js";
 import { firstNonFiniteIn } from "../src/forest/build.js";
 import { WasmInstance } from "../src/wasm.js";
@@ -130,5 +131,51 @@ describe("fit's one pass over a dense table", () => {
       const msg = `X[${Math.floor(first / 3)}][${first % 3}] is ${data[first]}; values must be finite numbers`;
       expect(() => IsolationForest.fit({ data, rows: 50_000, cols: 3 }, { seed: 1, sampleSize: 16, trees: 2 })).toThrow(msg);
     }
+  });
+});
+
+describe("checkRowValues (rows of numbers checked in one pass)", () => {
+  /** What checkRowValues must match: copy `chunk` rows at a time, then assertFinite on the copy. */
+  function reference(X: unknown[][], chunk: number): void {
+    const rows = asRows(X as number[][]);
+    const buf = new Float64Array(chunk * rows.cols);
+    for (let from = 0; from < rows.rows; from += chunk) {
+      const n = Math.min(chunk, rows.rows - from);
+      rows.copy(from, n, buf);
+      assertFinite(buf, n, rows.cols, from);
+    }
+  }
+  const outcome = (fn: () => void): string => {
+    try {
+      fn();
+      return "ok";
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+
+  it("names the same cell with the same error as copying chunk by chunk", () => {
+    const rng = new Rng(12);
+    const bad: unknown[] = [NaN, Infinity, -Infinity, "4", null, undefined, {}];
+    for (let trial = 0; trial < 300; trial++) {
+      const rows = 1 + rng.int(40);
+      const cols = 1 + rng.int(4);
+      const X: unknown[][] = Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
+      for (let k = rng.int(4); k > 0; k--) X[rng.int(rows)][rng.int(cols)] = bad[rng.int(bad.length)];
+      const chunk = 1 + rng.int(8);
+      const got = outcome(() => checkRowValues(X as number[][], cols, chunk));
+      expect(got).toBe(outcome(() => reference(X, chunk)));
+    }
+  });
+
+  it("names a wrong type before a non-finite value earlier in the same chunk, not in an earlier one", () => {
+    const X: unknown[][] = [[1, NaN], [2, "x"], [3, 4]];
+    expect(() => checkRowValues(X as number[][], 2, 2)).toThrow(/X\[1\]\[1\] must be a number, got "x"/);
+    expect(() => checkRowValues(X as number[][], 2, 1)).toThrow(/X\[0\]\[1\] is NaN/);
+  });
+
+  it("reads typed-array rows too", () => {
+    expect(() => checkRowValues([Float64Array.of(1, 2), Float64Array.of(3, Infinity)], 2, 10)).toThrow(/X\[1\]\[1\] is Infinity/);
+    expect(() => checkRowValues([Float32Array.of(1, 2)], 2, 10)).not.toThrow();
   });
 });

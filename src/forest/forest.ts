@@ -3,7 +3,7 @@
  * TypeScript reference scorer.
  */
 import { ForestBase, checkBackend, checkMeta, fitted, loadFile, walkTrees, type Backend, type ForestMeta } from "./forest-base.js";
-import { asRows, assertFinite, throwNonFinite, type Matrix, type Rows } from "./matrix.js";
+import { asRows, assertFinite, checkRowValues, throwNonFinite, type Matrix, type Rows } from "./matrix.js";
 import { decodeModel, encodeModel, malformed } from "./model-file.js";
 import { heightLimit, resolveOptions, type ForestOptions, type ResolvedOptions } from "./options.js";
 import { ScoringPool, checkThreads, poolReaper, threadsFor, type Threads } from "./parallel.js";
@@ -151,13 +151,7 @@ export function checkAllFinite(X: Matrix, rows: Rows): void {
     if (bad >= 0) throwNonFinite("X", Math.floor(bad / rows.cols), bad % rows.cols, dense[bad]);
     return;
   }
-  const chunk = Math.max(1, Math.floor(65536 / rows.cols));
-  const buf = new Float64Array(chunk * rows.cols);
-  for (let from = 0; from < rows.rows; from += chunk) {
-    const n = Math.min(chunk, rows.rows - from);
-    rows.copy(from, n, buf);
-    assertFinite(buf, n, rows.cols, from);
-  }
+  if (Array.isArray(X)) checkRowValues(X, rows.cols, Math.max(1, Math.floor(65536 / rows.cols)));
 }
 
 /** The values of a dense table, or null for rows of numbers. */

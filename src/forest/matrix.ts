@@ -111,6 +111,34 @@ function denseRows(X: DenseMatrix, what: string): Rows {
   };
 }
 
+/**
+ * Refuse, in rows of numbers, a value that is not a number or one that is NaN or
+ * +-Infinity, in one pass without a copy. The errors are those of copying `chunk`
+ * rows at a time and checking each copy with assertFinite: a value of the wrong
+ * type anywhere in a chunk is named before a non-finite one in the same chunk.
+ */
+export function checkRowValues(X: ReadonlyArray<ArrayLike<number>>, cols: number, chunk: number, what = "X"): void {
+  for (let from = 0; from < X.length; from += chunk) {
+    const to = Math.min(X.length, from + chunk);
+    let badRow = -1;
+    let badCol = 0;
+    let badValue = 0;
+    for (let r = from; r < to; r++) {
+      const row = X[r];
+      for (let j = 0; j < cols; j++) {
+        const v = row[j];
+        if (typeof v !== "number") throw new TypeError(`${what}[${r}][${j}] must be a number, got ${describe(v)}`);
+        if (v - v !== 0 && badRow < 0) {
+          badRow = r;
+          badCol = j;
+          badValue = v;
+        }
+      }
+    }
+    if (badRow >= 0) throwNonFinite(what, badRow, badCol, badValue);
+  }
+}
+
 /** Throw a RangeError naming the first NaN or +-Infinity among `count` rows of `buf` (rows from `firstRow`). */
 export function assertFinite(buf: Float64Array, count: number, cols: number, firstRow: number, what = "X"): void {
   const n = count * cols;
