@@ -53,7 +53,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     }
     if (a["detect-lines"] > 0) {
       await benchDetect(a["detect-lines"], ["json", "combined"], Math.min(a.runs, 3), (r) =>
-        console.log(a.json ? JSON.stringify(r) : `detect --input, ${r.format}: ${r.lines_per_s.toLocaleString("en-US")} lines/s (${r.lines.toLocaleString("en-US")} lines, ${r.ms} ms, ${r.alerts} alerts)`),
+        console.log(a.json ? JSON.stringify(r) : `detect --input, ${r.format}: ${r.lines_per_s.toLocaleString("en-US")} lines/s, ${r.cpu_lines_per_s.toLocaleString("en-US")} per CPU-second (${r.lines.toLocaleString("en-US")} lines, ${r.ms} ms, ${r.alerts} alerts)`),
       );
     }
   },
