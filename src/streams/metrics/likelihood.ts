@@ -70,7 +70,7 @@ const P_FLOOR = 1e-10;
 export const EXCLUDE_FROM = 0.5;
 // Peaks over threshold: the tail starts at this quantile; its fit is redone every REFIT rows.
 const TAIL_QUANTILE = 0.98;
-const REFIT = 50;
+const REFIT = 100;
 const METHODS = ["mean", "peaks", "both"] as const;
 
 /** Validate options; each error names the option, the range and the value. */
