@@ -45,7 +45,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("input", { type: "string", describe: "score this whole file" })
       .option("follow", { type: "string", array: true, describe: "follow these files as they grow (like tail -F)" })
       .option("alerts", { type: "string", describe: "append alerts (JSON lines) to this file instead of stdout" })
-      .option("scores", { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped)" })
+      .option("scores", { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped); for a telemetry model, score is the anomaly likelihood -log10(p)/10 and severity 200 x it" })
       .option("rules", { type: "string", describe: "rules file (JSON); see README" })
       .option("positions", { type: "string", describe: "follow mode: file keeping each followed file's read position" })
       .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
