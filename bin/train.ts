@@ -93,6 +93,7 @@ async function trainCsv(a: TrainArgs): Promise<void> {
   const trainer = new TelemetryTrainer({
     timestamp: a.timestamp,
     k: a.shingle,
+    maxRows: a["max-lines"],
     forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
   });
   const bar = fileProgress("reading", a.input, a.json);
@@ -111,6 +112,9 @@ async function trainCsv(a: TrainArgs): Promise<void> {
     return;
   }
   console.log(`trained on ${summary.parsed.toLocaleString("en-US")} of ${summary.lines.toLocaleString("en-US")} lines of ${a.input} (csv; ${describeSkipped(summary.skipped)})`);
+  if (summary.sampled !== undefined) {
+    console.log(`more than --max-lines ${a["max-lines"].toLocaleString("en-US")} rows: every row through the features, forest and severity from a sample of ${summary.sampled.toLocaleString("en-US")} rows (seed ${a.seed})`);
+  }
   console.log(`series: ${summary.series.join(", ")}; ${summary.features.length} features (shingles of ${summary.k}, changes, volatility, flat runs)`);
   console.log(`severity 50 at score ${summary.scoreP99.toFixed(4)} (p99), 75 at ${summary.scoreP999.toFixed(4)} (p99.9); fit ${summary.fitMs.toFixed(1)} ms`);
   console.log(`model written to ${a.model}`);

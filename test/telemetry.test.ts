@@ -243,6 +243,31 @@ describe("telemetry training and detection", () => {
     expect(right.length / onIncidents.length).toBeGreaterThan(0.8);
   });
 
+  it("keeps a seeded sample of maxRows feature rows past it, and the whole below it", () => {
+    const long = run({ count: 9000, seed: 3, incidents: "none", start: START }).lines.map((l) => l.text);
+    const whole = trainTelemetry(long, { forest: { seed: 1 } });
+    const atCap = trainTelemetry(long, { forest: { seed: 1 }, maxRows: 9000 });
+    expect(whole.summary.sampled).toBeUndefined();
+    expect(atCap.summary.sampled).toBeUndefined();
+    expect(telemetryOf(atCap.forest)).toEqual(telemetryOf(whole.forest));
+    // the trees: the file's last bytes but its closing checksum (which covers the creation time)
+    expect(Array.from(atCap.forest.toBytes().subarray(-4100, -4))).toEqual(Array.from(whole.forest.toBytes().subarray(-4100, -4)));
+    const sampled = trainTelemetry(long, { forest: { seed: 1 }, maxRows: 3000 });
+    expect(sampled.summary.sampled).toBe(3000);
+    expect(sampled.summary.parsed).toBe(9000);
+    // the spec (scales) comes from every row; the sample only feeds the forest and the calibration
+    expect(telemetryOf(sampled.forest).scales).toEqual(telemetryOf(whole.forest).scales);
+    const again = trainTelemetry(long, { forest: { seed: 1 }, maxRows: 3000 });
+    expect(telemetryOf(again.forest)).toEqual(telemetryOf(sampled.forest));
+    const test = run({ count: 3000, seed: 101, start: START });
+    const truth = truthOf(test.lines);
+    const texts = test.lines.map((l) => l.text);
+    const caught = (f: IsolationForest) => evaluate(detectAll(new TelemetryDetector(f), "m.csv", texts), truth);
+    const [w, smp] = [caught(whole.forest), caught(sampled.forest)];
+    expect(smp.incidents_caught).toBeGreaterThanOrEqual(w.incidents_caught - 1);
+    expect(() => trainTelemetry(long, { maxRows: 999 })).toThrow(/maxRows must be an integer >= 1000, got 999/);
+  });
+
   it("alerts on few lines of a clean stream", () => {
     const other = run({ count: 3000, seed: 55, incidents: "none", start: START }).lines.map((l) => l.text);
     const det = new TelemetryDetector(forest);

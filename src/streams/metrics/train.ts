@@ -5,6 +5,7 @@
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
 import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type SeriesScales, type TelemetrySpec } from "./features.js";
 import { IsolationForest } from "../../forest/forest.js";
+import { Rng } from "../../forest/random.js";
 import type { ForestOptions } from "../../forest/options.js";
 import { calibrate, isCalibration, type Calibration } from "../severity.js";
 
@@ -22,6 +23,14 @@ export interface TelemetryTrainOptions {
   summary?: boolean;
   /** Forest options (trees, sampleSize, seed, ...). */
   forest?: ForestOptions;
+  /**
+   * Feature rows held for the forest and the calibration, an integer >= 1000 (default
+   * 250,000). Past it every row still goes through the extractor (its rolling state is
+   * the whole stream's) and a seeded reservoir (the forest's seed) keeps this many; up to
+   * it the model is the one of holding them all. The raw values (8 bytes per series per
+   * row) are kept for the spec.
+   */
+  maxRows?: number;
 }
 
 /** Every telemetry default in one place. */
@@ -34,10 +43,16 @@ export const TELEMETRY_DEFAULTS = Object.freeze({
   // Deeper trees than the log pipeline's 256: a one-point spike stands out in only a few of
   // the row's columns, and measured on the simulator 1024 rows per tree catch clearly more.
   sampleSize: 1024,
+  maxRows: 250_000,
 });
+
+/** Rows per chunk of a trainer's stored values. */
+const CHUNK_ROWS = 65_536;
 
 /** Validated training options. */
 function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryTrainOptions, "timestamp" | "forest" | "summary">> & Pick<TelemetryTrainOptions, "timestamp" | "forest" | "summary"> {
+  const maxRows = o?.maxRows ?? TELEMETRY_DEFAULTS.maxRows;
+  if (!Number.isSafeInteger(maxRows) || maxRows < 1000) throw new RangeError(`maxRows must be an integer >= 1000, got ${String(maxRows)}`);
   if (typeof o !== "object" || o === null) throw new TypeError(`telemetry options must be an object, got ${String(o)}`);
   const k = o.k ?? TELEMETRY_DEFAULTS.k;
   if (!Number.isInteger(k) || k < 2 || k > 64) throw new RangeError(`k must be an integer in [2, 64], got ${String(k)}`);
@@ -51,21 +66,29 @@ function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryT
     throw new RangeError(`context must be 0 or an integer in [${window}, 4096] (window to 4096), got ${String(context)}`);
   }
   if (o.summary !== undefined && typeof o.summary !== "boolean") throw new RangeError(`summary must be true or false, got ${String(o.summary)}`);
-  return { k, window, context, timestamp: o.timestamp, forest: o.forest, summary: o.summary };
+  return { k, window, context, timestamp: o.timestamp, forest: o.forest, summary: o.summary, maxRows };
 }
 
 /** The spec of training rows (`values`: rows x series, row-major, in stream order). */
 export function learnTelemetrySpec(
   values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context"> = {},
 ): TelemetrySpec {
-  const o = resolveTrainOptions(opts);
   const s = series.length;
   if (values.length < rows * s) throw new RangeError(`values holds ${values.length} numbers, fewer than ${rows} rows x ${s} series`);
+  return specOfRows((i) => values.subarray(i * s, (i + 1) * s), rows, series, timestamp, opts);
+}
+
+/** learnTelemetrySpec over rows read one at a time (`rowAt(i)`: the series' values of row i). */
+function specOfRows(
+  rowAt: (i: number) => Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context">,
+): TelemetrySpec {
+  const o = resolveTrainOptions(opts);
+  const s = series.length;
   const summary = o.summary ?? s > 1;
   const scales: SeriesScales[] = [];
   const col = new Float64Array(rows);
   for (let j = 0; j < s; j++) {
-    for (let i = 0; i < rows; i++) col[i] = values[i * s + j];
+    for (let i = 0; i < rows; i++) col[i] = rowAt(i)[j];
     scales.push(learnSeriesScales(col, o.k, o.window, o.context));
   }
   return {
@@ -104,6 +127,8 @@ export interface TelemetryTrainSummary {
   scoreP999: number;
   fitMs: number;
   totalMs: number;
+  /** Feature rows the forest and the calibration saw, when there were more than maxRows (a sample of `parsed`). */
+  sampled?: number;
 }
 
 /** Incremental telemetry trainer: feed line batches (the header first), then finish(). */
@@ -112,7 +137,8 @@ export class TelemetryTrainer {
   private header: TelemetryHeader | null = null;
   private parser: TelemetryParser | null = null;
   private row: TelemetryRow = emptyTelemetryRow(0);
-  private values = new Float64Array(0);
+  // The parsed rows' values, in chunks of CHUNK_ROWS rows (no copy of everything when it grows).
+  private readonly chunks: Float64Array[] = [];
   private rows = 0;
   private lines = 0;
   private readonly skipped: Record<string, number> = {};
@@ -155,12 +181,9 @@ export class TelemetryTrainer {
       const parts = Object.entries(this.skipped).map(([k, v]) => `${k}: ${v}`);
       throw new RangeError(`no data line of the telemetry training input could be parsed (${parts.length ? `skipped ${parts.join(", ")}` : "none after the header"})`);
     }
-    const n = this.rows;
-    const spec = learnTelemetrySpec(this.values, n, header.series, header.columns[header.timestamp], this.opts);
+    const spec = specOfRows((i) => this.rowAt(i), this.rows, header.series, header.columns[header.timestamp], this.opts);
     const fx = new TelemetryExtractor(spec);
-    const X = new Float64Array(n * fx.cols);
-    const s = spec.series.length;
-    for (let i = 0; i < n; i++) fx.extract(NaN, this.values.subarray(i * s, (i + 1) * s), X, i * fx.cols);
+    const { X, rows: n } = this.extractRows(fx);
     const t0 = performance.now();
     const forest = IsolationForest.fit(
       { data: X, rows: n, cols: fx.cols },
@@ -174,7 +197,7 @@ export class TelemetryTrainer {
       forest,
       summary: {
         lines: this.lines,
-        parsed: n,
+        parsed: this.rows,
         skipped: { ...this.skipped },
         format: "csv",
         series: spec.series,
@@ -185,8 +208,28 @@ export class TelemetryTrainer {
         scoreP999: calibration.scores[3],
         fitMs,
         totalMs: performance.now() - this.started,
+        ...(n < this.rows ? { sampled: n } : {}),
       },
     };
+  }
+
+  /** Every row through the extractor in stream order; all of them, or a seeded reservoir of maxRows. */
+  private extractRows(fx: TelemetryExtractor): { X: Float64Array; rows: number } {
+    const total = this.rows;
+    const cap = Math.min(total, this.opts.maxRows);
+    const X = new Float64Array(cap * fx.cols);
+    if (cap === total) {
+      for (let i = 0; i < total; i++) fx.extract(NaN, this.rowAt(i), X, i * fx.cols);
+      return { X, rows: total };
+    }
+    const rng = new Rng(this.opts.forest?.seed ?? 0);
+    const row = new Float64Array(fx.cols);
+    for (let i = 0; i < total; i++) {
+      fx.extract(NaN, this.rowAt(i), row, 0);
+      const slot = i < cap ? i : rng.int(i + 1);
+      if (slot < cap) X.set(row, slot * fx.cols);
+    }
+    return { X, rows: cap };
   }
 
   private isHeader(line: string): boolean {
@@ -200,13 +243,17 @@ export class TelemetryTrainer {
 
   private push(v: Float64Array): void {
     const s = v.length;
-    if ((this.rows + 1) * s > this.values.length) {
-      const grown = new Float64Array(Math.max(1024, this.values.length * 2));
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values.set(v, this.rows * s);
+    const at = this.rows % CHUNK_ROWS;
+    if (at === 0) this.chunks.push(new Float64Array(CHUNK_ROWS * s));
+    this.chunks[this.chunks.length - 1].set(v, at * s);
     this.rows++;
+  }
+
+  /** The values of parsed row i (a view). */
+  private rowAt(i: number): Float64Array {
+    const s = this.row.values.length;
+    const at = i % CHUNK_ROWS;
+    return this.chunks[(i - at) / CHUNK_ROWS].subarray(at * s, (at + 1) * s);
   }
 
   private skip(reason: string): void {
