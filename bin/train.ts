@@ -20,6 +20,7 @@ interface TrainArgs {
   features?: string[];
   json: boolean;
   shingle: number;
+  context: number;
   timestamp?: string;
   "latency-unit"?: string;
   "max-lines": number;
@@ -33,6 +34,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic)" })
       .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
       .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
+      .option("context", { type: "number", default: 0, describe: "csv: also each value against its rolling median over this many values, a longer-run level (0: none; else window to 4096)" })
       .option("timestamp", { type: "string", describe: "csv: name of the timestamp column (default: ts, time or timestamp)" })
       .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
@@ -93,6 +95,7 @@ async function trainCsv(a: TrainArgs): Promise<void> {
   const trainer = new TelemetryTrainer({
     timestamp: a.timestamp,
     k: a.shingle,
+    context: a.context,
     maxRows: a["max-lines"],
     forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
   });
