@@ -24,7 +24,7 @@ export interface TelemetryTrainOptions {
   /** Forest options (trees, sampleSize, seed, ...). */
   forest?: ForestOptions;
   /**
-   * Feature rows held for the forest and the calibration, an integer >= 1000 (default
+   * Feature rows held for the forest and the calibration, an integer in [100, 1e8] (default
    * 250,000). Past it every row still goes through the extractor (its rolling state is
    * the whole stream's) and a seeded reservoir (the forest's seed) keeps this many; up to
    * it the model is the one of holding them all. The raw values (8 bytes per series per
@@ -52,7 +52,7 @@ const CHUNK_ROWS = 65_536;
 /** Validated training options. */
 function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryTrainOptions, "timestamp" | "forest" | "summary">> & Pick<TelemetryTrainOptions, "timestamp" | "forest" | "summary"> {
   const maxRows = o?.maxRows ?? TELEMETRY_DEFAULTS.maxRows;
-  if (!Number.isSafeInteger(maxRows) || maxRows < 1000) throw new RangeError(`maxRows must be an integer >= 1000, got ${String(maxRows)}`);
+  if (!Number.isSafeInteger(maxRows) || maxRows < 100 || maxRows > 100_000_000) throw new RangeError(`maxRows must be an integer in [100, 100000000], got ${String(maxRows)}`);
   if (typeof o !== "object" || o === null) throw new TypeError(`telemetry options must be an object, got ${String(o)}`);
   const k = o.k ?? TELEMETRY_DEFAULTS.k;
   if (!Number.isInteger(k) || k < 2 || k > 64) throw new RangeError(`k must be an integer in [2, 64], got ${String(k)}`);
