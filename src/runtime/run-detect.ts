@@ -29,6 +29,7 @@ import type { SinkCounts } from "./sinks/queue.js";
 import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
+import { checkWorkers, PIPELINE_MAX_LINE_BYTES, runPipeline } from "./pipeline.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
 import type { RetrainOptions } from "../streams/retrain.js";
 import type { Rules } from "../streams/http/rules.js";
@@ -91,6 +92,11 @@ export interface DetectRunOptions {
   onSinkProblem?: (message: string) => void;
   /** Prometheus metrics to keep up to date (see runtime/metrics.ts). */
   metrics?: DetectMetrics;
+  /**
+   * --input of a log: parse on this many worker threads (runtime/pipeline.ts), in [0, 16];
+   * 0 (default): on this thread. Retraining, telemetry and --max-line-bytes over 512 KiB read on this thread.
+   */
+  workers?: number;
 }
 
 /** A run's summary; `sinks` (what became of the alerts each sink got) only when a sink was on. */
@@ -125,6 +131,7 @@ async function closeAlertSinks(sinks: AlertSink[], drainMs: number, summary: Det
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
+  checkWorkers(o.workers ?? 0);
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
   const alertSinks = openAlertSinks(o);
   o.metrics?.watchSinks(alertSinks);
@@ -215,7 +222,20 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
       for (const l of lines) read += l.length + 1;
       o.onBatch?.(name, lines.length, read);
     };
-    await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong: (line) => (skipLong(name, line), sinks.flush()) });
+    const onTooLong = (line: number) => (skipLong(name, line), sinks.flush());
+    const piped = o.input !== undefined && made instanceof Detector && (o.workers ?? 0) > 0 && !o.retrain && maxLineBytes <= PIPELINE_MAX_LINE_BYTES
+      && await runPipeline(o.input, o.workers ?? 0, maxLineBytes, {
+        choose: (sample) => made.parserSettings(name, sample),
+        batch: (p, from, to, first, text, bytes) => {
+          const t0 = performance.now();
+          made.consume(name, p, from, to, first, text, emit);
+          o.metrics?.batchScored((performance.now() - t0) / 1000);
+          sinks.flush();
+          o.onBatch?.(name, to - from, bytes);
+        },
+        tooLong: onTooLong,
+      });
+    if (!piped) await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong });
   }
   return { summary: withSkipped(detector.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
 }

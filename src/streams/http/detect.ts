@@ -9,7 +9,7 @@ import type { BatchScorer, IsolationForest } from "../../forest/forest.js";
 import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
 import { formatRefusal } from "./refusal.js";
-import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser } from "./parse.js";
+import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser, type ParserOptions } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
 import { severityOf } from "../severity.js";
@@ -18,7 +18,9 @@ import { inParts, Retrainer, type RefreshReport, type RetrainOptions } from "./r
 import { pipelineOf, type PipelineMeta } from "./train.js";
 import type { Alert, DetectSummary } from "./alert.js";
 import { BatchRows } from "./rows.js";
+import { fillRow } from "./batch-row.js";
 import { RuleJudge } from "./judge.js";
+import { recordAt, type PreparedLines } from "./prepare.js";
 
 export { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch, type SkippedExample } from "../counts.js";
 export type { Alert, AlertRecord, DetectSummary } from "./alert.js";
@@ -167,57 +169,70 @@ export class Detector {
     const every = this.retrainer?.opts.everyLines ?? Infinity;
     if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
     const parser = this.parserFor(file, lines);
-    this.rows.grow(n);
-    const cols = this.scorer.cols;
-    const input = this.scorer.input(n);
+    const input = this.begin(n);
     const r = this.record;
-    const fx = this.features;
     let k = 0;
-    if (this.onScored) this.batchSkipped = [];
     for (let i = 0; i < n; i++) {
       const reason = parser.parse(lines[i], r);
       const no = typeof lineNo === "number" ? lineNo + i : lineNo[i];
-      if (reason !== null) {
-        this.skip(file, no, reason);
-        if (this.onScored) this.batchSkipped.push({ line: no, reason });
-        continue;
-      }
-      this.clock(r);
-      fx.extract(r, input, k * cols);
-      // Nothing a line holds may reach the scorer as NaN or Infinity: such a row is a skip.
-      if (!finiteRow(input, k * cols, cols)) {
-        this.skip(file, no, "non_finite_features");
-        if (this.onScored) this.batchSkipped.push({ line: no, reason: "non_finite_features" });
-        continue;
-      }
-      this.rows.line[k] = i;
-      this.rows.novel[k] = fx.lastNovel ? 1 : 0;
-      const cw = fx.lastClient;
-      this.rows.client[4 * k] = cw.requests;
-      this.rows.client[4 * k + 1] = cw.failures;
-      this.rows.client[4 * k + 2] = cw.novelFailures;
-      this.rows.client[4 * k + 3] = cw.knownFailures;
-      this.rows.lineNo[k] = no;
-      this.rows.status[k] = r.status;
-      this.rows.latency[k] = r.latencyMs;
-      this.rows.bytes[k] = r.bytes;
-      this.rows.route[k] = fx.lastRoute;
-      this.rows.routeCount[k] = fx.lastRouteCount;
-      this.rows.routeErrors[k] = fx.lastRouteErrors;
-      this.rows.errorsOfLast3[k] = fx.lastRouteErrorsOfLast3;
-      this.rows.recent[4 * k] = fx.lastRouteErrorRecent;
-      this.rows.recent[4 * k + 1] = fx.lastRouteLatencyTrend;
-      this.rows.recent[4 * k + 2] = fx.lastAllLatencyTrend;
-      this.rows.recent[4 * k + 3] = fx.lastFamilyTrend;
-      this.rows.family[k] = fx.lastFamily;
-      this.rows.routeClients[k] = fx.lastRouteClients;
-      this.rows.ip[k] = r.ip;
-      this.rows.routeText[k] = r.route;
-      const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
-      this.lastSeconds = Math.max(this.lastSeconds, seconds);
-      this.rows.seconds[k] = seconds;
-      k++;
+      if (this.take(file, reason, i, no, input, k)) k++;
     }
+    this.finish(file, n, k, input, (i) => lines[i], parser, emit);
+  }
+
+  /**
+   * processBatch for lines parsed elsewhere (runtime/pipeline.ts: on worker threads): lines [from, to) of p, numbered
+   * from lineNo; text(i) is line i, read again for an alert only. Not with retraining (it learns from line texts).
+   */
+  consume(file: string, p: PreparedLines, from: number, to: number, lineNo: number, text: (i: number) => string, emit: (a: Alert) => void): void {
+    const n = to - from;
+    if (n <= 0) return;
+    if (this.retrainer) throw new Error("Detector.consume does not retrain: use processBatch");
+    const parser = this.parsers.get(file);
+    if (parser === undefined) throw new Error(`Detector.consume: no parser chosen for ${file} (call parserSettings first)`);
+    const input = this.begin(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const at = from + i;
+      const code = p.skip[at];
+      if (code === 0) recordAt(p, at, this.record);
+      if (this.take(file, code === 0 ? null : p.reasons[code - 1], i, lineNo + i, input, k)) k++;
+    }
+    this.finish(file, n, k, input, (i) => text(from + i), parser, emit);
+  }
+
+  /** Scratch for a batch of n lines: the scorer's input. */
+  private begin(n: number): Float64Array {
+    this.rows.grow(n);
+    if (this.onScored) this.batchSkipped = [];
+    return this.scorer.input(n);
+  }
+
+  /** Line i (number `no`) of a batch, parsed into this.record unless `reason`: its features as row k; false when skipped. */
+  private take(file: string, reason: string | null, i: number, no: number, input: Float64Array, k: number): boolean {
+    if (reason !== null) {
+      this.skip(file, no, reason);
+      return false;
+    }
+    const r = this.record;
+    const fx = this.features;
+    const cols = this.scorer.cols;
+    this.clock(r);
+    fx.extract(r, input, k * cols);
+    // Nothing a line holds may reach the scorer as NaN or Infinity: such a row is a skip.
+    if (!finiteRow(input, k * cols, cols)) {
+      this.skip(file, no, "non_finite_features");
+      return false;
+    }
+    const seconds = Number.isFinite(r.ts) ? r.ts / 1000 : this.lastSeconds;
+    this.lastSeconds = Math.max(this.lastSeconds, seconds);
+    fillRow(this.rows, k, i, no, r, fx, seconds);
+    return true;
+  }
+
+  /** Score the batch's k rows (of n lines), report them, judge them and emit the alerts; `text(i)` is line i. */
+  private finish(file: string, n: number, k: number, input: Float64Array, text: (i: number) => string, parser: LineParser, emit: (a: Alert) => void): void {
+    const cols = this.scorer.cols;
     this.stats.lines_read += n;
     this.stats.lines_scored += k;
     const scores = k > 0 ? this.scorer.run(k) : new Float64Array(0);
@@ -243,11 +258,11 @@ export class Detector {
       if (alertRule === null) {
         // Retraining learns from every line that did not alert (lines held back by a
         // cooldown included: a lasting change is mostly such lines).
-        if (this.retrainer) this.retrainRecord(lines[this.rows.line[j]], parser);
+        if (this.retrainer) this.retrainRecord(text(this.rows.line[j]), parser);
         continue;
       }
       const i = this.rows.line[j];
-      const alert = this.makeAlert(file, lines[i], this.rows.lineNo[j], parser, scores[j], severity, alertRule);
+      const alert = this.makeAlert(file, text(i), this.rows.lineNo[j], parser, scores[j], severity, alertRule);
       if (this.explain) alert.reasons = this.reasons(input.subarray(j * cols, (j + 1) * cols), j);
       emit(alert);
     }
@@ -296,8 +311,20 @@ export class Detector {
   }
 
   private parserFor(file: string, lines: readonly string[]): LineParser {
-    let p = this.parsers.get(file);
-    if (p) return p;
+    const { format, options } = this.parserSettings(file, lines);
+    return this.parsers.get(file) ?? createParser(format, options);
+  }
+
+  /**
+   * The format and parser options `file` is read with, chosen from its first lines when first
+   * asked (as processBatch does with its first batch) and remembered: a parser made elsewhere
+   * with them (a worker thread) reads the file as this detector would.
+   */
+  parserSettings(file: string, lines: readonly string[]): { format: FormatName; options: ParserOptions } {
+    const unit = this.latencyUnit ?? this.pipeline.latencyUnit;
+    const options: ParserOptions = { fields: this.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) };
+    const known = this.parsers.get(file);
+    if (known) return { format: known.format, options };
     let format: FormatName;
     if (this.format !== "auto") {
       format = this.format;
@@ -307,11 +334,9 @@ export class Detector {
       if (found === null && sample.length >= 5) this.unrecognised.set(file, sample.slice(0, 3));
       format = found ?? this.pipeline.format;
     }
-    const unit = this.latencyUnit ?? this.pipeline.latencyUnit;
-    p = createParser(format, { fields: this.fields, ...(unit !== undefined ? { latencyUnit: unit } : {}) });
-    this.parsers.set(file, p);
+    this.parsers.set(file, createParser(format, options));
     this.stats.formats[file] = format;
-    return p;
+    return { format, options };
   }
 
   /** Why row j (features in `row`) is anomalous; the alert record was just parsed into alertRecord. */
@@ -369,7 +394,6 @@ export class Detector {
 
   private skip(file: string, line: number, reason: string): void {
     countSkipped(this.stats, file, line, reason);
+    if (this.onScored) this.batchSkipped.push({ line, reason });
   }
-
-
 }
