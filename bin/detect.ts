@@ -34,7 +34,7 @@ interface DetectArgs extends RedisDetectArgs, SinkArgs {
   "retrain-sample": number;
   "retrain-save"?: string;
   host: string;
-  workers: number;
+  workers?: number;
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {
@@ -55,7 +55,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" })
       .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" })
-      .option("workers", { type: "number", default: 0, describe: "with --input: parse on this many worker threads (0-16; 0: on the detecting thread); output is the same" })
+      .option("workers", { type: "number", describe: "with --input: parse on this many worker threads, 0-16 (0: on the detecting thread; default: 1 for a file of 32 MiB or more on 2+ cores, else 0); the output is the same" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
       .option("retrain-every", { type: "number", default: RETRAIN_DEFAULTS.everyLines, describe: "with --retrain: refresh after this many scored lines" })

@@ -3,12 +3,13 @@
  * the same alerts, --scores rows and summary, byte for byte. The workers run the compiled
  * worker file (dist/): run `npm run build` first.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { Readable } from "node:stream";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runDetect } from "../src/runtime/run-detect.js";
-import { runPipeline } from "../src/runtime/pipeline.js";
+import { AUTO_WORKERS_BYTES, runPipeline, workersFor } from "../src/runtime/pipeline.js";
 import { LinePreparer, MAX_STRINGS, recordAt, StringTable, TOO_LONG } from "../src/streams/http/prepare.js";
 import { createParser } from "../src/streams/http/parse.js";
 import { emptyRecord } from "../src/streams/http/record.js";
@@ -87,6 +88,22 @@ describe("detect --input on worker threads", () => {
     const { forest } = trainFromLines([...simulate({ count: 5_000, seed: 1, incidents: "none" })].map((l) => l.text));
     await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 17 })).rejects.toThrow(/--workers must be an integer in \[0, 16\], got 17/);
     await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 1.5 })).rejects.toThrow(RangeError);
+    await expect(runDetect({ model: forest, stdin: Readable.from([]), out: null, workers: 1 })).rejects.toThrow(/--workers applies to --input only/);
+    await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 1, retrain: {} })).rejects.toThrow(/--workers cannot be combined with --retrain/);
+  });
+
+  it("defaults to one worker for a file of 32 MiB or more on two cores or more, else none", () => {
+    const big = join(dir, "big.log");
+    const small = join(dir, "small-default.log");
+    writeFileSync(small, "x\n");
+    truncateSync(small, AUTO_WORKERS_BYTES - 1);
+    writeFileSync(big, "x\n");
+    truncateSync(big, AUTO_WORKERS_BYTES); // sparse: no 32 MiB written
+    expect(workersFor({ input: big })).toBe(availableParallelism() >= 2 ? 1 : 0);
+    expect(workersFor({ input: small })).toBe(0);
+    expect(workersFor({ input: big, retrain: {} })).toBe(0);
+    expect(workersFor({})).toBe(0);
+    expect(workersFor({ input: big, workers: 0 })).toBe(0);
   });
 
   it("ends with an error naming the worker when a worker dies", async () => {

@@ -11,7 +11,8 @@
  *
  * A worker that fails or exits ends the run with an error naming it.
  */
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { decodeLine } from "../streams/lines.js";
 import { StringTable, TOO_LONG, type PreparedChunk, type PreparedLines } from "../streams/http/prepare.js";
@@ -36,6 +37,25 @@ export function checkWorkers(value: unknown, option = "--workers"): number {
     throw new RangeError(`${option} must be an integer in [0, ${MAX_WORKERS}], got ${String(value)}`);
   }
   return value;
+}
+
+/** Input files from which `workers` defaults to 1 (the threads' start, ~60 ms, is then well paid back). */
+export const AUTO_WORKERS_BYTES = 32 << 20;
+
+/** The worker threads the run parses on: o.workers checked, or its default (see DetectRunOptions.workers in run-detect.ts). */
+export function workersFor(o: { workers?: number; input?: string; follow?: string[]; retrain?: object }): number {
+  if (o.workers === undefined) {
+    if (o.input === undefined || o.retrain || availableParallelism() < 2) return 0;
+    try {
+      return statSync(o.input).size >= AUTO_WORKERS_BYTES ? 1 : 0;
+    } catch {
+      return 0; // reading it will say what is wrong
+    }
+  }
+  const n = checkWorkers(o.workers);
+  if (n > 0 && (o.input === undefined || (o.follow && o.follow.length > 0))) throw new RangeError(`--workers applies to --input only (a followed file and stdin are read on the detecting thread), got --workers ${n}`);
+  if (n > 0 && o.retrain) throw new RangeError(`--workers cannot be combined with --retrain (it learns from each line's text on the detecting thread), got --workers ${n}`);
+  return n;
 }
 
 /** What a worker is started with. */

@@ -29,7 +29,7 @@ import type { SinkCounts } from "./sinks/queue.js";
 import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
 import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
-import { checkWorkers, PIPELINE_MAX_LINE_BYTES, runPipeline } from "./pipeline.js";
+import { PIPELINE_MAX_LINE_BYTES, runPipeline, workersFor } from "./pipeline.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
 import type { RetrainOptions } from "../streams/retrain.js";
 import type { Rules } from "../streams/http/rules.js";
@@ -93,8 +93,9 @@ export interface DetectRunOptions {
   /** Prometheus metrics to keep up to date (see runtime/metrics.ts). */
   metrics?: DetectMetrics;
   /**
-   * --input of a log: parse on this many worker threads (runtime/pipeline.ts), in [0, 16];
-   * 0 (default): on this thread. Retraining, telemetry and --max-line-bytes over 512 KiB read on this thread.
+   * --input of a log: parse on this many worker threads (runtime/pipeline.ts), in [0, 16]; 0: on
+   * this thread. Default: 1 for a file of 32 MiB or more on a machine of 2 cores or more, else 0.
+   * A telemetry model and --max-line-bytes over 512 KiB read on this thread whatever this says.
    */
   workers?: number;
 }
@@ -131,14 +132,14 @@ async function closeAlertSinks(sinks: AlertSink[], drainMs: number, summary: Det
 /** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
 export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
-  checkWorkers(o.workers ?? 0);
+  const workers = workersFor(o);
   const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
   const alertSinks = openAlertSinks(o);
   o.metrics?.watchSinks(alertSinks);
   const sinks = new Sinks(o.alerts, o.scores);
   let result: DetectRunResult;
   try {
-    result = await detectInto(o, forest, sinks, maxLineBytes, alertSinks);
+    result = await detectInto(o, forest, sinks, maxLineBytes, alertSinks, workers);
   } catch (err) {
     try {
       sinks.close();
@@ -158,7 +159,7 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
   return result;
 }
 
-async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number, alertSinks: AlertSink[]): Promise<DetectRunResult> {
+async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number, alertSinks: AlertSink[], workers: number): Promise<DetectRunResult> {
   let detector: LineDetector | null = null;
   const onScored = (b: ScoredBatch) => {
     if (sinks.scores && detector) sinks.scores.push(scoreRows(b, detector));
@@ -223,8 +224,8 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
       o.onBatch?.(name, lines.length, read);
     };
     const onTooLong = (line: number) => (skipLong(name, line), sinks.flush());
-    const piped = o.input !== undefined && made instanceof Detector && (o.workers ?? 0) > 0 && !o.retrain && maxLineBytes <= PIPELINE_MAX_LINE_BYTES
-      && await runPipeline(o.input, o.workers ?? 0, maxLineBytes, {
+    const piped = o.input !== undefined && made instanceof Detector && workers > 0 && maxLineBytes <= PIPELINE_MAX_LINE_BYTES
+      && await runPipeline(o.input, workers, maxLineBytes, {
         choose: (sample) => made.parserSettings(name, sample),
         batch: (p, from, to, first, text, bytes) => {
           const t0 = performance.now();
