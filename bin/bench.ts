@@ -16,7 +16,7 @@ interface BenchArgs {
   seed: number;
   json: boolean;
   "detect-lines": number;
-  workers: number[];
+  workers?: number[];
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -36,12 +36,12 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("seed", { type: "number", default: BENCH_DEFAULTS.seed, describe: "seed of the table and the forest" })
       .option("json", { type: "boolean", default: false, describe: "one JSON object per measurement on stdout" })
       .option("detect-lines", { type: "number", default: 200_000, describe: "end-to-end detect --input on this many simulated lines per format (0: skip)" })
-      .option("workers", { type: "number", array: true, default: [0], describe: "detect --input's --workers for the end-to-end runs (several: taking turns)" }),
+      .option("workers", { type: "number", array: true, describe: "detect --input's --workers for the end-to-end runs, several taking turns (default: detect's)" }),
   handler: async (a) => {
     for (const [name, v, lo] of [["rows", a.rows, 1], ["cols", a.cols, 1], ["runs", a.runs, 1], ["js-rows", a["js-rows"], 1], ["threads", a.threads, 0]] as const) {
       if (!Number.isInteger(v) || v < lo) throw new RangeError(`--${name} must be an integer >= ${lo}, got ${v}`);
     }
-    for (const w of a.workers) checkWorkers(w);
+    for (const w of a.workers ?? []) checkWorkers(w);
     for (const b of a.batches) {
       if (!Number.isInteger(b) || b < 0) throw new RangeError(`--batches must be integers >= 0, got ${b}`);
     }
@@ -58,7 +58,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (a["detect-lines"] > 0) {
       await benchDetect(a["detect-lines"], ["json", "combined"], Math.min(a.runs, 3), (r) =>
         console.log(a.json ? JSON.stringify(r) : `detect --input${r.workers > 0 ? ` --workers ${r.workers}` : ""}, ${r.format}: ${r.lines_per_s.toLocaleString("en-US")} lines/s, ${r.cpu_lines_per_s.toLocaleString("en-US")} per CPU-second (${r.lines.toLocaleString("en-US")} lines, ${r.ms} ms, ${r.alerts} alerts)`),
-      a.workers);
+      a.workers ?? [undefined]);
     }
   },
 };

@@ -6,6 +6,7 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runDetect } from "../runtime/run-detect.js";
+import { workersFor } from "../runtime/pipeline.js";
 import { simulate, type SimFormat } from "./simulate.js";
 import { trainFromLines } from "../streams/http/train.js";
 
@@ -13,7 +14,7 @@ import { trainFromLines } from "../streams/http/train.js";
 export interface DetectBenchResult {
   measure: "detect";
   format: SimFormat;
-  /** detect --input's --workers (0: parsed on the detecting thread). */
+  /** detect --input's worker threads (0: parsed on the detecting thread); its default when not given. */
   workers: number;
   lines: number;
   lines_per_s: number;
@@ -29,10 +30,10 @@ export interface DetectBenchResult {
 /**
  * Simulate `lines` lines of each format into a temporary file and time `detect --input` on it
  * with each of `workers` (median of `runs`; the settings take turns run by run, so a busy
- * spell of a shared machine hits them alike).
+ * spell of a shared machine hits them alike). Default: detect's own default.
  */
 export async function benchDetect(
-  lines: number, formats: SimFormat[], runs: number, log: (r: DetectBenchResult) => void, workers: readonly number[] = [0],
+  lines: number, formats: SimFormat[], runs: number, log: (r: DetectBenchResult) => void, workers: ReadonlyArray<number | undefined> = [undefined],
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "logforest-bench-"));
   try {
@@ -57,7 +58,7 @@ export async function benchDetect(
       for (const [w, n] of workers.entries()) {
         const ms = median(times[w]);
         log({
-          measure: "detect", format, workers: n, lines, lines_per_s: Math.round(lines / (ms / 1000)),
+          measure: "detect", format, workers: workersFor({ input: path, workers: n }), lines, lines_per_s: Math.round(lines / (ms / 1000)),
           cpu_lines_per_s: Math.round(lines / (median(cpu[w]) / 1000)), ms: Math.round(ms), alerts: alerts[w],
         });
       }
