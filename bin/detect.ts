@@ -35,6 +35,8 @@ interface DetectArgs extends RedisDetectArgs, SinkArgs {
   "retrain-save"?: string;
   host: string;
   workers?: number;
+  "metric-score": string;
+  "adapt-every": number;
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {
@@ -55,6 +57,8 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" })
       .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" })
+      .option("metric-score", { type: "string", choices: ["likelihood", "raw"], default: "likelihood", describe: "a telemetry model's score: the anomaly likelihood, comparable across series (default), or the forest's raw score" })
+      .option("adapt-every", { type: "number", default: 0, describe: "a telemetry model: replace a tree every N rows (10 to 1e6) with one grown on recent rows that did not alert (0: never; measured to help little, see docs/telemetry.md)" })
       .option("workers", { type: "number", describe: "with --input: parse on this many worker threads, 0-16 (0: on the detecting thread; default: 1 for a file of 32 MiB or more on 2+ cores, else 0); the output is the same" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
@@ -72,6 +76,9 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .conflicts("input", "follow")
       .check((a) => {
         if (a.duration !== undefined && !(a.duration > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${a.duration}`);
+        const every = a["adapt-every"];
+        if (every !== 0 && !(Number.isInteger(every) && every >= 10 && every <= 1_000_000)) throw new RangeError(`--adapt-every must be 0 or an integer in [10, 1000000], got ${every}`);
+        if (every !== 0 && a["metric-score"] === "raw") throw new RangeError("--adapt-every needs --metric-score likelihood (it learns from the rows whose likelihood stayed below the alert level)");
         return true;
       }),
   handler: async (a) => {
@@ -119,6 +126,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         durationSeconds: a.duration,
         maxLineBytes: a["max-line-bytes"],
         workers: a.workers,
+        telemetry: { output: a["metric-score"] as "likelihood" | "raw", adapt: a["adapt-every"] === 0 ? false : { every: a["adapt-every"] } },
         signal: stop.signal,
         retrain: a.retrain
           ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }

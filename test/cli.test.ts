@@ -96,6 +96,25 @@ describe("telemetry streams from the CLI", () => {
     expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
   });
 
+  it("detect --metric-score raw gives the forest's scores; --adapt-every replaces trees and still catches incidents", () => {
+    const medianScore = (file: string) => {
+      const scores = readFileSync(file, "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[3])).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+      return scores[scores.length >> 1];
+    };
+    expect(run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--scores", path("t-raw.csv"), "--metric-score", "raw", "--json"]).code).toBe(0);
+    // the forest's score sits near 0.4-0.5 on normal rows; the likelihood score -log10(p)/10 near 0
+    expect(medianScore(path("t-raw.csv"))).toBeGreaterThan(0.3);
+    expect(medianScore(path("t-scores.csv"))).toBeLessThan(0.1);
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-aalerts.jsonl"), "--adapt-every", "50", "--json"]);
+    expect(d.code).toBe(0);
+    const ev = JSON.parse(run(["evaluate", "--alerts", path("t-aalerts.jsonl"), "--truth", path("t-truth.jsonl"), "--json"]).out);
+    expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
+    const bad = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--adapt-every", "5"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--adapt-every must be 0 or an integer in [10, 1000000], got 5");
+    expect(run(["detect", "--model", path("m.lfm"), "--input", path("test.log"), "--adapt-every", "50"]).err).toContain("--adapt-every needs a telemetry model");
+  });
+
   it("detect --retrain on a telemetry stream refreshes, saves the new generation and still catches incidents", () => {
     const saved = path("t-retrained.lfm");
     const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-ralerts.jsonl"), "--retrain", "--retrain-every", "2000", "--retrain-sample", "5000", "--retrain-save", saved, "--json"]);

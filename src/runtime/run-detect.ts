@@ -27,7 +27,7 @@ import { loadPositions } from "./positions.js";
 import { execSink, type ExecOptions } from "./sinks/exec.js";
 import type { SinkCounts } from "./sinks/queue.js";
 import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
-import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary } from "../streams/metrics/telemetry.js";
+import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary, type TelemetryDetectorOptions } from "../streams/metrics/telemetry.js";
 import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
 import { PIPELINE_MAX_LINE_BYTES, runPipeline, workersFor } from "./pipeline.js";
 import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
@@ -80,6 +80,8 @@ export interface DetectRunOptions {
   onScored?: (batch: ScoredBatch) => void;
   /** Keep learning from recent normal lines (see streams/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
+  /** A telemetry model's score (likelihood or raw) and continuous tree replacement (streams/metrics/detect.ts). */
+  telemetry?: Pick<TelemetryDetectorOptions, "output" | "adapt">;
   /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
   onStart?: (detector: AnyDetector) => void;
   /** POST each alert to a URL (see runtime/sinks/webhook.ts). */
@@ -168,9 +170,10 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
   const hook = sinks.scores || o.onScored ? onScored : undefined;
   let made: AnyDetector;
   if (isTelemetryModel(forest)) {
-    made = new TelemetryDetector(forest, { onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
+    made = new TelemetryDetector(forest, { ...o.telemetry, onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
   } else {
     if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
+    if (o.telemetry?.adapt) throw new RangeError("--adapt-every needs a telemetry model (train it with --format csv); this model reads access logs");
     made = new Detector(forest, {
       rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain,
       ...(o.latencyUnit !== undefined ? { latencyUnit: o.latencyUnit } : {}),
