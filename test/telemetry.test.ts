@@ -162,7 +162,7 @@ describe("features", () => {
       if (i >= 20) expect([...out]).toEqual([...both[i]]);
       else if (i > 0) expect([...out]).not.toEqual([...both[i]]);
     });
-    expect(() => fx.rescale(spec(3))).toThrow(/same series, k, window, summary and context/);
+    expect(() => fx.rescale(spec(3))).toThrow(/same series, k, window, summary, context and season/);
   });
   it("use only the past and the present: a row does not change with what follows", () => {
     const rng = new Rng(5);

@@ -20,7 +20,12 @@ export interface SeriesScales {
   residual: number;
   /** 1.4826 MAD of (value - median of the previous `context` values): the unit of `level` (with a context only). */
   level?: number;
+  /** 1.4826 MAD of (value - its seasonal slot's level) where defined in training: the unit of `season` (with a season only). */
+  season?: number;
 }
+
+/** Seasonal slots of the `season` column: the hour of the day (24, UTC) or of the week (168). */
+export type Season = "day" | "week";
 
 /** What detection needs to extract the same features as training; stored in the model. */
 export interface TelemetrySpec {
@@ -47,6 +52,11 @@ export interface TelemetrySpec {
    * value's squared robust z against their median. Absent (0) in models made before it.
    */
   context?: number;
+  /**
+   * Seasonal slots: each block ends with `season`, the value's squared robust z against
+   * its slot's level (see SeasonProfile). Absent (off) in models made before it.
+   */
+  season?: Season;
   /** Training rows. */
   lines: number;
 }
@@ -54,18 +64,19 @@ export interface TelemetrySpec {
 /** The cross-series columns of a spec with `summary`, in order: each the largest of that feature over the series. */
 export const SUMMARY_FEATURES: readonly string[] = ["any.lag0", "any.diff", "any.change", "any.vol"];
 
-/** The features of one series, in block order (`.level` last, with a context). */
-export function seriesFeatureNames(name: string, k: number, context = 0): string[] {
+/** The features of one series, in block order (`.level` with a context, then `.season` with a season). */
+export function seriesFeatureNames(name: string, k: number, context = 0, season?: Season): string[] {
   const out: string[] = [];
   for (let j = 0; j < k; j++) out.push(`${name}.lag${j}`);
   out.push(`${name}.diff`, `${name}.change`, `${name}.vol`, `${name}.flat`);
   if (context > 0) out.push(`${name}.level`);
+  if (season !== undefined) out.push(`${name}.season`);
   return out;
 }
 
-/** Columns of one series' block: k lags, diff, change, vol, flat, and level with a context. */
-export function blockWidthOf(spec: Pick<TelemetrySpec, "k" | "context">): number {
-  return spec.k + 4 + ((spec.context ?? 0) > 0 ? 1 : 0);
+/** Columns of one series' block: k lags, diff, change, vol, flat, level with a context, season with a season. */
+export function blockWidthOf(spec: Pick<TelemetrySpec, "k" | "context" | "season">): number {
+  return spec.k + 4 + ((spec.context ?? 0) > 0 ? 1 : 0) + (spec.season !== undefined ? 1 : 0);
 }
 
 /**
@@ -121,6 +132,81 @@ class RollingMedian {
   }
 }
 
+const HOUR_MS = 3_600_000;
+/** Weight of a slot's newest visit in its level: about the last 3 days (or weeks) count. */
+const SEASON_RATE = 0.3;
+
+/**
+ * Online per-slot level of one series: hour of day (24 slots) or hour of week (168),
+ * from the row's UTC timestamp. A visit is the run of rows within one clock hour; when
+ * it ends, its mean moves the slot's level (the first visit sets it, later ones by
+ * SEASON_RATE). A row is compared only with completed visits (not with its own hour,
+ * which the shingle already sees), and only once they hold >= 2 values; before that,
+ * or without a timestamp, the deviation is NaN (the column reads 0). The deviation is
+ * then taken against the median of the last `window` deviations: what is left is the
+ * value's departure from the usual shape of the period at the current level, so a
+ * drift or a level shift since the slot's last visit does not read as seasonal.
+ * Training learns its scale with the same code, so training and detection rows follow
+ * the same rule. Slots come from the clock: irregular or gappy sampling needs no special case.
+ */
+export class SeasonProfile {
+  private readonly level: Float64Array;
+  private readonly seen: Float64Array;
+  private readonly recent: RollingMedian;
+  private started = false;
+  private hour = NaN;
+  private sum = 0;
+  private n = 0;
+
+  constructor(readonly slots: number, window: number) {
+    this.level = new Float64Array(slots);
+    this.seen = new Float64Array(slots);
+    this.recent = new RollingMedian(window);
+  }
+
+  /** v's departure from its slot's level, less the recent such departures' median (NaN without history or ts); then v joins the current visit. */
+  deviation(ts: number, v: number): number {
+    if (!Number.isFinite(ts)) return NaN;
+    const hour = Math.floor(ts / HOUR_MS);
+    if (hour !== this.hour) {
+      this.close();
+      this.hour = hour;
+    }
+    const slot = this.slotOf(hour);
+    let out = NaN;
+    if (this.seen[slot] >= 2) {
+      const d = v - this.level[slot];
+      if (!this.started) this.recent.fill(d);
+      this.started = true;
+      out = d - this.recent.median();
+      this.recent.push(d);
+    }
+    this.sum += v;
+    this.n++;
+    return out;
+  }
+
+  private slotOf(hour: number): number {
+    return ((hour % this.slots) + this.slots) % this.slots;
+  }
+
+  /** End the current visit: its mean moves its slot's level. */
+  private close(): void {
+    if (this.n === 0) return;
+    const slot = this.slotOf(this.hour);
+    const mean = this.sum / this.n;
+    this.level[slot] = this.seen[slot] === 0 ? mean : this.level[slot] + SEASON_RATE * (mean - this.level[slot]);
+    this.seen[slot] += this.n;
+    this.sum = 0;
+    this.n = 0;
+  }
+}
+
+/** Slots of a season. */
+export function seasonSlots(season: Season): number {
+  return season === "day" ? 24 : 168;
+}
+
 // Bounds that keep features finite when a training scale is (nearly) zero.
 const Z_MAX = 1e6;
 // vol = ln((recent median step + EPS) / (typical step + EPS)), EPS a small share of the typical
@@ -162,6 +248,8 @@ export class TelemetryExtractor {
   private readonly steps: RollingMedian[];
   /** Per series, the last `context` values (none without a context). */
   private readonly longs: RollingMedian[];
+  /** Per series, its seasonal profile (none without a season). */
+  private seasons: SeasonProfile[];
   private readonly runs: Float64Array;
   private seen = 0;
   /** Per series, the signed ln(recent median step / typical step) of the last row (its vol feature is the square). */
@@ -182,8 +270,14 @@ export class TelemetryExtractor {
     this.recent = spec.series.map(() => new RollingMedian(spec.window));
     this.steps = spec.series.map(() => new RollingMedian(spec.window));
     this.longs = (spec.context ?? 0) > 0 ? spec.series.map(() => new RollingMedian(spec.context ?? 0)) : [];
+    this.seasons = this.freshSeasons();
     this.runs = new Float64Array(s);
     this.lastVol = new Float64Array(s);
+  }
+
+  private freshSeasons(): SeasonProfile[] {
+    const season = this.spec.season;
+    return season === undefined ? [] : this.spec.series.map(() => new SeasonProfile(seasonSlots(season), this.spec.window));
   }
 
   /** Rows extracted so far. */
@@ -197,9 +291,9 @@ export class TelemetryExtractor {
    */
   rescale(spec: TelemetrySpec): void {
     const same = spec.k === this.spec.k && spec.window === this.spec.window && spec.series.length === this.spec.series.length
-      && (spec.summary === true) === (this.spec.summary === true) && (spec.context ?? 0) === (this.spec.context ?? 0)
+      && (spec.summary === true) === (this.spec.summary === true) && (spec.context ?? 0) === (this.spec.context ?? 0) && spec.season === this.spec.season
       && spec.series.every((name, i) => name === this.spec.series[i]);
-    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k, window, summary and context");
+    if (!same) throw new RangeError("rescale: the new telemetry spec must have the same series, k, window, summary, context and season");
     this.spec = spec;
   }
 
@@ -207,6 +301,7 @@ export class TelemetryExtractor {
   reset(): void {
     this.seen = 0;
     this.lastTs = NaN;
+    this.seasons = this.freshSeasons();
   }
 
   /** Write the features of the row (ts, values in spec.series order) to out[offset ..], then remember it. */
@@ -248,6 +343,11 @@ export class TelemetryExtractor {
       if (long !== undefined) {
         out[o++] = sq((v - long.median()) / (sc.level ?? sc.residual));
         long.push(v);
+      }
+      const season = this.seasons[s];
+      if (season !== undefined) {
+        const d = season.deviation(ts, v);
+        out[o++] = Number.isNaN(d) ? 0 : sq(d / (sc.season ?? sc.residual));
       }
       recent.push(v);
     }
@@ -311,8 +411,22 @@ function residualScale(x: Float64Array, window: number, floor: number): number {
   return madOf(residuals, floor);
 }
 
-/** Scales of one series from its training values in stream order (`level` only with a context). */
-export function learnSeriesScales(x: Float64Array, k: number, window: number, context = 0): SeriesScales {
+/** 1.4826 MAD of each value's deviation from its seasonal slot's level, where defined (SeasonProfile); `fallback` when none is. */
+function seasonScale(x: Float64Array, ts: Float64Array, season: Season, window: number, floor: number, fallback: number): number {
+  const profile = new SeasonProfile(seasonSlots(season), window);
+  const devs: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const d = profile.deviation(ts[i], x[i]);
+    if (!Number.isNaN(d)) devs.push(d);
+  }
+  return devs.length > 0 ? madOf(Float64Array.from(devs), floor) : fallback;
+}
+
+/**
+ * Scales of one series from its training values in stream order (`level` only with a
+ * context; `season` only with a season, from the rows' timestamps `ts`, epoch ms).
+ */
+export function learnSeriesScales(x: Float64Array, k: number, window: number, context = 0, seasonal?: { season: Season; ts: Float64Array }): SeriesScales {
   const n = x.length;
   const sorted = Float64Array.from(x).sort();
   const median = quantileOf(sorted, 0.5);
@@ -325,6 +439,7 @@ export function learnSeriesScales(x: Float64Array, k: number, window: number, co
   // Integer series can have a median step of 0; the mean step keeps vol meaningful then.
   let step = steps.length > 0 ? medianOf(steps) : 0;
   if (step <= floor && steps.length > 0) step = steps.reduce((a, b) => a + b, 0) / steps.length;
+  const residual = residualScale(x, window, floor);
   return {
     median,
     p01: quantileOf(sorted, 0.01),
@@ -332,7 +447,8 @@ export function learnSeriesScales(x: Float64Array, k: number, window: number, co
     step: Math.max(floor, step),
     diff: madOf(steps.length > 0 ? signedSteps(x) : steps, Math.max(floor, step)),
     change: madOf(changes, floor),
-    residual: residualScale(x, window, floor),
+    residual,
     ...(context > 0 ? { level: residualScale(x, context, floor) } : {}),
+    ...(seasonal !== undefined ? { season: seasonScale(x, seasonal.ts, seasonal.season, window, floor, residual) } : {}),
   };
 }

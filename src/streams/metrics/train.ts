@@ -3,7 +3,7 @@
  * incremental trainer, and reading a telemetry model's metadata back.
  */
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
-import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type SeriesScales, type TelemetrySpec } from "./features.js";
+import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type Season, type SeriesScales, type TelemetrySpec } from "./features.js";
 import { IsolationForest } from "../../forest/forest.js";
 import { Rng } from "../../forest/random.js";
 import type { ForestOptions } from "../../forest/options.js";
@@ -19,6 +19,11 @@ export interface TelemetryTrainOptions {
   window?: number;
   /** Values the longer-run level looks back over, an integer in [window, 4096], or 0 (none). */
   context?: number;
+  /**
+   * A seasonal column per series: "day" (hour of day) or "week" (hour of week), the value
+   * against its slot's level (features.ts' SeasonProfile); "off" (default): none.
+   */
+  season?: Season | "off";
   /** Add the cross-series columns (features.ts' SUMMARY_FEATURES); default: when there are 2 series or more. */
   summary?: boolean;
   /** Forest options (trees, sampleSize, seed, ...). */
@@ -51,6 +56,8 @@ const CHUNK_ROWS = 65_536;
 
 /** Validated training options. */
 function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryTrainOptions, "timestamp" | "forest" | "summary">> & Pick<TelemetryTrainOptions, "timestamp" | "forest" | "summary"> {
+  const season = o?.season ?? "off";
+  if (season !== "off" && season !== "day" && season !== "week") throw new RangeError(`season must be "day", "week" or "off", got ${JSON.stringify(season)}`);
   const maxRows = o?.maxRows ?? TELEMETRY_DEFAULTS.maxRows;
   if (!Number.isSafeInteger(maxRows) || maxRows < 100 || maxRows > 100_000_000) throw new RangeError(`maxRows must be an integer in [100, 100000000], got ${String(maxRows)}`);
   if (typeof o !== "object" || o === null) throw new TypeError(`telemetry options must be an object, got ${String(o)}`);
@@ -66,30 +73,37 @@ function resolveTrainOptions(o: TelemetryTrainOptions): Required<Omit<TelemetryT
     throw new RangeError(`context must be 0 or an integer in [${window}, 4096] (window to 4096), got ${String(context)}`);
   }
   if (o.summary !== undefined && typeof o.summary !== "boolean") throw new RangeError(`summary must be true or false, got ${String(o.summary)}`);
-  return { k, window, context, timestamp: o.timestamp, forest: o.forest, summary: o.summary, maxRows };
+  return { k, window, context, season, timestamp: o.timestamp, forest: o.forest, summary: o.summary, maxRows };
 }
 
-/** The spec of training rows (`values`: rows x series, row-major, in stream order). */
+type SpecOptions = Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context" | "season">;
+
+/**
+ * The spec of training rows (`values`: rows x series, row-major, in stream order; `ts`:
+ * their timestamps in epoch ms, which a season needs; without them its column reads 0).
+ */
 export function learnTelemetrySpec(
-  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context"> = {},
+  values: Float64Array, rows: number, series: readonly string[], timestamp: string, opts: SpecOptions = {}, ts?: Float64Array,
 ): TelemetrySpec {
   const s = series.length;
   if (values.length < rows * s) throw new RangeError(`values holds ${values.length} numbers, fewer than ${rows} rows x ${s} series`);
-  return specOfRows((i) => values.subarray(i * s, (i + 1) * s), rows, series, timestamp, opts);
+  return specOfRows((i) => values.subarray(i * s, (i + 1) * s), (i) => ts?.[i] ?? NaN, rows, series, timestamp, opts);
 }
 
-/** learnTelemetrySpec over rows read one at a time (`rowAt(i)`: the series' values of row i). */
+/** learnTelemetrySpec over rows read one at a time (`rowAt(i)`: the series' values of row i, `tsAt(i)` its timestamp). */
 function specOfRows(
-  rowAt: (i: number) => Float64Array, rows: number, series: readonly string[], timestamp: string, opts: Pick<TelemetryTrainOptions, "k" | "window" | "summary" | "context">,
+  rowAt: (i: number) => Float64Array, tsAt: (i: number) => number, rows: number, series: readonly string[], timestamp: string, opts: SpecOptions,
 ): TelemetrySpec {
   const o = resolveTrainOptions(opts);
   const s = series.length;
   const summary = o.summary ?? s > 1;
+  const season = o.season === "off" ? undefined : o.season;
+  const ts = season === undefined ? undefined : Float64Array.from({ length: rows }, (_, i) => tsAt(i));
   const scales: SeriesScales[] = [];
   const col = new Float64Array(rows);
   for (let j = 0; j < s; j++) {
     for (let i = 0; i < rows; i++) col[i] = rowAt(i)[j];
-    scales.push(learnSeriesScales(col, o.k, o.window, o.context));
+    scales.push(learnSeriesScales(col, o.k, o.window, o.context, season !== undefined && ts !== undefined ? { season, ts } : undefined));
   }
   return {
     version: 1,
@@ -98,10 +112,11 @@ function specOfRows(
     k: o.k,
     window: o.window,
     scales,
-    features: [...series.flatMap((name) => seriesFeatureNames(name, o.k, o.context)), ...(summary ? SUMMARY_FEATURES : [])],
+    features: [...series.flatMap((name) => seriesFeatureNames(name, o.k, o.context, season)), ...(summary ? SUMMARY_FEATURES : [])],
     lines: rows,
     ...(summary ? { summary } : {}),
     ...(o.context > 0 ? { context: o.context } : {}),
+    ...(season !== undefined ? { season } : {}),
   };
 }
 
@@ -139,6 +154,8 @@ export class TelemetryTrainer {
   private row: TelemetryRow = emptyTelemetryRow(0);
   // The parsed rows' values, in chunks of CHUNK_ROWS rows (no copy of everything when it grows).
   private readonly chunks: Float64Array[] = [];
+  // Their timestamps (epoch ms, NaN when missing), in chunks of CHUNK_ROWS likewise.
+  private readonly tsChunks: Float64Array[] = [];
   private rows = 0;
   private lines = 0;
   private readonly skipped: Record<string, number> = {};
@@ -168,7 +185,7 @@ export class TelemetryTrainer {
         continue;
       }
       const reason = this.parser.parse(line, this.row);
-      if (reason === null) this.push(this.row.values);
+      if (reason === null) this.push(this.row.values, this.row.ts);
       else this.skip(this.isHeader(line) ? "header" : reason);
     }
   }
@@ -181,7 +198,7 @@ export class TelemetryTrainer {
       const parts = Object.entries(this.skipped).map(([k, v]) => `${k}: ${v}`);
       throw new RangeError(`no data line of the telemetry training input could be parsed (${parts.length ? `skipped ${parts.join(", ")}` : "none after the header"})`);
     }
-    const spec = specOfRows((i) => this.rowAt(i), this.rows, header.series, header.columns[header.timestamp], this.opts);
+    const spec = specOfRows((i) => this.rowAt(i), (i) => this.tsAt(i), this.rows, header.series, header.columns[header.timestamp], this.opts);
     const fx = new TelemetryExtractor(spec);
     const { X, rows: n } = this.extractRows(fx);
     const t0 = performance.now();
@@ -219,13 +236,13 @@ export class TelemetryTrainer {
     const cap = Math.min(total, this.opts.maxRows);
     const X = new Float64Array(cap * fx.cols);
     if (cap === total) {
-      for (let i = 0; i < total; i++) fx.extract(NaN, this.rowAt(i), X, i * fx.cols);
+      for (let i = 0; i < total; i++) fx.extract(this.tsAt(i), this.rowAt(i), X, i * fx.cols);
       return { X, rows: total };
     }
     const rng = new Rng(this.opts.forest?.seed ?? 0);
     const row = new Float64Array(fx.cols);
     for (let i = 0; i < total; i++) {
-      fx.extract(NaN, this.rowAt(i), row, 0);
+      fx.extract(this.tsAt(i), this.rowAt(i), row, 0);
       const slot = i < cap ? i : rng.int(i + 1);
       if (slot < cap) X.set(row, slot * fx.cols);
     }
@@ -241,11 +258,15 @@ export class TelemetryTrainer {
     }
   }
 
-  private push(v: Float64Array): void {
+  private push(v: Float64Array, ts: number): void {
     const s = v.length;
     const at = this.rows % CHUNK_ROWS;
-    if (at === 0) this.chunks.push(new Float64Array(CHUNK_ROWS * s));
+    if (at === 0) {
+      this.chunks.push(new Float64Array(CHUNK_ROWS * s));
+      this.tsChunks.push(new Float64Array(CHUNK_ROWS));
+    }
     this.chunks[this.chunks.length - 1].set(v, at * s);
+    this.tsChunks[this.tsChunks.length - 1][at] = ts;
     this.rows++;
   }
 
@@ -254,6 +275,12 @@ export class TelemetryTrainer {
     const s = this.row.values.length;
     const at = i % CHUNK_ROWS;
     return this.chunks[(i - at) / CHUNK_ROWS].subarray(at * s, (at + 1) * s);
+  }
+
+  /** The timestamp of parsed row i (epoch ms; NaN when it had none). */
+  private tsAt(i: number): number {
+    const at = i % CHUNK_ROWS;
+    return this.tsChunks[(i - at) / CHUNK_ROWS][at];
   }
 
   private skip(reason: string): void {
