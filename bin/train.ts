@@ -21,6 +21,7 @@ interface TrainArgs {
   json: boolean;
   shingle: number;
   context: number;
+  season: string;
   timestamp?: string;
   "latency-unit"?: string;
   "max-lines": number;
@@ -35,6 +36,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
       .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
       .option("context", { type: "number", default: 0, describe: "csv: also each value against its rolling median over this many values, a longer-run level (0: none; else window to 4096)" })
+      .option("season", { type: "string", choices: ["off", "day", "week"], default: "off", describe: "csv: also each value against the usual level of its hour of the day or week (UTC), learned as the stream goes (off: none; see docs/telemetry.md)" })
       .option("timestamp", { type: "string", describe: "csv: name of the timestamp column (default: ts, time or timestamp)" })
       .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
@@ -96,6 +98,7 @@ async function trainCsv(a: TrainArgs): Promise<void> {
     timestamp: a.timestamp,
     k: a.shingle,
     context: a.context,
+    season: a.season === "day" || a.season === "week" ? a.season : "off",
     maxRows: a["max-lines"],
     forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
   });

@@ -58,6 +58,10 @@ const VARIANTS = {
   "context-64": { train: { context: 64 }, detect: {}, use: "score" },
   "context-128": { train: { context: 128 }, detect: {}, use: "score" },
   "context-256": { train: { context: 256 }, detect: {}, use: "score" },
+  // Issue 16's seasonal column (training option season; off by default, as measured).
+  "season-day": { train: { season: "day" }, detect: {}, use: "score" },
+  "season-day-alerts": { train: { season: "day" }, detect: {}, use: "alerts" },
+  "season-week": { train: { season: "week" }, detect: {}, use: "score" },
   // The new defaults (peaks + training, hold 50): the score `detect --scores` writes, and the alerts.
   "new-score": { train: {}, detect: {}, use: "score" },
   "new-alerts": { train: {}, detect: {}, use: "alerts" },
