@@ -113,6 +113,17 @@ describe("seasonal column", () => {
     expect(peak("day")).toBeGreaterThan(peak("off"));
   });
 
+  it("keeps its seasonal column through a --retrain refresh (the refreshed spec has it, scoring goes on)", () => {
+    const { ts, values } = daily(5 * 288, 7);
+    const lines = csv(ts, values);
+    const { forest } = trainTelemetry(lines.slice(0, 3 * 288 + 1), { season: "day", forest: { seed: 1 } });
+    const det = new TelemetryDetector(forest, { retrain: { everyLines: 300, sample: 900, trees: 10 } });
+    for (let i = 0; i < lines.length; i += 200) det.processBatch("s.csv", lines.slice(i, i + 200), i + 1, () => {});
+    expect(det.summary().retrain?.refreshes ?? 0).toBeGreaterThan(0);
+    expect(telemetryOf(det.forest).season).toBe("day");
+    expect(det.summary().lines_scored).toBe(lines.length - 1);
+  });
+
   it("refuses a bad season, naming the option, the choices and the value", () => {
     expect(() => trainTelemetry(["ts,a", "1,2"], { season: "month" as unknown as "day" })).toThrow(/season must be "day", "week" or "off", got "month"/);
   });

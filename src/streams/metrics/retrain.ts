@@ -77,7 +77,7 @@ export class TelemetryRetrainer implements StreamRetrainer {
       ts[k] = this.ts[at];
       normal[k] = this.normal[at];
     }
-    const spec = learnTelemetrySpec(values, n, old.series, old.timestamp, { k: old.k, window: old.window, summary: old.summary === true, context: old.context ?? 0 });
+    const spec = learnTelemetrySpec(values, n, old.series, old.timestamp, { k: old.k, window: old.window, summary: old.summary === true, context: old.context ?? 0, season: old.season ?? "off" }, ts);
     const fx = new TelemetryExtractor(spec);
     const c = fx.cols;
     const X = new Float64Array(n * c);
