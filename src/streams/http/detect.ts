@@ -292,6 +292,11 @@ export class Detector {
     return severityOf(this.pipeline.calibration, score);
   }
 
+  /** Cooldowns and condition runs the rules keep now (bounded by pruning; for tests and diagnostics). */
+  get trackedRuleKeys(): number {
+    return this.ruleJudge.tracked;
+  }
+
   /** A summary of everything processed so far. */
   summary(): DetectSummary {
     const s = structuredClone(this.stats);

@@ -17,12 +17,16 @@ export interface JudgedModel {
   readonly featureIndex: Readonly<Record<string, number>>;
 }
 
+/** Entries in a judge's cooldown and run maps from which a new key first prunes the stale ones. */
+export const PRUNE_AT = 4096;
+
 /** Decides which scored rows alert, under which rule. */
 export class RuleJudge {
   private readonly lastAlert = new Map<string, number>();
   // Per condition and route: the run of lines that held a condition with forSeconds.
   private readonly runs = new Map<string, { onset: number; last: number }>();
   private firstSeconds = NaN;
+  private pruneAt = PRUNE_AT;
 
   constructor(
     private readonly rules: Rules,
@@ -53,8 +57,27 @@ export class RuleJudge {
       this.stats.suppressed.cooldown++;
       return null;
     }
+    if (last === undefined && this.tracked >= this.pruneAt) this.prune(seconds);
     this.lastAlert.set(key, seconds);
     return cond.name;
+  }
+
+  /** Cooldowns and condition runs kept (they are pruned; see PRUNE_AT). */
+  get tracked(): number {
+    return this.lastAlert.size + this.runs.size;
+  }
+
+  /**
+   * Forget what can no longer matter at line time `seconds`: alerts further back than the
+   * cooldown (a group alerting again is let through either way) and runs broken by a gap
+   * longer than the window (the next line starts a new run either way). Without this a
+   * stream that meets many alerting clients or routes over weeks grows these maps forever.
+   */
+  private prune(seconds: number): void {
+    for (const [key, last] of this.lastAlert) if (seconds - last >= this.rules.cooldownSeconds) this.lastAlert.delete(key);
+    for (const [key, run] of this.runs) if (seconds - run.last > this.model.windowSeconds) this.runs.delete(key);
+    // Many groups alerting at once: prune again only once they have doubled (amortised O(1) per key).
+    this.pruneAt = Math.max(PRUNE_AT, 2 * this.tracked);
   }
 
   private holds(c: Condition, j: number, input: Float64Array, cols: number): boolean {
@@ -121,6 +144,7 @@ export class RuleJudge {
     const key = `${c.name}\u0000${group}`;
     const run = this.runs.get(key);
     if (run === undefined || seconds - run.last > this.model.windowSeconds || seconds < run.onset) {
+      if (run === undefined && this.tracked >= this.pruneAt) this.prune(seconds);
       this.runs.set(key, { onset: seconds, last: seconds });
       return false;
     }
