@@ -65,6 +65,9 @@ export class Follower extends FileReader {
   private closing: Promise<void> | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
+  /** Files to read at the next pump (their watcher fired), or all of them. */
+  private readonly woken = new Set<Tracked>();
+  private wakeAll = true;
   private poller: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private lastSave = 0;
@@ -266,9 +269,15 @@ export class Follower extends FileReader {
     }
   }
 
-  /** Wake up: read whatever changed. Calls coalesce; one pump runs at a time. */
-  private kick(): void {
+  /**
+   * Wake up: read `f` (a file whose watcher fired), or every file (the poll timer, the
+   * start). Calls coalesce; one pump runs at a time. With many files, a change to one no
+   * longer makes every other one be read and stat'ed again; the poll still visits all.
+   */
+  private kick(f?: Tracked): void {
     if (this.state !== "running") return;
+    if (f === undefined) this.wakeAll = true;
+    else this.woken.add(f);
     if (this.pumping !== null) {
       this.again = true;
       return;
@@ -282,7 +291,11 @@ export class Follower extends FileReader {
     try {
       do {
         this.again = false;
+        const all = this.wakeAll;
+        this.wakeAll = false;
         for (const f of this.files) {
+          if (!all && !this.woken.has(f)) continue;
+          this.woken.delete(f);
           await this.pumpFile(f);
           this.ensureNotifier(f);
         }
@@ -387,7 +400,7 @@ export class Follower extends FileReader {
     } catch {
       return; // the poll timer covers it; the next pump tries again
     }
-    tail.on("line", () => this.kick());
+    tail.on("line", () => this.kick(f));
     tail.on("error", () => {
       // node-tail stops itself on rename; drop it so the next pump watches whatever is at the path.
       if (f.notifier === tail) {
