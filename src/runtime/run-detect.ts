@@ -223,8 +223,9 @@ async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: S
     const onBatch = (lines: string[], first: number) => {
       score(name, lines, first);
       sinks.flush();
+      if (o.onBatch === undefined) return;
       for (const l of lines) read += l.length + 1;
-      o.onBatch?.(name, lines.length, read);
+      o.onBatch(name, lines.length, read);
     };
     const onTooLong = (line: number) => (skipLong(name, line), sinks.flush());
     const piped = o.input !== undefined && made instanceof Detector && workers > 0 && maxLineBytes <= PIPELINE_MAX_LINE_BYTES

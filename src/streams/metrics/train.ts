@@ -87,12 +87,12 @@ export function learnTelemetrySpec(
 ): TelemetrySpec {
   const s = series.length;
   if (values.length < rows * s) throw new RangeError(`values holds ${values.length} numbers, fewer than ${rows} rows x ${s} series`);
-  return specOfRows((i) => values.subarray(i * s, (i + 1) * s), (i) => ts?.[i] ?? NaN, rows, series, timestamp, opts);
+  return specOfRows((i, j) => values[i * s + j], (i) => ts?.[i] ?? NaN, rows, series, timestamp, opts);
 }
 
-/** learnTelemetrySpec over rows read one at a time (`rowAt(i)`: the series' values of row i, `tsAt(i)` its timestamp). */
+/** learnTelemetrySpec over rows read one value at a time (`valueAt(i, j)`: series j of row i, `tsAt(i)` its timestamp). */
 function specOfRows(
-  rowAt: (i: number) => Float64Array, tsAt: (i: number) => number, rows: number, series: readonly string[], timestamp: string, opts: SpecOptions,
+  valueAt: (i: number, j: number) => number, tsAt: (i: number) => number, rows: number, series: readonly string[], timestamp: string, opts: SpecOptions,
 ): TelemetrySpec {
   const o = resolveTrainOptions(opts);
   const s = series.length;
@@ -102,7 +102,7 @@ function specOfRows(
   const scales: SeriesScales[] = [];
   const col = new Float64Array(rows);
   for (let j = 0; j < s; j++) {
-    for (let i = 0; i < rows; i++) col[i] = rowAt(i)[j];
+    for (let i = 0; i < rows; i++) col[i] = valueAt(i, j);
     scales.push(learnSeriesScales(col, o.k, o.window, o.context, season !== undefined && ts !== undefined ? { season, ts } : undefined));
   }
   return {
@@ -198,7 +198,7 @@ export class TelemetryTrainer {
       const parts = Object.entries(this.skipped).map(([k, v]) => `${k}: ${v}`);
       throw new RangeError(`no data line of the telemetry training input could be parsed (${parts.length ? `skipped ${parts.join(", ")}` : "none after the header"})`);
     }
-    const spec = specOfRows((i) => this.rowAt(i), (i) => this.tsAt(i), this.rows, header.series, header.columns[header.timestamp], this.opts);
+    const spec = specOfRows((i, j) => this.valueAt(i, j), (i) => this.tsAt(i), this.rows, header.series, header.columns[header.timestamp], this.opts);
     const fx = new TelemetryExtractor(spec);
     const { X, rows: n } = this.extractRows(fx);
     const t0 = performance.now();
@@ -268,6 +268,12 @@ export class TelemetryTrainer {
     this.chunks[this.chunks.length - 1].set(v, at * s);
     this.tsChunks[this.tsChunks.length - 1][at] = ts;
     this.rows++;
+  }
+
+  /** Series j of parsed row i. */
+  private valueAt(i: number, j: number): number {
+    const at = i % CHUNK_ROWS;
+    return this.chunks[(i - at) / CHUNK_ROWS][at * this.row.values.length + j];
   }
 
   /** The values of parsed row i (a view). */
