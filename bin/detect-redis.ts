@@ -1,7 +1,8 @@
 /** `logforest detect --from redis://...`: the options and handler of a consumer-group run (see src/scale/consumer.ts). */
 import { checkAddress, connectTransport } from "../src/scale/connect.js";
 import { checkConsume, consume, CONSUME_DEFAULTS, type ConsumeOptions } from "../src/scale/consumer.js";
-import type { Rules } from "../src/streams/http/rules.js";
+import type { DetectOptions } from "../src/runtime/detect.js";
+import { dropWarnings } from "./detect-sinks.js";
 
 /** The options `detect` gains for --from. */
 export const REDIS_DETECT_OPTIONS = {
@@ -27,36 +28,33 @@ export interface RedisDetectArgs {
   "replay-lines": number;
 }
 
-/** Run one consumer until SIGINT/SIGTERM or --duration; the summary goes to stderr as JSON. */
-export async function detectFromRedis(
-  a: RedisDetectArgs & { model: string; alerts?: string; duration?: number; format: string; input?: string; follow?: string[]; scores?: string; retrain: boolean; dashboard?: unknown },
-  rules: Rules | undefined,
-): Promise<void> {
+/**
+ * Run one consumer until SIGINT/SIGTERM or --duration, through the same run loop as a file: its
+ * detectors (any model kind), outputs and sinks come from `run`. The summary goes to stderr as JSON:
+ * the consumer's counts, with the detection counts and the sinks beside them.
+ */
+export async function detectFromRedis(a: RedisDetectArgs & { json: boolean }, run: Omit<DetectOptions, "signal">, signal: AbortSignal): Promise<void> {
   if (a.stream === undefined) throw new RangeError("--from needs --stream NAME (the name given to `logforest ship`)");
-  const other = (["input", "follow", "scores", "dashboard"] as const).find((k) => a[k] !== undefined) ?? (a.retrain ? "retrain" : null);
-  if (other !== null) throw new RangeError(`--from cannot be combined with --${other} (the lines come from Redis; retrain once and publish the model with ship --publish-model)`);
-  if (a.format === "csv") throw new RangeError("--from scores HTTP logs: --format csv is not supported there");
-  const stop = new AbortController();
+  const input = run.input;
+  const other = input.file !== undefined ? "input" : input.follow !== undefined ? "follow" : input.positions !== undefined ? "positions" : input.workers !== undefined ? "workers" : null;
+  if (other !== null) throw new RangeError(`--from cannot be combined with --${other} (the lines come from Redis)`);
+  if (typeof run.model.model !== "string") throw new RangeError("--from needs --model as a file or redis://HOST:PORT/KEY");
   const options: ConsumeOptions = {
-    stream: a.stream, group: a.group, consumer: a.consumer ?? `consumer-${process.pid}`, model: a.model,
+    stream: a.stream, group: a.group, consumer: a.consumer ?? `consumer-${process.pid}`, model: run.model.model,
     shards: a.shards, leaseSeconds: a["lease-seconds"], claimIdleMs: a["claim-idle-ms"], replayLines: a["replay-lines"],
-    alerts: a.alerts, rules, format: a.format as "auto", durationSeconds: a.duration, signal: stop.signal,
+    durationSeconds: input.durationSeconds, signal,
   };
   const from = a.from ?? "";
   checkAddress(from, "--from");
   checkConsume(options); // bad options are refused before connecting
-  const onSignal = () => stop.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const { model: _path, ...how } = run.model;
+  const settings = { ...how, rules: run.rules };
+  const transport = await connectTransport(from, "--from");
   try {
-    const transport = await connectTransport(from, "--from");
-    try {
-      process.stderr.write(`${JSON.stringify(await consume(transport, options))}\n`);
-    } finally {
-      await transport.close();
-    }
+    const { summary, detection } = await consume(transport, options, { settings, outputs: run.outputs, sinks: run.sinks });
+    for (const line of dropWarnings(detection.sinks)) process.stderr.write(`${line}\n`);
+    process.stderr.write(`${JSON.stringify({ ...summary, detection })}\n`);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    await transport.close();
   }
 }

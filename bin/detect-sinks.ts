@@ -1,7 +1,7 @@
 /** `logforest detect`'s alert sinks (--webhook, --exec) and metrics (--metrics): options and glue (see docs/sinks.md). */
 import type { Dashboard } from "../src/dashboard/server.js";
 import type { DetectMetrics, MetricsServer } from "../src/runtime/metrics.js";
-import { SINK_DRAIN_MS, type DetectRunOptions } from "../src/runtime/run-detect.js";
+import { SINK_DRAIN_MS, type SinkOptions } from "../src/runtime/run-detect.js";
 import { EXEC_DEFAULTS } from "../src/runtime/sinks/exec.js";
 import { QUEUE_DEFAULTS } from "../src/runtime/sinks/queue.js";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../src/runtime/sinks/webhook.js";
@@ -46,9 +46,9 @@ function ms(name: string, seconds: number, lo: number, hi: number): number {
   return Math.round(seconds * 1000);
 }
 
-/** runDetect's sink options from the command line (validated). */
-export function sinkRunOptions(a: SinkArgs): Pick<DetectRunOptions, "webhook" | "exec" | "sinkDrainMs"> {
-  const out: Pick<DetectRunOptions, "webhook" | "exec" | "sinkDrainMs"> = { sinkDrainMs: ms("sink-drain", a["sink-drain"], 0, 600) };
+/** The run's sink options from the command line (validated). */
+export function sinkRunOptions(a: SinkArgs): SinkOptions {
+  const out: SinkOptions = { drainMs: ms("sink-drain", a["sink-drain"], 0, 600) };
   if (a.webhook !== undefined) {
     out.webhook = {
       url: a.webhook,

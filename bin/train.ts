@@ -92,7 +92,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   },
 };
 
-/** `train --format csv`: a telemetry model (see src/telemetry.ts). */
+/** `train --format csv`: a telemetry model (see src/streams/metrics/). */
 async function trainCsv(a: TrainArgs): Promise<void> {
   const trainer = new TelemetryTrainer({
     timestamp: a.timestamp,

@@ -10,7 +10,12 @@ export type { LogRecord } from "./streams/http/record.js";
 // The log pipeline, for programs that embed it.
 export { trainFromFile, trainFromLines, type TrainOptions, type TrainSummary } from "./streams/http/train.js";
 export { Detector, type Alert, type AlertReason, type DetectSummary, type DetectorOptions } from "./streams/http/detect.js";
-export { runDetect, type DetectRunOptions } from "./runtime/run-detect.js";
+export { detect, resolveDetect, type DetectOptions, type InputOptions, type ModelOptions } from "./runtime/detect.js";
+export { runDetect, type DetectRunResult, type DetectRunSummary, type LineBatch, type LineSource, type OutputOptions, type RunLoop, type SinkOptions } from "./runtime/run-detect.js";
+export { fileSource, followSource, streamSource } from "./runtime/sources.js";
+export { Detection } from "./runtime/detection.js";
+export { STREAM_KINDS, kindOf } from "./streams/kinds.js";
+export type { DetectorSettings, StreamAlert, StreamDetector, StreamKind, StreamSummary } from "./streams/stream.js";
 export { simulate, type SimulateOptions } from "./tools/simulate.js";
 export { evaluate, type Evaluation } from "./tools/evaluate.js";
 export { DEFAULT_RULES, resolveRules, type Rules } from "./streams/http/rules.js";

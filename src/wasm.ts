@@ -51,7 +51,7 @@ interface Kernels {
   heapBase(): number;
 }
 
-/** Compact trees as the TypeScript side keeps them (see src/model.ts). */
+/** Compact trees as the TypeScript side keeps them (see src/forest/model-file.ts). */
 export interface CompactTrees {
   readonly trees: number;
   readonly treeStart: Uint32Array;
@@ -265,7 +265,7 @@ export class WasmScorer {
 
 /**
  * Shared-memory layout of one scoring worker, in bytes from the start of its
- * SharedArrayBuffer (see src/parallel.ts for the protocol).
+ * SharedArrayBuffer (see src/forest/parallel.ts for the protocol).
  */
 export interface WorkerLayout {
   /** Int32 control words: [doorbell, done, shutdown, booted, failed]. */
@@ -291,7 +291,7 @@ export interface ScoringWorkerData {
 
 /**
  * The body of a scoring worker. It runs from its source text in a worker thread
- * (src/parallel.ts), so it must not refer to anything outside itself.
+ * (src/forest/parallel.ts), so it must not refer to anything outside itself.
  *
  * Slot states: 0 free, 1 ready (filled by the caller), 2 taken by this worker,
  * 3 done, 4 taken back by the caller. The worker takes ready slots, scores them
@@ -362,7 +362,7 @@ export type ExplainRowsKernel = (
   weight: number, scale: number, out: number,
 ) => void;
 
-/** The explanation kernel (assembly/explain.ts) of `w`, typed; see src/explain.ts. */
+/** The explanation kernel (assembly/explain.ts) of `w`, typed; see src/forest/explain.ts. */
 export function explainKernel(w: WasmInstance): ExplainRowsKernel {
   const fn: unknown = (w.k as unknown as Record<string, unknown>).explainRows;
   if (typeof fn !== "function") throw new Error('logforest.wasm has no explainRows export; run "npm run build:wasm"');
@@ -381,7 +381,7 @@ export interface EifKernels {
   eifScore(x: number, rows: number, cols: number, model: number, roots: number, trees: number, cPsi: number, out: number): void;
 }
 
-/** The Extended Isolation Forest kernels of `w`, typed; see src/eif.ts. */
+/** The Extended Isolation Forest kernels of `w`, typed; see src/forest/eif.ts. */
 export function eifKernels(w: WasmInstance): EifKernels {
   const k = w.k as unknown as Record<string, unknown>;
   for (const name of ["eifWorkBytes", "eifBuildTree", "eifScore"]) {

@@ -4,7 +4,7 @@ import { SKLEARN_REFERENCE } from "../src/tools/accuracy.js";
 import { readCsvTable, rocAuc } from "../src/tools/table.js";
 import { DATA_DIR, dataFile } from "./data.js";
 
-// scikit-learn's 20-seed mean AUC and the tolerance per table (src/accuracy.ts, from
+// scikit-learn's 20-seed mean AUC and the tolerance per table (src/tools/accuracy.ts, from
 // LOGFOREST_DATA/README.md). http and forestcover take 10-20 s each here, so they are
 // measured for the README (npm run accuracy) rather than in every test run.
 const REFERENCE = Object.entries(SKLEARN_REFERENCE)

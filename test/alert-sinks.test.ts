@@ -12,7 +12,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simulate } from "../src/tools/simulate.js";
 import { trainFromLines } from "../src/streams/http/train.js";
-import { runDetect } from "../src/runtime/run-detect.js";
+import { detectFlat } from "./helpers.js";
 import { DetectMetrics } from "../src/runtime/metrics.js";
 import { DeliveryError, DeliveryQueue, resolveQueueOptions, retryWait, type SinkCounts } from "../src/runtime/sinks/queue.js";
 import type { IsolationForest } from "../src/forest/forest.js";
@@ -148,7 +148,7 @@ describe("--webhook", () => {
     await probe.close();
     const metrics = new DetectMetrics();
     const stdin = new PassThrough();
-    const run = runDetect({
+    const run = detectFlat({
       model: forest, stdin, out: null, metrics, sinkDrainMs: 20_000, onSinkProblem: () => undefined,
       webhook: { url: `http://127.0.0.1:${port}/`, backoffMs: 50, maxBackoffMs: 200, attempts: 20, seed: 7 },
     });

@@ -78,31 +78,38 @@ function circles(): string[][] {
   return found;
 }
 
-type Layer = "forest" | "streams" | "http" | "metrics" | "runtime" | "tools" | "entry" | "bin";
+type Layer = "forest" | "streams" | "kind" | "runtime" | "tools" | "entry" | "bin";
 
 function layerOf(file: string): Layer {
   if (file.startsWith("bin/")) return "bin";
   if (file === "src/index.ts") return "entry";
   if (file === "src/wasm.ts" || file.startsWith("src/forest/")) return "forest";
-  if (file.startsWith("src/streams/http/")) return "http";
-  if (file.startsWith("src/streams/metrics/")) return "metrics";
+  if (kindOf(file) !== null) return "kind";
   if (file.startsWith("src/streams/")) return "streams";
   if (file.startsWith("src/runtime/") || file.startsWith("src/dashboard/") || file.startsWith("src/scale/")) return "runtime";
   if (file.startsWith("src/tools/")) return "tools";
   throw new Error(`${file} belongs to no layer: put it in forest/, streams/, runtime/ or tools/`);
 }
 
-/** What each layer may import (its own files always). */
+/** The stream kind a file belongs to: a folder of src/streams/ (http, metrics, ...), or null. */
+function kindOf(file: string): string | null {
+  const m = /^src\/streams\/([^/]+)\//.exec(file);
+  return m === null ? null : m[1];
+}
+
+/**
+ * What each layer may import (its own files always). The runtime (with the dashboard and the
+ * scale-out) sees no stream kind: only the shared interface and the registry (src/streams/*.ts).
+ */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   forest: ["forest"],
-  // The stream kinds' shared files (alert and summary unions, counts, refresh, severity, scanning).
-  streams: ["forest", "streams", "http", "metrics"],
-  http: ["forest", "streams", "http"],
-  metrics: ["forest", "streams", "metrics"],
-  runtime: ["forest", "streams", "http", "metrics", "runtime"],
-  tools: ["forest", "streams", "http", "metrics", "runtime", "tools"],
-  entry: ["forest", "streams", "http", "metrics", "runtime", "tools"],
-  bin: ["forest", "streams", "http", "metrics", "runtime", "tools", "entry", "bin"],
+  // The kinds' shared files; only the registry, kinds.ts, imports a kind (checked below).
+  streams: ["forest", "streams", "kind"],
+  kind: ["forest", "streams", "kind"],
+  runtime: ["forest", "streams", "runtime"],
+  tools: ["forest", "streams", "kind", "runtime", "tools"],
+  entry: ["forest", "streams", "kind", "runtime", "tools"],
+  bin: ["forest", "streams", "kind", "runtime", "tools", "entry", "bin"],
 };
 
 describe("architecture (issue 12)", () => {
@@ -141,6 +148,38 @@ describe("architecture (issue 12)", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("keeps each stream kind to itself: no kind imports another, and of the shared files only the registry imports a kind", () => {
+    const wrong: string[] = [];
+    for (const [f, deps] of graph) {
+      for (const d of deps) {
+        const to = kindOf(d);
+        if (to === null || !graph.has(d)) continue;
+        const from = kindOf(f);
+        if (from !== null && from !== to) wrong.push(`${f} -> ${d}`);
+        if (from === null && layerOf(f) === "streams" && f !== "src/streams/kinds.ts") wrong.push(`${f} -> ${d}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // The check reads real edges: the registry does import the kinds.
+    expect(graph.get("src/streams/kinds.ts")).toEqual(expect.arrayContaining(["src/streams/http/kind.ts", "src/streams/metrics/kind.ts"]));
+  });
+
+  it("has one run loop: in src/runtime, src/scale, src/dashboard and src/tools only runtime/run-detect.ts scores a batch", () => {
+    const outside = ["src/runtime/", "src/scale/", "src/dashboard/", "src/tools/"];
+    const scoring = files.filter((f) => outside.some((p) => f.startsWith(p)) && /\.processBatch\(|\.pipelined\b[^\n]*\.consume\(|piped\.consume\(/.test(readFileSync(join(root, f), "utf8")));
+    expect(scoring).toEqual(["src/runtime/run-detect.ts"]);
+    // The scale-out's consumer is a source of that loop.
+    expect(graph.get("src/scale/consumer.ts")).toContain("src/runtime/run-detect.ts");
+  });
+
+  it("registers every stream kind folder in src/streams/kinds.ts, and a new one is one folder plus one line", () => {
+    const folders = readdirSync(join(root, "src/streams"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const registry = readFileSync(join(root, "src/streams/kinds.ts"), "utf8");
+    for (const k of folders) expect(registry, k).toContain(`from "./${k}/kind.js"`);
+    const list = /STREAM_KINDS[^=]*=\s*\[([^\]]*)\]/.exec(registry);
+    expect(list?.[1].split(",").map((x) => x.trim()).filter(Boolean).length).toBe(folders.length);
   });
 
   it("keeps WebAssembly in src/wasm.ts", () => {

@@ -14,7 +14,9 @@ import type { Alert, ScoredBatch } from "../src/streams/http/detect.js";
 import { runDemo } from "../src/tools/demo.js";
 import type { IsolationForest } from "../src/forest/forest.js";
 import { Rng } from "../src/forest/random.js";
-import { runDetect, type AnyAlert, type AnyDetector } from "../src/runtime/run-detect.js";
+import { detectFlat } from "./helpers.js";
+import type { Detection } from "../src/runtime/detection.js";
+import type { StreamAlert } from "../src/streams/stream.js";
 import { simulate } from "../src/tools/simulate.js";
 import { TelemetryDetector, trainTelemetry, type TelemetryAlert } from "../src/streams/metrics/telemetry.js";
 import { simulateTelemetry } from "../src/tools/telemetry-sim.js";
@@ -55,7 +57,7 @@ function syntheticAlert(i: number, second: number): Alert {
  * 120 seconds and a ring of 50 alerts, checking after each batch that no more is held
  * than the window's seconds, `keys` cells a second and the ring.
  */
-function feedBounded(agg: Aggregator, rng: Rng, t0: number, batch: (rng: Rng, t0: number, n: number, perSecond: number) => ScoredBatch, alert: (i: number, second: number) => AnyAlert, keys: number): void {
+function feedBounded(agg: Aggregator, rng: Rng, t0: number, batch: (rng: Rng, t0: number, n: number, perSecond: number) => ScoredBatch, alert: (i: number, second: number) => StreamAlert, keys: number): void {
   for (let k = 0; k < 100; k++) {
     agg.addBatch(batch(rng, t0 + k * 20, 1000, 50));
     for (let j = 0; j < 20; j++) agg.addAlert(alert(k * 20 + j, t0 + k * 20 + j));
@@ -320,7 +322,7 @@ describe("dashboard server", () => {
       // Follow the stream from that state while the file is scored; merge as the page does.
       const events = readEvents(`${d.url}api/events?since=${before.stamp}&alerts=0`, (x) => x.totals.status === "finished");
       await new Promise((r) => setTimeout(r, 100));
-      const { summary } = await runDetect({ model: forest, input: logFile, out: null, ...d.hooks });
+      const { summary } = await detectFlat({ model: forest, input: logFile, out: null, ...d.hooks });
       d.finish();
       const deltas = await events;
       const merged = new Map<number, DashboardRow>();
@@ -371,8 +373,8 @@ describe("dashboard server", () => {
     try {
       // Described once at the start (as a page open then would), so it must be described again.
       const first: Array<number | undefined> = [];
-      const onStart = (x: AnyDetector) => (d.hooks.onStart(x), first.push(d.state().model?.generation));
-      const { summary } = await runDetect({ model: forest, input: logFile, out: null, retrain: { everyLines: 5000 }, ...d.hooks, onStart });
+      const onStart = (x: Detection) => (d.hooks.onStart(x), first.push(d.state().model?.generation));
+      const { summary } = await detectFlat({ model: forest, input: logFile, out: null, retrain: { everyLines: 5000 }, ...d.hooks, onStart });
       expect(first).toEqual([0]);
       expect(summary.retrain.generation).toBeGreaterThan(0);
       const s = d.state();
@@ -461,10 +463,10 @@ describe("dashboard server on a telemetry stream", () => {
       const before = JSON.parse((await fetchText(`${d.url}api/state`)).body) as DashboardState;
       const events = readEvents(`${d.url}api/events?since=${before.stamp}&alerts=0`, (x) => x.totals.status === "finished");
       await new Promise((r) => setTimeout(r, 100));
-      let detector: AnyDetector | null = null;
-      const { summary } = await runDetect({ model: forest, input: csv, out: null, ...d.hooks, onStart: (x) => ((detector = x), d.hooks.onStart(x)) });
+      let detector: Detection | null = null;
+      const { summary } = await detectFlat({ model: forest, input: csv, out: null, ...d.hooks, onStart: (x) => ((detector = x), d.hooks.onStart(x)) });
       d.finish();
-      expect(detector).toBeInstanceOf(TelemetryDetector);
+      expect((detector as Detection | null)?.get()).toBeInstanceOf(TelemetryDetector);
       const deltas = await events;
 
       const s = JSON.parse((await fetchText(`${d.url}api/state`)).body) as DashboardState;
@@ -518,13 +520,13 @@ describe("dashboard server on a telemetry stream", () => {
   it("describes the telemetry model again when the detector retrains while running", async () => {
     const d = await startDashboard({ port: 0 });
     try {
-      let detector: AnyDetector | null = null;
+      let detector: Detection | null = null;
       const first: Array<number | undefined> = [];
-      const onStart = (x: AnyDetector) => ((detector = x), d.hooks.onStart(x), first.push(d.state().model?.generation));
-      const { summary } = await runDetect({ model: forest, input: csv, out: null, retrain: { everyLines: 1000, sample: 2000 }, ...d.hooks, onStart });
+      const onStart = (x: Detection) => ((detector = x), d.hooks.onStart(x), first.push(d.state().model?.generation));
+      const { summary } = await detectFlat({ model: forest, input: csv, out: null, retrain: { everyLines: 1000, sample: 2000 }, ...d.hooks, onStart });
       expect(first).toEqual([0]);
       expect(summary.retrain.generation).toBeGreaterThan(0);
-      const t = detector as unknown as TelemetryDetector;
+      const t = (detector as Detection | null)?.get() as TelemetryDetector;
       expect(t.forest).not.toBe(forest);
       const m = d.state().model;
       expect(m?.generation).toBe(summary.retrain.generation);
@@ -720,7 +722,7 @@ describe("dashboard in a browser", () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      const detection = runDetect({ model: forest, stdin: Readable.from(chunks(), { objectMode: false }), out: null, ...d.hooks });
+      const detection = detectFlat({ model: forest, stdin: Readable.from(chunks(), { objectMode: false }), out: null, ...d.hooks });
       const rows = page.locator("#alerts tbody tr");
       await rows.nth(2).waitFor({ timeout: 60_000 });
       await expect.poll(async () => Number(await page.locator("#chart-value").getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(10);

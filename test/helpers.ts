@@ -1,6 +1,10 @@
 /** Shared test data: seeded tables with known outliers. */
 import { ModelFileError, crc32 } from "../src/forest/model-file.js";
 import { Rng } from "../src/forest/random.js";
+import type { Readable, Writable } from "node:stream";
+import { detect, type DetectOptions } from "../src/runtime/detect.js";
+import type { DetectRunResult, OutputOptions, SinkOptions } from "../src/runtime/run-detect.js";
+import type { RetrainOptions } from "../src/streams/retrain.js";
 
 /** n inliers from two Gaussian clusters in d dimensions, then `outliers` rows far out. */
 export function clusteredTable(seed: number, n: number, d: number, outliers: number): { X: number[][]; isOutlier: boolean[] } {
@@ -67,4 +71,50 @@ export function resealed(b: Uint8Array): Uint8Array {
   const c = b.slice();
   new DataView(c.buffer).setUint32(c.length - 4, crc32(c.subarray(0, c.length - 4)), true);
   return c;
+}
+
+/** The options of a detection run in one object, as the tests write them; detectFlat sorts them by concern (src/runtime/detect.ts). */
+export interface FlatDetectOptions {
+  model: DetectOptions["model"]["model"];
+  input?: string;
+  follow?: string[];
+  stdin?: Readable;
+  positions?: string;
+  start?: "end" | "beginning";
+  maxLineBytes?: number;
+  workers?: number;
+  durationSeconds?: number;
+  format?: string;
+  fields?: Readonly<Record<string, string>>;
+  latencyUnit?: string;
+  retrain?: Partial<RetrainOptions>;
+  metricScore?: "likelihood" | "raw";
+  adaptEvery?: number;
+  rules?: unknown;
+  signal?: AbortSignal;
+  webhook?: SinkOptions["webhook"];
+  exec?: SinkOptions["exec"];
+  sinkDrainMs?: number;
+  onSinkProblem?: (m: string) => void;
+  alerts?: string;
+  scores?: string;
+  out?: Writable | null;
+  pretty?: boolean;
+  metrics?: OutputOptions["metrics"];
+  onStart?: OutputOptions["onStart"];
+  onAlert?: OutputOptions["onAlert"];
+  onBatch?: OutputOptions["onBatch"];
+  onScored?: OutputOptions["onScored"];
+}
+
+/** detect() with the options of FlatDetectOptions. */
+export function detectFlat(o: FlatDetectOptions): Promise<DetectRunResult> {
+  return detect({
+    input: { file: o.input, follow: o.follow, stdin: o.stdin, positions: o.positions, start: o.start, maxLineBytes: o.maxLineBytes, workers: o.workers, durationSeconds: o.durationSeconds },
+    model: { model: o.model, format: o.format, fields: o.fields, latencyUnit: o.latencyUnit, retrain: o.retrain, metricScore: o.metricScore, adaptEvery: o.adaptEvery },
+    rules: o.rules,
+    outputs: { alerts: o.alerts, scores: o.scores, out: o.out, pretty: o.pretty, metrics: o.metrics, onStart: o.onStart, onAlert: o.onAlert, onBatch: o.onBatch, onScored: o.onScored },
+    sinks: { webhook: o.webhook, exec: o.exec, drainMs: o.sinkDrainMs, onProblem: o.onSinkProblem },
+    signal: o.signal,
+  });
 }

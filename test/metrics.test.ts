@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simulate } from "../src/tools/simulate.js";
 import { trainFromLines } from "../src/streams/http/train.js";
-import { runDetect } from "../src/runtime/run-detect.js";
+import { detectFlat } from "./helpers.js";
 import { DetectMetrics } from "../src/runtime/metrics.js";
 import type { IsolationForest } from "../src/forest/forest.js";
 
@@ -193,9 +193,9 @@ describe("detect --metrics", () => {
     const fileB = join(dir, "b.log");
     writeFileSync(fileA, lines.slice(0, 1000).join("\n") + "\n");
     writeFileSync(fileB, lines.slice(0, 2500).join("\n") + "\n");
-    await runDetect({ model: forest, input: fileA, out: null, metrics: a });
+    await detectFlat({ model: forest, input: fileA, out: null, metrics: a });
     // The second retrains: its generation moves, the first's stays at 0.
-    const second = await runDetect({ model, input: fileB, out: null, metrics: b, retrain: { everyLines: 500, sample: 1000, trees: 5 } });
+    const second = await detectFlat({ model, input: fileB, out: null, metrics: b, retrain: { everyLines: 500, sample: 1000, trees: 5 } });
     expect(total(parse(await a.text()), "logforest_lines_read_total")).toBe(1000);
     expect(total(parse(await b.text()), "logforest_lines_read_total")).toBe(2500);
     expect(second.summary.retrain.generation).toBeGreaterThan(0);

@@ -8,7 +8,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runDetect } from "../src/runtime/run-detect.js";
+import { detectFlat } from "./helpers.js";
+import type { PreparedChunkBase } from "../src/streams/stream.js";
 import { AUTO_WORKERS_BYTES, runPipeline, workersFor } from "../src/runtime/pipeline.js";
 import { LinePreparer, MAX_STRINGS, recordAt, StringTable, TOO_LONG } from "../src/streams/http/prepare.js";
 import { createParser } from "../src/streams/http/parse.js";
@@ -30,7 +31,7 @@ const LOUD = resolveRules({ minSeverity: 45, warmupSeconds: 0, cooldownSeconds: 
 async function run(model: IsolationForest, input: string, workers: number, tag: string, extra: { rules?: typeof LOUD; maxLineBytes?: number } = {}) {
   const alerts = join(dir, `${tag}-${workers}.alerts`);
   const scores = join(dir, `${tag}-${workers}.scores`);
-  const { summary } = await runDetect({ model, input, alerts, scores, out: null, workers, ...extra });
+  const { summary } = await detectFlat({ model, input, alerts, scores, out: null, workers, ...extra });
   return { alerts: readFileSync(alerts), scores: readFileSync(scores), summary: JSON.stringify(summary) };
 }
 
@@ -86,10 +87,10 @@ describe("detect --input on worker threads", () => {
 
   it("refuses a workers count out of range, naming the option", async () => {
     const { forest } = trainFromLines([...simulate({ count: 5_000, seed: 1, incidents: "none" })].map((l) => l.text));
-    await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 17 })).rejects.toThrow(/--workers must be an integer in \[0, 16\], got 17/);
-    await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 1.5 })).rejects.toThrow(RangeError);
-    await expect(runDetect({ model: forest, stdin: Readable.from([]), out: null, workers: 1 })).rejects.toThrow(/--workers applies to --input only/);
-    await expect(runDetect({ model: forest, input: join(dir, "none.log"), out: null, workers: 1, retrain: {} })).rejects.toThrow(/--workers cannot be combined with --retrain/);
+    await expect(detectFlat({ model: forest, input: join(dir, "none.log"), out: null, workers: 17 })).rejects.toThrow(/--workers must be an integer in \[0, 16\], got 17/);
+    await expect(detectFlat({ model: forest, input: join(dir, "none.log"), out: null, workers: 1.5 })).rejects.toThrow(RangeError);
+    await expect(detectFlat({ model: forest, stdin: Readable.from([]), out: null, workers: 1 })).rejects.toThrow(/--workers applies to --input only/);
+    await expect(detectFlat({ model: forest, input: join(dir, "none.log"), out: null, workers: 1, retrain: {} })).rejects.toThrow(/--workers cannot be combined with --retrain/);
   });
 
   it("defaults to one worker for a file of 32 MiB or more on two cores or more, else none", () => {
@@ -110,7 +111,7 @@ describe("detect --input on worker threads", () => {
     const input = join(dir, "small.log");
     writeFileSync(input, [...simulate({ count: 2_000, seed: 1 })].map((l) => `${l.text}\n`).join(""));
     // A format no worker can make a parser for: the worker throws as it starts.
-    const handlers = { choose: () => ({ format: "nope" as "json", options: {} }), batch: () => undefined, tooLong: () => undefined };
+    const handlers = { choose: () => ({ kind: "logs", settings: { format: "nope", options: {} } }), receiver: () => (p: PreparedChunkBase) => p, batch: () => undefined, tooLong: () => undefined };
     await expect(runPipeline(input, 1, 65536, handlers)).rejects.toThrow(/detect worker 1 of 1 (failed|exited).*format must be one of/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../src/forest/random.js";
 
 // An independent xoshiro128** written from the paper's definition with BigInt masks,
-// so the Int32/Math.imul tricks in src/random.ts are checked against plain arithmetic.
+// so the Int32/Math.imul tricks in src/forest/random.ts are checked against plain arithmetic.
 function referenceXoshiro(seedState: [number, number, number, number], n: number): number[] {
   const M = 0xffffffffn;
   let [a, b, c, d] = seedState.map((x) => BigInt(x) & M);

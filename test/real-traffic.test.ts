@@ -12,7 +12,7 @@ import { countAlert, Detector, zeroCounts, type Alert } from "../src/streams/htt
 import { FeatureExtractor, LINE_CLOCK_RATE, type FeatureSpec } from "../src/streams/http/features.js";
 import { Rng } from "../src/forest/random.js";
 import { emptyRecord } from "../src/streams/http/record.js";
-import { runDetect } from "../src/runtime/run-detect.js";
+import { detectFlat } from "./helpers.js";
 import { pipelineOf, trainFromLines } from "../src/streams/http/train.js";
 
 const T0 = Date.UTC(2026, 10, 25, 8);
@@ -243,9 +243,9 @@ describe("never silent", () => {
     const file = join(dir, "app.log");
     const lines = site(6, 60, START).map((r) => json(r, false));
     writeFileSync(file, `${lines.join("\n")}\n`);
-    const { summary } = await runDetect({ model: trained.forest, follow: [file], start: "beginning", durationSeconds: 1, out: null });
+    const { summary } = await detectFlat({ model: trained.forest, follow: [file], start: "beginning", durationSeconds: 1, out: null });
     expect(summary.lines_scored).toBe(lines.length);
-    expect("warnings" in summary ? summary.warnings.join("\n") : "").toMatch(/windows used the time each line was read/);
+    expect((summary.warnings ?? []).join("\n")).toMatch(/windows used the time each line was read/);
   });
 
   it("says what the training data leaves undetectable", () => {

@@ -18,7 +18,7 @@ import { trainFromLines } from "../src/streams/http/train.js";
 import { simulate } from "../src/tools/simulate.js";
 import { shardOf } from "../src/scale/common.js";
 import { connectTransport } from "../src/scale/connect.js";
-import { consume, type ConsumeOptions, type ConsumeSummary } from "../src/scale/consumer.js";
+import { consume, type ConsumeOptions, type ConsumeRun, type ConsumeSummary } from "../src/scale/consumer.js";
 import { status } from "../src/scale/status.js";
 import type { Entry, GroupMember, LineBatch, StreamTransport } from "../src/scale/transport.js";
 import { MemoryBroker } from "./memory-transport.js";
@@ -226,9 +226,11 @@ describe.each([memoryHarness(), redisHarness()])("the transport contract: $name"
     });
   }
 
-  const options = (stream: string, consumer: string, model: string, out: Writable, signal: AbortSignal): ConsumeOptions => ({
-    stream, group: "g", consumer, model, shards: SHARDS, leaseSeconds: 1, claimIdleMs: 200, batch: 500, out, signal,
-  });
+  const options = (stream: string, consumer: string, model: string, out: Writable, signal: AbortSignal): [ConsumeOptions, ConsumeRun] => [
+    { stream, group: "g", consumer, model, shards: SHARDS, leaseSeconds: 1, claimIdleMs: 200, batch: 500, signal },
+    { outputs: { out } },
+  ];
+  const consumeWith = (t: StreamTransport, [o, run]: [ConsumeOptions, ConsumeRun]) => consume(t, o, run).then((r) => r.summary);
 
   it.skipIf(!h.enabled)("append and read back: each entry delivered once, own entries re-read until acknowledged, claimed once idle, replayed before the first unacknowledged", async () => {
     const t = await connect();
@@ -311,7 +313,7 @@ describe.each([memoryHarness(), redisHarness()])("the transport contract: $name"
     const stop = new AbortController();
     const outs = [collector(), collector()];
     const runs = await Promise.all([0, 1].map(() => connect()));
-    const done = runs.map((rt, i) => consume(rt, options("two", `c${i}`, h.modelSpec("models/two"), outs[i].out, stop.signal)));
+    const done = runs.map((rt, i) => consumeWith(rt, options("two", `c${i}`, h.modelSpec("models/two"), outs[i].out, stop.signal)));
     await drained(t, "two");
     stop.abort();
     const sums = await Promise.all(done);
@@ -331,8 +333,8 @@ describe.each([memoryHarness(), redisHarness()])("the transport contract: $name"
     const dyingStop = new AbortController();
     const [o1, o2] = [collector(), collector()];
     const dying = new Dying(await connect(), 2);
-    const lost = consume(dying, options("kill", "c1", h.modelSpec("models/kill"), o1.out, dyingStop.signal));
-    const survivor = consume(await connect(), options("kill", "c2", h.modelSpec("models/kill"), o2.out, stop.signal));
+    const lost = consumeWith(dying, options("kill", "c1", h.modelSpec("models/kill"), o1.out, dyingStop.signal));
+    const survivor = consumeWith(await connect(), options("kill", "c2", h.modelSpec("models/kill"), o2.out, stop.signal));
     await drained(t, "kill");
     stop.abort();
     dyingStop.abort();

@@ -183,13 +183,15 @@ describe("--max-line-bytes", () => {
 
   // A child process reads a 50 MB line with no newline in it (then more lines): its peak memory stays low.
   const probe = (mode: "input" | "follow", file: string) => `
-    import(${JSON.stringify(INDEX)}).then(async ({ runDetect }) => {
+    import(${JSON.stringify(INDEX)}).then(async ({ detect }) => {
       const stop = new AbortController();
-      const opts = ${mode === "follow"
-        ? `{ follow: [${JSON.stringify(file)}], start: "beginning", signal: stop.signal, onBatch: (f, n) => { seen += n; if (seen >= 200) stop.abort(); } }`
-        : `{ input: ${JSON.stringify(file)} }`};
+      const input = ${mode === "follow" ? `{ follow: [${JSON.stringify(file)}], start: "beginning" }` : `{ file: ${JSON.stringify(file)} }`};
       let seen = 0;
-      const { summary } = await runDetect({ model: ${JSON.stringify(model)}, out: null, scores: ${JSON.stringify(file + ".scores.csv")}, ...opts });
+      const onBatch = (f, n) => { seen += n; if (seen >= 200) stop.abort(); };
+      const { summary } = await detect({
+        input, model: { model: ${JSON.stringify(model)} }, signal: stop.signal,
+        outputs: { out: null, scores: ${JSON.stringify(file + ".scores.csv")}, ...(${mode === "follow"} ? { onBatch } : {}) },
+      });
       console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, summary }));
     });`;
 

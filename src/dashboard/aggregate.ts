@@ -10,8 +10,8 @@
  * the open stamp, so a client that has seen stamp s is sent the cells with a
  * larger stamp (and the alerts with a larger sequence number).
  */
-import type { ScoredBatch } from "../streams/http/detect.js";
-import type { AnyAlert } from "../runtime/run-detect.js";
+import type { ScoredBatch } from "../streams/counts.js";
+import type { StreamAlert } from "../streams/stream.js";
 
 /** Latency histogram: log-spaced bins from 0.1 ms to 1000 s, BINS_PER_DECADE per decade. */
 const BINS_PER_DECADE = 12;
@@ -168,7 +168,7 @@ export const ALL_ROUTES = "all";
 /** An alert (HTTP or telemetry) with its sequence number (the page's handle on it). */
 export interface NumberedAlert {
   seq: number;
-  alert: AnyAlert;
+  alert: StreamAlert;
 }
 
 /** Bounds of an Aggregator. */
@@ -228,7 +228,7 @@ export class Aggregator {
   }
 
   /** Keep an alert (the oldest goes when the ring is full). */
-  addAlert(a: AnyAlert): void {
+  addAlert(a: StreamAlert): void {
     this.alerts.push({ seq: ++this.alertSeq, alert: a });
     if (this.alerts.length > this.opts.maxAlerts) this.alerts.splice(0, this.alerts.length - this.opts.maxAlerts);
   }

@@ -16,10 +16,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { DetectSummary, ScoredBatch } from "../streams/http/detect.js";
+import type { RunCounts, ScoredBatch } from "../streams/counts.js";
 import type { IsolationForest } from "../forest/forest.js";
-import type { AnyAlert, AnyDetector } from "../runtime/run-detect.js";
-import { TelemetryDetector } from "../streams/metrics/telemetry.js";
+import type { Detection } from "../runtime/detection.js";
+import type { StreamAlert } from "../streams/stream.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 import { loadAssets, type Assets } from "./assets.js";
 import { hostCheck, MAX_HEADER_BYTES, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
@@ -28,9 +28,9 @@ export { MAX_HEADER_BYTES, SECURITY_HEADERS } from "./http.js";
 
 /** The detection hooks the dashboard listens on (runDetect and runDemo take them). */
 export interface DashboardHooks {
-  onStart: (detector: AnyDetector) => void;
+  onStart: (detection: Detection) => void;
   onScored: (batch: ScoredBatch) => void;
-  onAlert: (alert: AnyAlert) => void;
+  onAlert: (alert: StreamAlert) => void;
 }
 
 /** Options of startDashboard. */
@@ -79,17 +79,17 @@ export interface Totals {
   lines_per_second: number;
   skipped: Record<string, number>;
   alerts: number;
-  alerts_by_severity: DetectSummary["alerts_by_severity"];
+  alerts_by_severity: RunCounts["alerts_by_severity"];
   alerts_by_rule: Record<string, number>;
-  suppressed: DetectSummary["suppressed"];
+  suppressed: RunCounts["suppressed"];
   /** Lines older than the window when they arrived, and lines without a time: scored but not charted. */
   not_charted: { late: number; untimed: number };
 }
 
 /** The model in use. */
 export interface ModelInfo {
-  /** What it scores: log lines (routes) or telemetry rows (series). */
-  kind: "logs" | "telemetry";
+  /** What it scores, as its stream kind says: "logs" (routes), "telemetry" (series), ... */
+  kind: string;
   created_at: string;
   features: string[];
   /** The forest's threshold on the score s. */
@@ -158,7 +158,7 @@ export class Dashboard {
   private readonly agg: Aggregator;
   private readonly clients = new Set<Client>();
   private readonly timer: NodeJS.Timeout;
-  private detector: AnyDetector | null = null;
+  private detector: Detection | null = null;
   private model: ModelInfo | null = null;
   /** The forest `model` describes: the detector swaps in a new one when it retrains. */
   private modelOf: IsolationForest | null = null;
@@ -247,11 +247,11 @@ export class Dashboard {
     });
   }
 
-  private start(d: AnyDetector): void {
+  private start(d: Detection): void {
     this.detector = d;
     this.status = "running";
-    // A row every few seconds: ten minutes would hold a handful of points.
-    if (d instanceof TelemetryDetector) this.agg.setWindow(this.options.telemetryWindowSeconds);
+    // A row every few seconds (metric streams): ten minutes would hold a handful of points.
+    if (d.kind.dashboard.window === "long") this.agg.setWindow(this.options.telemetryWindowSeconds);
   }
 
   /** The model in use, described again when the detector has retrained. */
@@ -361,30 +361,28 @@ export class Dashboard {
   }
 }
 
-/** What the page shows of the model a detector uses. */
-function describeModel(d: AnyDetector): ModelInfo {
+/** What the page shows of the model the run's detectors use (its kind describes its own part). */
+function describeModel(d: Detection): ModelInfo {
   const f = d.forest;
-  const common = (cal: number[]) => ({
+  const m = d.describe();
+  return {
+    kind: m.kind,
     created_at: f.createdAt,
     features: [...d.featureNames],
     threshold: f.threshold,
     trees: f.options.trees,
     sample_size: f.options.sampleSize,
-    generation: statsOf(d).retrain.generation,
-    severity_scores: { "50": cal[2], "75": cal[3], "90": cal[4] },
-  });
-  if (d instanceof TelemetryDetector) {
-    const m = d.meta;
-    const series = m.series.map((name, q) => ({ name, p01: m.scales[q].p01, median: m.scales[q].median, p99: m.scales[q].p99 }));
-    return { kind: "telemetry", ...common(m.calibration.scores), format: "csv", routes: 0, telemetry: { series, k: m.k, window: m.window } };
-  }
-  const p = d.pipeline;
-  return { kind: "logs", ...common(p.calibration.scores), format: p.format, routes: Object.keys(p.spec.routes).length };
+    format: m.format,
+    routes: m.routes,
+    generation: d.counts().retrain.generation,
+    severity_scores: m.severityScores,
+    ...(m.telemetry ? { telemetry: m.telemetry } : {}),
+  };
 }
 
-/** The counts of either detector (the telemetry one hands out a copy). */
-function statsOf(d: AnyDetector): Pick<DetectSummary, "lines_read" | "lines_scored" | "skipped" | "alerts" | "alerts_by_severity" | "alerts_by_rule" | "suppressed" | "retrain"> {
-  return d instanceof TelemetryDetector ? d.summary() : d.stats;
+/** The run's live counts. */
+function statsOf(d: Detection): RunCounts {
+  return d.counts();
 }
 
 /** Start the dashboard server; resolves once it listens (see Dashboard.url). */

@@ -1,6 +1,6 @@
 /** Human-readable alert and summary lines for a terminal. */
-import type { Alert } from "../streams/http/detect.js";
-import type { AnyAlert, AnySummary } from "../streams/stream.js";
+import { kindOfAlert } from "../streams/kinds.js";
+import type { StreamAlert, StreamSummary } from "../streams/stream.js";
 import type { SinkCounts } from "./sinks/queue.js";
 
 const RESET = "\u001b[0m";
@@ -15,43 +15,19 @@ function band(severity: number): string {
   return severity >= 90 ? BOLD + RED : severity >= 75 ? RED : severity >= 50 ? YELLOW : MAGENTA;
 }
 
-function size(bytes: number | null): string {
-  if (bytes === null) return "-";
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** One alert as a coloured line, e.g. ` 87  14:03:22  POST /checkout  200  8427 ms  1.2 KB  slow  app.log:1234`. */
-export function formatAlert(a: AnyAlert, color: boolean): string {
-  if ("values" in a.record) return formatTelemetryAlert(a as AnyAlert & { record: { values: Record<string, number> } }, color);
-  return formatHttpAlert(a as Alert, color);
-}
-
-function formatTelemetryAlert(a: AnyAlert & { record: { values: Record<string, number> } }, color: boolean): string {
+/** One alert as a line for a terminal, e.g. ` 87  14:03:22  POST /checkout  200  8427 ms  1.2 KB  slow  app.log:1234`; its kind (streams/kinds.ts) writes its own fields. */
+export function formatAlert(a: StreamAlert, color: boolean): string {
   const time = a.ts ? a.ts.slice(11, 19) : "--:--:--";
   const sev = a.severity.toFixed(0).padStart(3);
-  const values = Object.entries(a.record.values).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(" ");
+  const body = `${time}  ${kindOfAlert(a).alertText(a)}  ${a.rule}`;
   const why = a.reasons?.length ? `  [${a.reasons.map((x) => x.text).join("; ")}]` : "";
-  const body = `${time}  ${values}  ${a.rule}`;
-  if (!color) return `${sev}  ${body}${why}  ${a.file}:${a.line}`;
-  return `${band(a.severity)}${sev}${RESET}  ${body}${DIM}${why}  ${a.file}:${a.line}${RESET}`;
-}
-
-function formatHttpAlert(a: Alert, color: boolean): string {
-  const r = a.record;
-  const time = a.ts ? a.ts.slice(11, 19) : "--:--:--";
-  const sev = a.severity.toFixed(0).padStart(3);
-  const lat = r.latency_ms === null ? "-" : `${r.latency_ms.toFixed(r.latency_ms < 10 ? 1 : 0)} ms`;
   const where = `${a.file}:${a.line}`;
-  const body = `${time}  ${r.method} ${r.route}  ${r.status ?? "-"}  ${lat}  ${size(r.bytes)}  ${a.rule}`;
-  const why = a.reasons?.length ? `  [${a.reasons.map((x) => x.text).join("; ")}]` : "";
   if (!color) return `${sev}  ${body}${why}  ${where}`;
   return `${band(a.severity)}${sev}${RESET}  ${body}${DIM}${why}  ${where}${RESET}`;
 }
 
 /** The end-of-run summary as text lines. */
-export function formatSummary(s: AnySummary & { sinks?: Record<string, SinkCounts> }, seconds: number): string[] {
+export function formatSummary(s: StreamSummary & { sinks?: Record<string, SinkCounts> }, seconds: number): string[] {
   const out = [
     `scored ${s.lines_scored.toLocaleString("en-US")} of ${s.lines_read.toLocaleString("en-US")} lines in ${seconds.toFixed(1)} s` +
       (seconds > 0 ? ` (${Math.round(s.lines_read / seconds).toLocaleString("en-US")} lines/s)` : ""),
@@ -59,8 +35,8 @@ export function formatSummary(s: AnySummary & { sinks?: Record<string, SinkCount
       (s.alerts ? ` (${Object.entries(s.alerts_by_rule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; held back: ${s.suppressed.cooldown} by cooldown, ${s.suppressed.warmup} in warm-up`,
   ];
-  if ("warnings" in s) for (const w of s.warnings) out.push(`warning: ${w}`);
-  if ("retrain" in s && s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
+  for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
+  if (s.retrain.refreshes > 0) out.push(`retraining: ${s.retrain.refreshes} refreshes, model generation ${s.retrain.generation}`);
   for (const [name, c] of Object.entries(s.sinks ?? {})) out.push(formatSinkCounts(name, c));
   const skipped = Object.entries(s.skipped);
   if (skipped.length) {
@@ -75,3 +51,4 @@ export function formatSinkCounts(name: string, c: SinkCounts): string {
   const atStop = c.dropped_at_stop > 0 ? ` (${c.dropped_at_stop} at stop)` : "";
   return `${name}: ${c.sent} of ${c.alerts} alerts sent, ${c.retried} retries, ${c.failed} failed, ${c.dropped} dropped${atStop}`;
 }
+

@@ -21,7 +21,7 @@ function bandOf(severity: number): string {
   return severity >= 90 ? "90-100" : severity >= 75 ? "75-89" : severity >= 50 ? "50-74" : "0-49";
 }
 
-/** The metrics of one run; hand it to runDetect (options.metrics) and serve `text()`. */
+/** The metrics of one run; hand it to a run (detect's outputs.metrics) and serve `text()`. */
 export class DetectMetrics {
   /** This run's registry (not prom-client's global one). */
   readonly registry = new Registry();

@@ -15,8 +15,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { decodeLine } from "../streams/lines.js";
-import { StringTable, TOO_LONG, type PreparedChunk, type PreparedLines } from "../streams/http/prepare.js";
-import type { FormatName, ParserOptions } from "../streams/http/parse.js";
+import { TOO_LONG, type PreparedChunkBase } from "../streams/stream.js";
 
 /** Bytes read at a time; a chunk is that, cut after its last newline. */
 export const CHUNK_BYTES = 1 << 20;
@@ -42,7 +41,7 @@ export function checkWorkers(value: unknown, option = "--workers"): number {
 /** Input files from which `workers` defaults to 1 (the threads' start, ~60 ms, is then well paid back). */
 export const AUTO_WORKERS_BYTES = 32 << 20;
 
-/** The worker threads the run parses on: o.workers checked, or its default (see DetectRunOptions.workers in run-detect.ts). */
+/** The worker threads the run parses on: o.workers checked, or its default (see InputOptions.workers in runtime/detect.ts). */
 export function workersFor(o: { workers?: number; input?: string; follow?: string[]; retrain?: object }): number {
   if (o.workers === undefined) {
     if (o.input === undefined || o.retrain || availableParallelism() < 2) return 0;
@@ -60,8 +59,10 @@ export function workersFor(o: { workers?: number; input?: string; follow?: strin
 
 /** What a worker is started with. */
 export interface PipelineWorkerData {
-  format: FormatName;
-  options: ParserOptions;
+  /** The stream kind's name (streams/kinds.ts): its preparer parses the chunks. */
+  kind: string;
+  /** The kind's settings for the file (PipelinedDetector.workerSettings). */
+  settings: unknown;
   maxLineBytes: number;
 }
 
@@ -74,15 +75,17 @@ export interface ChunkMessage {
 
 /** A worker's answer: the chunk's bytes back, and its lines parsed. */
 export interface PreparedMessage extends ChunkMessage {
-  p: PreparedChunk;
+  p: PreparedChunkBase;
 }
 
 /** What the pipeline calls, in file order. */
 export interface PipelineHandlers {
-  /** The format and parser options of the file, from its first lines (called once, before any batch). */
-  choose(sample: readonly string[]): { format: FormatName; options: ParserOptions };
+  /** The stream kind and its worker settings for the file, from its first lines (called once, before any batch). */
+  choose(sample: readonly string[]): { kind: string; settings: unknown };
+  /** Per worker thread: what turns its replies into what batch reads (PipelinedDetector.receiver). */
+  receiver(): (p: PreparedChunkBase) => PreparedChunkBase;
   /** Lines [from, to) of p, the first numbered `first`; `text(i)` is line i; `bytes` read so far. */
-  batch(p: PreparedLines, from: number, to: number, first: number, text: (i: number) => string, bytes: number): void;
+  batch(p: PreparedChunkBase, from: number, to: number, first: number, text: (i: number) => string, bytes: number): void;
   /** A line over maxLineBytes (not parsed). */
   tooLong(line: number): void;
 }
@@ -111,7 +114,7 @@ export async function runPipeline(path: string, workers: number, maxLineBytes: n
     const ahead: Array<Buffer | "long"> = [];
     const sample = firstBatchSample(reader, ahead, maxLineBytes);
     if (sample === null) return false;
-    const pool = new PreparePool(workers, { ...h.choose(sample), maxLineBytes });
+    const pool = new PreparePool(workers, { ...h.choose(sample), maxLineBytes }, h);
     try {
       await pool.drive(reader, ahead, h);
     } finally {
@@ -214,12 +217,12 @@ class ChunkReader {
 /** The worker threads, each with its string table, and the chunks in flight in file order. */
 class PreparePool {
   private readonly threads: Worker[] = [];
-  private readonly tables: StringTable[] = [];
+  private readonly receivers: Array<(p: PreparedChunkBase) => PreparedChunkBase> = [];
   private readonly waiting = new Map<number, { resolve: (m: PreparedMessage) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
   private closing = false;
 
-  constructor(workers: number, data: PipelineWorkerData) {
+  constructor(workers: number, data: PipelineWorkerData, h: PipelineHandlers) {
     const file = workerFile();
     for (let i = 0; i < workers; i++) {
       const w = new Worker(file, { workerData: data });
@@ -233,7 +236,7 @@ class PreparePool {
         if (!this.closing) this.fail(new Error(`detect worker ${i + 1} of ${workers} exited (code ${code}) before the end of the input`));
       });
       this.threads.push(w);
-      this.tables.push(new StringTable());
+      this.receivers.push(h.receiver());
     }
   }
 
@@ -286,9 +289,7 @@ class PreparePool {
 
   /** Hand one chunk's lines to h in batches; returns the next line number. */
   private take(m: PreparedMessage, line: number, bytes: number, h: PipelineHandlers): number {
-    const table = this.tables[m.seq % this.tables.length];
-    table.apply(m.p);
-    const p: PreparedLines = { ...m.p, strings: table.strings };
+    const p = this.receivers[m.seq % this.receivers.length](m.p);
     const chunk = Buffer.from(m.buf, 0, m.length);
     const text = (i: number) => decodeLine(chunk.subarray(m.p.start[i], m.p.end[i]));
     const n = m.p.lines;

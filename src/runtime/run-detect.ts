@@ -1,109 +1,108 @@
 /**
- * A detection run with its I/O: read a file, stdin or followed files, write alerts
- * (JSON lines, or coloured text on a terminal), finish cleanly on end of input or
- * SIGINT/SIGTERM, and return the summary.
+ * The one run loop: `runDetect(source, detection, outputs)`. A source (runtime/sources.ts: a
+ * file, stdin, followed files, the pipelined file reader; scale/consumer.ts: a transport's
+ * shards) hands the loop batches of one file's lines; the loop scores them with the run's
+ * detectors (runtime/detection.ts, any stream kind), writes alerts (JSON lines, or coloured
+ * text on a terminal) and scores, offers alerts to the sinks, keeps the metrics, and returns
+ * the summary when the source ends.
  *
- * No line lost: the --alerts and --scores rows of a batch are written with one synchronous
- * write each (runtime/line-sink.ts) before the batch's handler returns, and the follower saves a
- * position only after that, fsyncing both files first. A failing write or save stops the run
- * with an error (the position stays before the lines whose output failed). Alerts written to
- * stdout (no --alerts) go through its stream: there a crash can lose the last ones.
+ * No line lost: a batch's --alerts and --scores rows are written with one synchronous write
+ * each (runtime/line-sink.ts) when the source calls `flush()`, before it moves its position
+ * (follow: a saved offset; shards: an acknowledgement), and `sync()` fsyncs both before a
+ * position is saved. A failing write stops the run with an error (the position stays before the
+ * lines whose output failed). Alerts written to stdout (no --alerts) go through its stream:
+ * there a crash can lose the last ones.
  *
- * The webhook and exec sinks (runtime/sinks/) get a copy of each alert once it is written, through
- * bounded queues that never hold up scoring; at the end they are drained for up to
+ * The webhook and exec sinks (runtime/sinks/) get a copy of each alert once it is written,
+ * through bounded queues that never hold up scoring; at the end they are drained for up to
  * sinkDrainMs and what became of their alerts joins the summary (`sinks`).
  */
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { formatAlert } from "./alert-format.js";
-import { type AnyAlert, type AnyDetector, type AnySummary, type StreamDetector as LineDetector } from "../streams/stream.js";
-import { countSkipped, Detector, zeroCounts, type DetectSummary, type RunCounts, type ScoredBatch } from "../streams/http/detect.js";
-import { Follower, type FollowedLine } from "./follow.js";
-import { IsolationForest } from "../forest/forest.js";
+import { countSkipped, zeroCounts, type RunCounts, type ScoredBatch } from "../streams/counts.js";
+import type { PreparedChunkBase, StreamAlert, StreamDetector, StreamSummary } from "../streams/stream.js";
 import { LineSink } from "./line-sink.js";
 import type { DetectMetrics } from "./metrics.js";
-import { loadPositions } from "./positions.js";
 import { execSink, type ExecOptions } from "./sinks/exec.js";
 import type { SinkCounts } from "./sinks/queue.js";
 import { webhookSink, type AlertSink, type WebhookOptions } from "./sinks/webhook.js";
-import { isTelemetryModel, TelemetryDetector, type TelemetryDetectSummary, type TelemetryDetectorOptions } from "../streams/metrics/telemetry.js";
-import { checkMaxLineBytes, MAX_LINE_BYTES_DEFAULT, readLineBatches } from "../streams/lines.js";
-import { PIPELINE_MAX_LINE_BYTES, runPipeline, workersFor } from "./pipeline.js";
-import type { FieldName, FormatName, LatencyUnit } from "../streams/http/parse.js";
-import type { RetrainOptions } from "../streams/retrain.js";
-import type { Rules } from "../streams/http/rules.js";
+import type { Detection } from "./detection.js";
 
-export { isTelemetryAlert, type AnyAlert, type AnyDetector, type AnySummary } from "../streams/stream.js";
+/** One file's lines, in order, as a source hands them to the loop. */
+export interface LineBatch {
+  file: string;
+  lines: readonly string[];
+  /** The 1-based number of the first line (the rest follow it), or each line's own. */
+  lineNo: number | ArrayLike<number>;
+  /** Whose windows score them (the scale-out: one per shard and file); default: the run's one detector. */
+  key?: string;
+}
 
-/** Options of runDetect. */
-export interface DetectRunOptions {
-  /** A model file path or a loaded model. */
-  model: string | IsolationForest;
-  /** Score this whole file. */
-  input?: string;
-  /** Follow these files as they grow. */
-  follow?: string[];
-  /** Read from this stream when neither input nor follow is given. */
-  stdin?: Readable;
-  /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
-  alerts?: string;
-  /** Append every line's score to this CSV file: file,line,timestamp,score,severity,skipped. */
-  scores?: string;
-  rules?: Rules;
-  /** Positions file for follow mode. */
-  positions?: string;
-  /** Follow mode, a file with no saved position: start at its end (default) or beginning. */
-  start?: "end" | "beginning";
-  format?: FormatName | "auto" | "csv";
-  fields?: Partial<Record<FieldName, string>>;
-  /** Unit of a latency written as a bare number; default: the model's. */
-  latencyUnit?: LatencyUnit;
-  /** Alerts as coloured text (a terminal) rather than JSON lines. */
-  pretty?: boolean;
-  /** Where alerts go (default process.stdout; null: nowhere, onAlert only). */
-  out?: Writable | null;
-  /** Longest line scored, in bytes; longer ones are skipped as too_long without being held (default 65536). */
-  maxLineBytes?: number;
-  /** Follow mode: stop after this many seconds. */
-  durationSeconds?: number;
-  /** Stop following when aborted (the CLI aborts on SIGINT/SIGTERM). */
-  signal?: AbortSignal;
-  /**
-   * Called with every alert as well, whichever the stream kind (the dashboard listens
-   * here); `isTelemetryAlert` tells a metric stream's alert from a log line's.
-   */
-  onAlert?: (a: AnyAlert) => void;
-  /** Called after every batch with the lines it held. */
-  onBatch?: (file: string, lines: number, bytes?: number) => void;
-  /** Called after every batch with every scored line (the dashboard listens here). */
-  onScored?: (batch: ScoredBatch) => void;
-  /** Keep learning from recent normal lines (see streams/retrain.ts). */
-  retrain?: Partial<RetrainOptions>;
-  /** A telemetry model's score (likelihood or raw) and continuous tree replacement (streams/metrics/detect.ts). */
-  telemetry?: Pick<TelemetryDetectorOptions, "output" | "adapt">;
-  /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
-  onStart?: (detector: AnyDetector) => void;
+/** What a source may do with the run: score, write, and learn where it stands. */
+export interface RunLoop {
+  readonly detection: Detection;
+  readonly metrics: DetectMetrics | null;
+  /** The --alerts and --scores paths (a followed file must not be one of them). */
+  readonly outputPaths: readonly string[];
+  /** Score a batch; its alerts go to `emit` (default: the outputs, written at the next flush). */
+  score(batch: LineBatch, emit?: (a: StreamAlert) => void): void;
+  /** Score lines [from, to) of a chunk parsed on a worker thread (runtime/pipeline.ts), numbered from `first`; text(i) is line i. */
+  scorePrepared(file: string, p: PreparedChunkBase, from: number, to: number, first: number, text: (i: number) => string): void;
+  /** Write an alert at the next flush (and count it in the metrics, tell the hooks). */
+  emit(alert: StreamAlert): void;
+  /** A line over the length limit (never held): counted and given a --scores row. */
+  tooLong(file: string, line: number): void;
+  /** Write what the batches since the last flush produced; then the sinks are offered its alerts. */
+  flush(): void;
+  /** fsync the --alerts and --scores files (before a position is saved). */
+  sync(): void;
+  /** A batch was read (`bytes`: of the input so far, when the source knows). */
+  read(file: string, lines: number, bytes?: number): void;
+}
+
+/** A source of lines: it drives the loop until its input ends or the run is stopped. */
+export interface LineSource {
+  /** Deliver every batch through `loop`; resolves when the input ends (or after `signal` aborts, once what is read is scored). */
+  run(loop: RunLoop, signal: AbortSignal | undefined): Promise<void>;
+}
+
+/** Where a run's alerts go besides the alerts output. */
+export interface SinkOptions {
   /** POST each alert to a URL (see runtime/sinks/webhook.ts). */
   webhook?: WebhookOptions;
   /** Run a command per alert, the alert on its stdin (see runtime/sinks/exec.ts). */
   exec?: ExecOptions;
   /** At the end, how long the sinks may still deliver what they hold, in ms. Default 5000. */
-  sinkDrainMs?: number;
+  drainMs?: number;
   /** Told once of a sink's first failure and first drop (default: written to stderr). */
-  onSinkProblem?: (message: string) => void;
+  onProblem?: (message: string) => void;
+}
+
+/** What a run writes and who listens. */
+export interface OutputOptions {
+  /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
+  alerts?: string;
+  /** Append every line's score to this CSV file: file,line,timestamp,score,severity,skipped. */
+  scores?: string;
+  /** Where alerts go without `alerts` (default process.stdout; null: nowhere, onAlert only). */
+  out?: Writable | null;
+  /** Alerts as coloured text (a terminal) rather than JSON lines. */
+  pretty?: boolean;
   /** Prometheus metrics to keep up to date (see runtime/metrics.ts). */
   metrics?: DetectMetrics;
-  /**
-   * --input of a log: parse on this many worker threads (runtime/pipeline.ts), in [0, 16]; 0: on
-   * this thread. Default: 1 for a file of 32 MiB or more on a machine of 2 cores or more, else 0.
-   * A telemetry model and --max-line-bytes over 512 KiB read on this thread whatever this says.
-   */
-  workers?: number;
+  /** Called once the detectors exist, before any line (the dashboard reads their counts and model). */
+  onStart?: (detection: Detection) => void;
+  /** Called with every alert as well (the dashboard listens here). */
+  onAlert?: (a: StreamAlert) => void;
+  /** Called after every batch with the lines it held (`bytes`: of the input so far, when known). */
+  onBatch?: (file: string, lines: number, bytes?: number) => void;
+  /** Called after every batch with every scored line (the dashboard listens here). */
+  onScored?: (batch: ScoredBatch) => void;
+  sinks?: SinkOptions;
 }
 
 /** A run's summary; `sinks` (what became of the alerts each sink got) only when a sink was on. */
-export type DetectRunSummary = AnySummary & { sinks?: Record<string, SinkCounts> };
+export type DetectRunSummary = StreamSummary & { sinks?: Record<string, SinkCounts> };
 
 /** Summary of a run plus how long it took. */
 export interface DetectRunResult {
@@ -111,17 +110,22 @@ export interface DetectRunResult {
   seconds: number;
 }
 
-/** Default of sinkDrainMs. */
+/** Default of SinkOptions.drainMs. */
 export const SINK_DRAIN_MS = 5000;
 
-/** The webhook and exec sinks asked for (validated: a RangeError names the bad option). */
-function openAlertSinks(o: DetectRunOptions): AlertSink[] {
-  const drain = o.sinkDrainMs ?? SINK_DRAIN_MS;
+/** Check the sink options (RangeError naming the option), before anything runs. */
+export function checkSinkOptions(s: SinkOptions | undefined): void {
+  const drain = s?.drainMs ?? SINK_DRAIN_MS;
   if (!Number.isInteger(drain) || drain < 0 || drain > 600_000) throw new RangeError(`--sink-drain must be in [0, 600] seconds, got ${drain / 1000}`);
-  const problem = o.onSinkProblem ?? ((m: string) => void process.stderr.write(`${m}\n`));
+}
+
+/** The webhook and exec sinks asked for. */
+function openAlertSinks(s: SinkOptions | undefined): AlertSink[] {
+  checkSinkOptions(s);
+  const problem = s?.onProblem ?? ((m: string) => void process.stderr.write(`${m}\n`));
   const out: AlertSink[] = [];
-  if (o.webhook) out.push(webhookSink(o.webhook, problem));
-  if (o.exec) out.push(execSink(o.exec, problem));
+  if (s?.webhook) out.push(webhookSink(s.webhook, problem));
+  if (s?.exec) out.push(execSink(s.exec, problem));
   return out;
 }
 
@@ -131,20 +135,23 @@ async function closeAlertSinks(sinks: AlertSink[], drainMs: number, summary: Det
   if (summary !== null && sinks.length > 0) summary.sinks = Object.fromEntries(sinks.map((s, i) => [s.name, counts[i]]));
 }
 
-/** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
-export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
-  const maxLineBytes = checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
-  const workers = workersFor(o);
-  const forest = typeof o.model === "string" ? IsolationForest.load(o.model) : o.model;
-  const alertSinks = openAlertSinks(o);
-  o.metrics?.watchSinks(alertSinks);
-  const sinks = new Sinks(o.alerts, o.scores);
+/** Run `source` through `detection` into `outputs` until the source ends; the summary. */
+export async function runDetect(source: LineSource, detection: Detection, outputs: OutputOptions = {}, signal?: AbortSignal): Promise<DetectRunResult> {
+  const alertSinks = openAlertSinks(outputs.sinks);
+  outputs.metrics?.watchSinks(alertSinks);
+  let files: OutputFiles;
+  try {
+    files = new OutputFiles(outputs.alerts, outputs.scores);
+  } catch (err) {
+    await closeAlertSinks(alertSinks, 0, null);
+    throw err;
+  }
   let result: DetectRunResult;
   try {
-    result = await detectInto(o, forest, sinks, maxLineBytes, alertSinks, workers);
+    result = await loop(source, detection, outputs, files, alertSinks, signal);
   } catch (err) {
     try {
-      sinks.close();
+      files.close();
     } catch {
       // the first error is the one to report
     }
@@ -152,101 +159,71 @@ export async function runDetect(o: DetectRunOptions): Promise<DetectRunResult> {
     throw err;
   }
   try {
-    sinks.close();
+    files.close();
   } catch (err) {
     await closeAlertSinks(alertSinks, 0, null);
     throw err;
   }
-  await closeAlertSinks(alertSinks, o.sinkDrainMs ?? SINK_DRAIN_MS, result.summary);
+  await closeAlertSinks(alertSinks, outputs.sinks?.drainMs ?? SINK_DRAIN_MS, result.summary);
   return result;
 }
 
-async function detectInto(o: DetectRunOptions, forest: IsolationForest, sinks: Sinks, maxLineBytes: number, alertSinks: AlertSink[], workers: number): Promise<DetectRunResult> {
-  let detector: LineDetector | null = null;
-  const onScored = (b: ScoredBatch) => {
-    if (sinks.scores && detector) sinks.scores.push(scoreRows(b, detector));
+async function loop(source: LineSource, detection: Detection, o: OutputOptions, files: OutputFiles, alertSinks: AlertSink[], signal: AbortSignal | undefined): Promise<DetectRunResult> {
+  detection.setScoredHook(files.scores || o.onScored ? (b, d) => {
+    files.scores?.push(scoreRows(b, d));
     o.onScored?.(b);
-  };
-  const hook = sinks.scores || o.onScored ? onScored : undefined;
-  let made: AnyDetector;
-  if (isTelemetryModel(forest)) {
-    made = new TelemetryDetector(forest, { ...o.telemetry, onScored: hook, retrain: o.retrain, ...(o.rules ? { minSeverity: o.rules.minSeverity, cooldownSeconds: o.rules.cooldownSeconds } : {}) });
-  } else {
-    if (o.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
-    if (o.telemetry?.adapt) throw new RangeError("--adapt-every needs a telemetry model (train it with --format csv); this model reads access logs");
-    made = new Detector(forest, {
-      rules: o.rules, format: o.format as FormatName | "auto" | undefined, fields: o.fields, onScored: hook, retrain: o.retrain,
-      ...(o.latencyUnit !== undefined ? { latencyUnit: o.latencyUnit } : {}),
-      // A followed line without a timestamp is timed by its arrival; a file's, by line order.
-      untimedClock: o.follow && o.follow.length > 0 ? "arrival" : "lines",
-    });
-  }
-  o.onStart?.(made);
-  detector = made;
+  } : null);
+  o.onStart?.(detection);
   const started = performance.now();
   const out = o.out === undefined ? process.stdout : o.out;
   // Alerts go to the sinks once the batch's rows are written: never one the alerts output lacks.
-  const held: AnyAlert[] = [];
-  sinks.onFlushed = () => {
-    for (const a of held) for (const s of alertSinks) s.offer(a);
-    held.length = 0;
-  };
-  const emit = (a: AnyAlert) => {
-    if (sinks.alerts) sinks.alerts.push(`${JSON.stringify(a)}\n`);
+  const held: StreamAlert[] = [];
+  const emit = (a: StreamAlert) => {
+    if (files.alerts) files.alerts.push(`${JSON.stringify(a)}\n`);
     else if (out) out.write(o.pretty ? `${formatAlert(a, true)}\n` : `${JSON.stringify(a)}\n`);
     if (alertSinks.length > 0) held.push(a);
     o.metrics?.alert(a.rule, a.severity);
     o.onAlert?.(a);
   };
-  // Lines over --max-line-bytes never reach the detector (they were not held): counted here, merged into the summary.
+  // Lines over the length limit never reach a detector (they were not held): counted here, merged into the summary.
   const tooLong = zeroCounts();
-  const skipLong = (file: string, line: number) => {
-    tooLong.lines_read++;
-    countSkipped(tooLong, file, line, "too_long");
-    sinks.scores?.push(`${csvField(file)},${line},,,,too_long\n`);
+  o.metrics?.watch(() => withSkipped(structuredClone(detection.counts()), tooLong));
+  const run: RunLoop = {
+    detection,
+    metrics: o.metrics ?? null,
+    outputPaths: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
+    score(b, to = emit) {
+      const t0 = performance.now();
+      detection.get(b.key).processBatch(b.file, b.lines, b.lineNo, to);
+      o.metrics?.batchScored((performance.now() - t0) / 1000);
+    },
+    scorePrepared(file, p, from, to, first, text) {
+      const piped = detection.get().pipelined;
+      if (!piped) throw new Error(`the ${detection.kind.name} stream kind does not score lines parsed on worker threads`);
+      const t0 = performance.now();
+      piped.consume(file, p, from, to, first, text, emit);
+      o.metrics?.batchScored((performance.now() - t0) / 1000);
+    },
+    emit,
+    tooLong(file, line) {
+      tooLong.lines_read++;
+      countSkipped(tooLong, file, line, "too_long");
+      files.scores?.push(`${csvField(file)},${line},,,,too_long\n`);
+    },
+    flush() {
+      files.flush();
+      for (const a of held) for (const s of alertSinks) s.offer(a);
+      held.length = 0;
+    },
+    sync: () => files.sync(),
+    read: (file, lines, bytes) => o.onBatch?.(file, lines, bytes),
   };
-  const counted = made;
-  o.metrics?.watch(() => withSkipped(counted instanceof TelemetryDetector ? counted.summary() : { ...counted.stats, skipped: { ...counted.stats.skipped }, skipped_examples: [] }, tooLong));
-  // Scoring, timed per batch for the metrics.
-  const score = (file: string, lines: readonly string[], first: number) => {
-    const t0 = performance.now();
-    detector.processBatch(file, lines, first, emit);
-    o.metrics?.batchScored((performance.now() - t0) / 1000);
-  };
-  if (o.follow && o.follow.length > 0) {
-    await followFiles(score, o, sinks, maxLineBytes, skipLong);
-  } else {
-    const source = o.input ?? o.stdin ?? process.stdin;
-    const name = o.input ?? "-";
-    // The input's characters read so far (and their newlines): about its bytes, for a progress bar.
-    let read = 0;
-    const onBatch = (lines: string[], first: number) => {
-      score(name, lines, first);
-      sinks.flush();
-      if (o.onBatch === undefined) return;
-      for (const l of lines) read += l.length + 1;
-      o.onBatch(name, lines.length, read);
-    };
-    const onTooLong = (line: number) => (skipLong(name, line), sinks.flush());
-    const piped = o.input !== undefined && made instanceof Detector && workers > 0 && maxLineBytes <= PIPELINE_MAX_LINE_BYTES
-      && await runPipeline(o.input, workers, maxLineBytes, {
-        choose: (sample) => made.parserSettings(name, sample),
-        batch: (p, from, to, first, text, bytes) => {
-          const t0 = performance.now();
-          made.consume(name, p, from, to, first, text, emit);
-          o.metrics?.batchScored((performance.now() - t0) / 1000);
-          sinks.flush();
-          o.onBatch?.(name, to - from, bytes);
-        },
-        tooLong: onTooLong,
-      });
-    if (!piped) await readLineBatches(source, onBatch, 8192, { maxLineBytes, onTooLong });
-  }
-  return { summary: withSkipped(detector.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
+  await source.run(run, signal);
+  return { summary: withSkipped(detection.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
 }
 
 /** The run's summary with the lines skipped before the detector added. */
-function withSkipped<S extends AnySummary>(summary: S, extra: RunCounts): S {
+function withSkipped<S extends RunCounts>(summary: S, extra: RunCounts): S {
   if (extra.lines_read === 0) return summary;
   summary.lines_read += extra.lines_read;
   for (const [reason, n] of Object.entries(extra.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
@@ -255,11 +232,9 @@ function withSkipped<S extends AnySummary>(summary: S, extra: RunCounts): S {
 }
 
 /** The --alerts and --scores files: a batch's rows are collected, then written with one write per file. */
-class Sinks {
+class OutputFiles {
   readonly alerts: Batched | null;
   readonly scores: Batched | null;
-  /** Called after each flush that wrote (or had nothing to write). */
-  onFlushed: () => void = () => undefined;
 
   constructor(alerts: string | undefined, scores: string | undefined) {
     this.alerts = alerts ? new Batched(new LineSink(alerts, "--alerts")) : null;
@@ -276,7 +251,6 @@ class Sinks {
   flush(): void {
     this.alerts?.flush();
     this.scores?.flush();
-    this.onFlushed();
   }
 
   /** fsync both, before a position is saved. */
@@ -319,7 +293,7 @@ function csvField(s: string): string {
 }
 
 /** CSV rows for one batch, in line order, skipped lines included. */
-function scoreRows(b: ScoredBatch, d: LineDetector): string {
+function scoreRows(b: ScoredBatch, d: StreamDetector): string {
   const file = csvField(b.file);
   const rows: Array<[number, string]> = [];
   for (let i = 0; i < b.count; i++) {
@@ -329,67 +303,4 @@ function scoreRows(b: ScoredBatch, d: LineDetector): string {
   for (const s of b.skipped) rows.push([s.line, `${file},${s.line},,,,${s.reason}`]);
   if (b.skipped.length > 0) rows.sort((x, y) => x[0] - y[0]);
   return rows.map((r) => r[1]).join("\n") + (rows.length ? "\n" : "");
-}
-
-async function followFiles(
-  score: (file: string, lines: readonly string[], first: number) => void, o: DetectRunOptions, sinks: Sinks, maxLineBytes: number,
-  skipLong: (file: string, line: number) => void,
-): Promise<void> {
-  const onLines = (batch: FollowedLine[]) => {
-    // A batch is one file's lines in order; split it where line numbers restart (rotation) and around too-long lines.
-    let from = 0;
-    for (let i = 0; i <= batch.length; i++) {
-      const l = batch[i];
-      const cut = i === batch.length || l.tooLong || l.file !== batch[from].file || (i > from && l.lineNo !== batch[i - 1].lineNo + 1);
-      if (!cut) continue;
-      if (i > from) {
-        const run = batch.slice(from, i);
-        score(run[0].file, run.map((x) => x.text), run[0].lineNo);
-        o.onBatch?.(run[0].file, run.length);
-      }
-      if (l?.tooLong) {
-        skipLong(l.file, l.lineNo);
-        from = i + 1;
-      } else {
-        from = i;
-      }
-    }
-    sinks.flush(); // before returning: the follower moves the position past this batch only then
-    const last = batch[batch.length - 1];
-    if (last !== undefined) o.metrics?.followed(last.file, last.end);
-  };
-  let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const follower = new Follower(o.follow ?? [], {
-    positions: o.positions, start: o.start ?? "end", maxLineBytes, onError: () => stop(), beforeSave: () => sinks.sync(),
-    outputs: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
-  }, onLines);
-  await follower.start();
-  if (o.metrics) startingOffsets(o, o.metrics);
-  const timer = o.durationSeconds !== undefined ? setTimeout(stop, o.durationSeconds * 1000) : null;
-  o.signal?.addEventListener("abort", stop);
-  if (o.signal?.aborted) stop();
-  await stopped;
-  if (timer) clearTimeout(timer);
-  o.signal?.removeEventListener("abort", stop);
-  // close() reads what the files already hold, delivers it and saves the positions (it rejects after a failure).
-  await follower.close();
-}
-
-/** Tell the metrics where each followed file starts being read (its saved position, its end, or 0). */
-function startingOffsets(o: DetectRunOptions, metrics: DetectMetrics): void {
-  // The follower saved every file's position at start(): read back, it is exact.
-  const saved = o.positions !== undefined ? loadPositions(o.positions) : null;
-  for (const file of o.follow ?? []) {
-    let offset = 0;
-    if (saved !== null) offset = saved.get(resolve(file))?.offset ?? 0;
-    else if ((o.start ?? "end") === "end") {
-      try {
-        offset = statSync(file).size;
-      } catch {
-        // not there yet: read from its start when it appears
-      }
-    }
-    metrics.startsAt(file, offset);
-  }
 }

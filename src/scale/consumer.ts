@@ -7,14 +7,17 @@
  * route and per client, so every line of a source must reach ONE detector, in order. Each
  * shard (one stream) is owned by one consumer at a time through a lease (SET NX PX, renewed
  * every third of its life); a consumer takes about its share (shards / live consumers) and
- * gives back extras when others join. The owner reads its shards with XREADGROUP, scores
- * each source (file) with its own Detector, writes the alerts, and only then XACKs.
+ * gives back extras when others join. The owner reads its shards with XREADGROUP and hands
+ * them to the one run loop (runtime/run-detect.ts) as a source: each source (file) of a shard
+ * is scored by its own detector (its windows: the loop's detectors keyed by shard and file),
+ * whatever the model's stream kind; the loop writes the alerts, scores, sinks and metrics, and
+ * only then does the consumer XACK.
  *
  * Taking a shard over (its owner stopped renewing, or gave it back): entries its old owner
  * had read but not acknowledged are claimed with XAUTOCLAIM once idle > claimIdleMs (none
  * are read anew before, so each source stays in order); then the window state is rebuilt by
  * replaying up to replayLines entries before the first unacknowledged one through fresh
- * Detectors, alerts discarded; then scoring resumes. The takeover gap: entries arriving
+ * detectors, alerts and scores discarded; then scoring resumes. The takeover gap: entries arriving
  * meanwhile wait (lag), and an alert whose window reaches further back than the replay can
  * differ from one without the takeover.
  *
@@ -22,11 +25,9 @@
  * same script that XADDs the alert means a re-delivered entry writes no second alert, by
  * this consumer or any other (as long as Redis keeps the marker: a day).
  */
-import type { Writable } from "node:stream";
-import { Detector, type Alert } from "../streams/http/detect.js";
-import { LineSink } from "../runtime/line-sink.js";
-import type { FormatName } from "../streams/http/parse.js";
-import type { Rules } from "../streams/http/rules.js";
+import { Detection } from "../runtime/detection.js";
+import { runDetect, type DetectRunSummary, type LineSource, type OutputOptions, type RunLoop, type SinkOptions } from "../runtime/run-detect.js";
+import type { DetectorSettings, StreamAlert } from "../streams/stream.js";
 import { Leases } from "./leases.js";
 import { ModelSource } from "./model-source.js";
 import { checkName, checkShards, retryDelay, sleep } from "./common.js";
@@ -46,14 +47,15 @@ export interface ConsumeOptions {
   replayLines?: number;
   /** Entries read per XREADGROUP per shard. */
   batch?: number;
-  /** Append alerts (JSON lines) to this file instead of writing them to `out`. */
-  alerts?: string;
-  out?: Writable | null;
-  rules?: Rules;
-  format?: FormatName | "auto";
-  explain?: boolean;
   durationSeconds?: number;
   signal?: AbortSignal;
+}
+
+/** What the run loop gets besides the shards: how detectors read (any stream kind), what is written, the sinks. */
+export interface ConsumeRun {
+  settings?: DetectorSettings;
+  outputs?: Omit<OutputOptions, "sinks">;
+  sinks?: SinkOptions;
 }
 
 /** Every default of a consumer, in one place. */
@@ -82,17 +84,13 @@ export interface ConsumeSummary {
 }
 
 /** An alert as the consumer writes it: the detector's alert with its idempotent id. */
-export interface StreamAlert extends Alert {
-  id: string;
-  shard: number;
-  entry: string;
-}
+export type ShardAlert = { id: string; shard: number; entry: string } & StreamAlert;
 
 interface ShardState {
   shard: number;
   phase: "claiming" | "reading";
-  /** One detector per source (file): its windows. */
-  detectors: Map<string, Detector>;
+  /** The run loop's detector keys of this shard's sources (files): their windows. */
+  keys: Set<string>;
   /** Last line number scored per file (a repeated one is a shipper's re-send). */
   lastLine: Map<string, number>;
   /** Read own pending entries ("0") before new ones: after a takeover or a reconnection. */
@@ -124,21 +122,34 @@ export function checkConsume(o: ConsumeOptions) {
   };
 }
 
-/** Run one consumer over a connected transport until stopped (signal or duration); resolves with its counts. The caller closes the transport. */
-export async function consume(transport: StreamTransport, o: ConsumeOptions): Promise<ConsumeSummary> {
-  const c = checkConsume(o);
-  const model = await ModelSource.open(o.model, transport.models);
-  return new Consumer(transport, c, model, o).run();
+/** A consumer's counts and the run loop's summary (detection counts over every source, sinks). */
+export interface ConsumeResult {
+  summary: ConsumeSummary;
+  detection: DetectRunSummary;
 }
 
-class Consumer {
+/**
+ * Run one consumer over a connected transport until stopped (signal or duration), through the one run
+ * loop with `run`'s detectors, outputs and sinks; resolves with its counts. The caller closes the transport.
+ */
+export async function consume(transport: StreamTransport, o: ConsumeOptions, run: ConsumeRun = {}): Promise<ConsumeResult> {
+  const c = checkConsume(o);
+  const settings: DetectorSettings = { format: "auto", explain: true, ...run.settings, untimedClock: "lines" };
+  const model = await ModelSource.open(o.model, transport.models);
+  const detection = new Detection(model.forest, settings);
+  const consumer = new Consumer(transport, c, model, o);
+  const { summary } = await runDetect(consumer, detection, { ...run.outputs, sinks: run.sinks });
+  return { summary: consumer.summary, detection: summary };
+}
+
+/** The shards this consumer owns, as a source of the run loop. */
+class Consumer implements LineSource {
   private readonly member: GroupMember;
   private readonly lease: Leases;
   private readonly owned = new Map<number, ShardState>();
   private readonly alerted = new Set<string>();
-  private readonly sink: LineSink | null;
-  private readonly out: Writable | null;
-  private readonly summary: ConsumeSummary;
+  readonly summary: ConsumeSummary;
+  private loop: RunLoop | null = null;
   private nextLease = 0;
   private nextModelCheck = 0;
   private reconnected = false;
@@ -154,8 +165,6 @@ class Consumer {
   ) {
     this.member = transport.member(c.stream, c.group, c.consumer);
     this.lease = new Leases(this.member, c.shards, c.leaseMs, (f) => this.retry(f));
-    this.sink = o.alerts ? new LineSink(o.alerts, "--alerts") : null;
-    this.out = o.out === undefined ? process.stdout : o.out;
     this.summary = {
       consumer: c.consumer, entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, skipped: {},
       takeovers: 0, shards_released: 0, claimed: 0, replayed: 0, model_reloads: 0, takeover_ms_max: 0, rss_max_mb: 0, seconds: 0,
@@ -163,7 +172,9 @@ class Consumer {
     transport.onReconnect(() => (this.reconnected = true));
   }
 
-  async run(): Promise<ConsumeSummary> {
+  /** Read, score (through `loop`) and acknowledge until stopped. */
+  async run(loop: RunLoop): Promise<void> {
+    this.loop = loop;
     const started = performance.now();
     const stop = new AbortController();
     const onAbort = () => stop.abort();
@@ -190,11 +201,14 @@ class Consumer {
       if (timer) clearTimeout(timer);
       if (grace) clearTimeout(grace);
       this.o.signal?.removeEventListener("abort", onAbort);
-      this.sink?.close();
       await this.leave();
     }
     this.summary.seconds = (performance.now() - started) / 1000;
-    return this.summary;
+  }
+
+  private get active(): RunLoop {
+    if (this.loop === null) throw new Error("the consumer is not running");
+    return this.loop;
   }
 
   /** One round: leases, model, claims, then one read of every owned shard. */
@@ -205,6 +219,7 @@ class Consumer {
       if (await this.retry(() => this.model.refresh())) {
         this.summary.model_reloads++;
         // New model, new windows: rebuilt from the replay as after a takeover.
+        this.active.detection.replaceModel(this.model.forest);
         for (const s of this.owned.values()) this.restart(s);
       }
     }
@@ -237,9 +252,10 @@ class Consumer {
     return this.retry(() => this.member.read(shards.map((s) => s.shard), which, this.c.batch, blockMs));
   }
 
-  /** Score entries of one shard in order; with `live`, write alerts then acknowledge. */
+  /** Score entries of one shard in order; with `live`, write alerts then acknowledge (a replay writes nothing). */
   private async score(s: ShardState, entries: Entry[], live: boolean): Promise<void> {
-    const alerts: StreamAlert[] = [];
+    const run = this.active;
+    const alerts: ShardAlert[] = [];
     let i = 0;
     while (i < entries.length) {
       // A run: consecutive entries of one file with increasing line numbers.
@@ -269,26 +285,40 @@ class Consumer {
         nos.push(no);
       }
       if (texts.length === 0) continue;
-      const d = this.detectorFor(s, file);
+      const key = `${s.shard}\t${file}`;
+      s.keys.add(key);
+      const d = run.detection.get(key);
+      const before = d.counts().lines_scored;
+      if (!live) {
+        run.detection.quiet = true;
+        try {
+          run.score({ file, lines: texts, lineNo: nos, key }, () => undefined);
+        } finally {
+          run.detection.quiet = false;
+        }
+        this.summary.replayed += texts.length;
+        continue;
+      }
       const idOfLine = new Map<number, string>();
       nos.forEach((n, k) => idOfLine.set(n, ids[k]));
-      const before = d.stats.lines_scored;
-      d.processBatch(file, texts, nos, (a) => {
-        if (!live) return;
+      run.score({ file, lines: texts, lineNo: nos, key }, (a) => {
         const entry = idOfLine.get(a.line) ?? "";
         alerts.push({ id: `${s.shard}:${entry}`, shard: s.shard, entry, ...a });
       });
-      if (live) this.summary.lines_scored += d.stats.lines_scored - before;
-      else this.summary.replayed += texts.length;
+      this.summary.lines_scored += d.counts().lines_scored - before;
     }
     if (!live) return;
-    await this.writeAlerts(alerts);
+    const wrote = await this.publishAlerts(alerts);
+    // The alerts and scores are written and on disk before the entries are acknowledged.
+    run.flush();
+    if (wrote > 0 || run.outputPaths.length > 0) run.sync();
     const ids = entries.map((e) => e.id);
     await this.retry(() => this.member.ack(s.shard, ids));
   }
 
-  private async writeAlerts(alerts: StreamAlert[]): Promise<void> {
-    const lines: string[] = [];
+  /** Publish each alert once per id (any consumer); hand the new ones to the loop; how many. */
+  private async publishAlerts(alerts: ShardAlert[]): Promise<number> {
+    let n = 0;
     for (const a of alerts) {
       if (this.alerted.has(a.id)) continue;
       const json = JSON.stringify(a);
@@ -299,47 +329,35 @@ class Consumer {
         continue;
       }
       this.summary.alerts++;
-      lines.push(`${json}\n`);
+      this.active.emit(a);
+      n++;
     }
-    if (lines.length === 0) return;
-    if (this.sink !== null) {
-      this.sink.write(lines.join(""));
-      this.sink.sync();
-    } else {
-      this.out?.write(lines.join(""));
-    }
-  }
-
-  private detectorFor(s: ShardState, file: string): Detector {
-    let d = s.detectors.get(file);
-    if (d === undefined) {
-      d = new Detector(this.model.forest, {
-        rules: this.o.rules, format: this.o.format ?? "auto", explain: this.o.explain ?? true, untimedClock: "lines",
-      });
-      s.detectors.set(file, d);
-    }
-    return d;
+    return n;
   }
 
   /** Heartbeat, renew owned leases, give back extras, take free shards up to the share (see Leases). */
   private async leases(): Promise<void> {
     this.nextLease = Date.now() + this.c.leaseMs / 3;
     const r = await this.lease.round(new Set(this.owned.keys()));
-    for (const shard of [...r.lost, ...r.released]) this.owned.delete(shard);
+    for (const shard of [...r.lost, ...r.released]) {
+      for (const key of this.owned.get(shard)?.keys ?? []) this.active.detection.drop(key);
+      this.owned.delete(shard);
+    }
     this.summary.shards_released += r.released.length;
     for (const shard of r.acquired) await this.acquire(shard);
   }
 
   private async acquire(shard: number): Promise<void> {
     await this.retry(() => this.member.ensureShard(shard));
-    const s: ShardState = { shard, phase: "claiming", detectors: new Map(), lastLine: new Map(), checkOwn: true, acquiredAt: Date.now() };
+    const s: ShardState = { shard, phase: "claiming", keys: new Set(), lastLine: new Map(), checkOwn: true, acquiredAt: Date.now() };
     this.owned.set(shard, s);
     this.summary.takeovers++;
   }
 
   private restart(s: ShardState): void {
     s.phase = "claiming";
-    s.detectors = new Map();
+    for (const key of s.keys) this.active.detection.drop(key);
+    s.keys = new Set();
     s.lastLine = new Map();
     s.checkOwn = true;
     s.acquiredAt = Date.now();

@@ -5,7 +5,7 @@
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runDetect } from "../runtime/run-detect.js";
+import { detect } from "../runtime/detect.js";
 import { workersFor } from "../runtime/pipeline.js";
 import { simulate, type SimFormat } from "./simulate.js";
 import { trainFromLines } from "../streams/http/train.js";
@@ -48,7 +48,7 @@ export async function benchDetect(
         for (const [w, n] of workers.entries()) {
           const c0 = process.cpuUsage();
           const t0 = performance.now();
-          const { summary } = await runDetect({ model: forest, input: path, out: null, workers: n });
+          const { summary } = await detect({ input: { file: path, workers: n }, model: { model: forest }, outputs: { out: null } });
           times[w].push(performance.now() - t0);
           const c = process.cpuUsage(c0);
           cpu[w].push((c.user + c.system) / 1000);

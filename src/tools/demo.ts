@@ -10,9 +10,9 @@ import { basename, join } from "node:path";
 import { formatAlert, formatSummary } from "../runtime/alert-format.js";
 import type { DashboardHooks } from "../dashboard/server.js";
 import type { Alert } from "../streams/http/detect.js";
-import { isTelemetryAlert } from "../streams/stream.js";
+import { httpKind } from "../streams/http/kind.js";
 import { evaluate, type Evaluation, type TruthLine } from "./evaluate.js";
-import { runDetect } from "../runtime/run-detect.js";
+import { detect } from "../runtime/detect.js";
 import { simulate } from "./simulate.js";
 import { trainFromLines } from "../streams/http/train.js";
 
@@ -109,25 +109,27 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
     const alerts: Alert[] = [];
     const stop = new AbortController();
     let scored = 0;
-    const detection = runDetect({
-      model: forest,
-      follow: [log],
-      start: "beginning",
-      out: null,
+    const detection = detect({
+      input: { follow: [log], start: "beginning" },
+      model: { model: forest },
       signal: stop.signal,
-      onAlert: (a) => {
-        if (isTelemetryAlert(a)) throw new Error("the demo's model reads access logs; it cannot raise a metric-stream alert");
-        alerts.push(a);
-        // The text names the file by its base name: the temporary folder says nothing.
-        print(o.json ? JSON.stringify(a) : formatAlert({ ...a, file: basename(a.file) }, o.color));
-        o.onAlert?.(a);
-        o.dashboard?.onAlert(a);
-      },
-      onStart: o.dashboard?.onStart,
-      onScored: o.dashboard?.onScored,
-      onBatch: (file, n) => {
-        scored += n;
-        o.onBatch?.(file, n);
+      outputs: {
+        out: null,
+        onAlert: (streamAlert) => {
+          if (!httpKind.owns(streamAlert)) throw new Error("the demo's model reads access logs; it cannot raise a metric-stream alert");
+          const a = streamAlert as Alert;
+          alerts.push(a);
+          // The text names the file by its base name: the temporary folder says nothing.
+          print(o.json ? JSON.stringify(a) : formatAlert({ ...a, file: basename(a.file) }, o.color));
+          o.onAlert?.(a);
+          o.dashboard?.onAlert(a);
+        },
+        onStart: o.dashboard?.onStart,
+        onScored: o.dashboard?.onScored,
+        onBatch: (file, n) => {
+          scored += n;
+          o.onBatch?.(file, n);
+        },
       },
     });
     await writeLive(log, live.map((l) => l.text), o.rate, o.signal);

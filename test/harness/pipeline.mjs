@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 export const BIN = new URL("../../dist/bin/logforest.js", import.meta.url).pathname;
 
-/** Rules that alert on latency alone (src/rules.ts): what a stall of the harness can set off. */
+/** Rules that alert on latency alone (src/streams/http/rules.ts): what a stall of the harness can set off. */
 const LATENCY_RULES = new Set(["slow", "slow_everywhere"]);
 
 /**

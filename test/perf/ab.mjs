@@ -111,7 +111,9 @@ if (mode === "fit-one") {
     await new Promise((r) => out.end(r));
     const runs = [];
     for (const root of roots) {
-      const { runDetect } = await import(`${root}/dist/src/runtime/run-detect.js`);
+      // Builds from before the grouped options (runtime/detect.ts) take runDetect's flat ones.
+      const mod = await import(`${root}/dist/src/index.js`);
+      const runDetect = mod.detect ? (o) => mod.detect({ input: { file: o.input }, model: { model: o.model }, outputs: { out: o.out } }) : mod.runDetect;
       const { trainFromLines } = await import(`${root}/dist/src/streams/http/train.js`);
       const train = [...simulate({ count: 30_000, seed: 11, incidents: "none", format })].map((l) => l.text);
       const { forest } = trainFromLines(train, { forest: { seed: 1 } });

@@ -1,7 +1,7 @@
 // How long from a line being appended to a followed file until it is scored (and,
 // were it anomalous, alerted: alerts are emitted in the same batch).
 // A child process appends simulated lines at RATE lines/s, each stamped with the
-// wall-clock time of its write; `runDetect --follow` here measures now - stamp for
+// wall-clock time of its write; `detect` following the file here measures now - stamp for
 // every scored line. With "durable" (the default), it runs as a service would: --positions,
 // --alerts and --scores, so each batch's rows are written before its position is saved
 // (fsynced at every save, at most every 100 ms); "plain" writes nothing. Usage (after npm run build):
@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runDetect, simulate, trainFromLines } from "../../dist/src/index.js";
+import { detect, simulate, trainFromLines } from "../../dist/src/index.js";
 
 const rate = Number(process.argv[2] ?? 5000);
 const seconds = Number(process.argv[3] ?? 20);
@@ -46,16 +46,17 @@ const child = spawn(process.execPath, ["-e", writer], { stdio: "inherit" });
 const lat = [];
 const stop = new AbortController();
 child.on("exit", () => setTimeout(() => stop.abort(), 500));
-await runDetect({
-  model: forest,
-  follow: [log],
-  start: "beginning",
-  out: null,
-  ...(mode === "durable" ? { positions: join(dir, "positions.json"), alerts: join(dir, "alerts.jsonl"), scores: join(dir, "scores.csv") } : {}),
+await detect({
+  input: { follow: [log], start: "beginning", ...(mode === "durable" ? { positions: join(dir, "positions.json") } : {}) },
+  model: { model: forest },
   signal: stop.signal,
-  onScored: (b) => {
-    const now = Date.now();
-    for (let i = 0; i < b.count; i++) lat.push(now - b.seconds[i] * 1000);
+  outputs: {
+    out: null,
+    ...(mode === "durable" ? { alerts: join(dir, "alerts.jsonl"), scores: join(dir, "scores.csv") } : {}),
+    onScored: (b) => {
+      const now = Date.now();
+      for (let i = 0; i < b.count; i++) lat.push(now - b.seconds[i] * 1000);
+    },
   },
 });
 lat.sort((a, b) => a - b);

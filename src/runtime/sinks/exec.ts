@@ -10,7 +10,7 @@
  * not run again (a command need not be safe to repeat) unless attempts says so.
  */
 import { spawn } from "node:child_process";
-import type { AnyAlert } from "../../streams/stream.js";
+import type { StreamAlert } from "../../streams/stream.js";
 import { DeliveryError, DeliveryQueue, resolveQueueOptions, type QueueOptions } from "./queue.js";
 import type { AlertSink } from "./webhook.js";
 
@@ -61,7 +61,7 @@ export function execSink(o: ExecOptions, onProblem?: (message: string) => void):
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000) throw new RangeError(`--exec-timeout must be in [0.001, 3600] seconds, got ${timeoutMs / 1000}`);
   const options = resolveQueueOptions({ concurrency: EXEC_DEFAULTS.concurrency, attempts: EXEC_DEFAULTS.attempts, ...o }, { capacity: "--exec-queue", concurrency: "--exec-concurrency" });
   const run = (payload: string, signal: AbortSignal) => {
-    const a = JSON.parse(payload) as AnyAlert;
+    const a = JSON.parse(payload) as StreamAlert;
     return runOnce(o.command, `${payload}\n`, { ...process.env, LOGFOREST_SEVERITY: String(a.severity), LOGFOREST_RULE: a.rule }, timeoutMs, signal);
   };
   const queue = new DeliveryQueue("exec", run, options, onProblem);

@@ -3,7 +3,7 @@
  * fallback every client shows) and one mrkdwn section block with the alert's line and
  * reasons. Slack's incoming webhooks, Mattermost and Rocket.Chat read this shape.
  */
-import type { AnyAlert } from "../../streams/stream.js";
+import type { StreamAlert } from "../../streams/stream.js";
 import { formatAlert } from "../alert-format.js";
 
 /** A Slack message: the text and its blocks. */
@@ -21,7 +21,7 @@ function escape(s: string): string {
 }
 
 /** One alert as a Slack message: severity, rule, file:line, the line and the reasons. */
-export function slackMessage(a: AnyAlert): SlackMessage {
+export function slackMessage(a: StreamAlert): SlackMessage {
   const where = `${a.file}:${a.line}`;
   const sev = Math.round(a.severity);
   const reasons = (a.reasons ?? []).map((r) => r.text);

@@ -9,7 +9,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { AnyAlert } from "../../streams/stream.js";
+import type { StreamAlert } from "../../streams/stream.js";
 import { DeliveryError, DeliveryQueue, resolveQueueOptions, type QueueOptions, type SinkCounts } from "./queue.js";
 import { slackMessage } from "./slack.js";
 
@@ -17,7 +17,7 @@ import { slackMessage } from "./slack.js";
 export interface AlertSink {
   readonly name: string;
   /** Queue one alert; returns at once. */
-  offer(alert: AnyAlert): void;
+  offer(alert: StreamAlert): void;
   /** Counts so far (for /metrics). */
   counts(): SinkCounts;
   /** Drain for up to drainMs, then give up on the rest; the final counts. */

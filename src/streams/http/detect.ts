@@ -20,7 +20,8 @@ import type { Alert, DetectSummary } from "./alert.js";
 import { BatchRows } from "./rows.js";
 import { fillRow } from "./batch-row.js";
 import { RuleJudge } from "./judge.js";
-import { recordAt, type PreparedLines } from "./prepare.js";
+import { recordAt, StringTable, type PreparedChunk, type PreparedLines } from "./prepare.js";
+import type { ModelDescription, PipelinedDetector, PreparedChunkBase, StreamDetector } from "../stream.js";
 
 export { countAlert, countSkipped, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch, type SkippedExample } from "../counts.js";
 export type { Alert, AlertRecord, DetectSummary } from "./alert.js";
@@ -52,7 +53,7 @@ export interface DetectorOptions {
 }
 
 /** Scores lines and raises alerts; one per detection run (it keeps the stream's windows). */
-export class Detector {
+export class Detector implements StreamDetector<Alert, DetectSummary> {
   private pipe: PipelineMeta;
   readonly rules: Rules;
   private readonly floor: number;
@@ -291,6 +292,32 @@ export class Detector {
   severity(score: number): number {
     return severityOf(this.pipeline.calibration, score);
   }
+
+  /** The live counts (read, never change). */
+  counts(): RunCounts {
+    return this.stats;
+  }
+
+  /** The model as the dashboard shows it. */
+  describe(): ModelDescription {
+    const p = this.pipeline;
+    const cal = p.calibration.scores;
+    return { kind: "logs", format: p.format, severityScores: { "50": cal[2], "75": cal[3], "90": cal[4] }, routes: Object.keys(p.spec.routes).length };
+  }
+
+  /** Scoring lines parsed on worker threads (runtime/pipeline.ts; streams/http/prepare.ts parses them). */
+  readonly pipelined: PipelinedDetector<Alert> = {
+    workerSettings: (file, sample) => this.parserSettings(file, sample),
+    receiver: () => {
+      const table = new StringTable();
+      return (p: PreparedChunkBase) => {
+        const c = p as PreparedChunk;
+        table.apply(c);
+        return { ...c, strings: table.strings };
+      };
+    },
+    consume: (file, p, from, to, lineNo, text, emit) => this.consume(file, p as PreparedChunkBase & PreparedLines, from, to, lineNo, text, emit),
+  };
 
   /** Cooldowns and condition runs the rules keep now (bounded by pruning; for tests and diagnostics). */
   get trackedRuleKeys(): number {

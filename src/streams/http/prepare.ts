@@ -42,8 +42,8 @@ export function recordAt(p: PreparedLines, at: number, r: LogRecord): void {
   r.ip = p.strings[p.ip[at]];
 }
 
-/** The skip code of a line over maxLineBytes (never parsed; the caller counts it as too_long). */
-export const TOO_LONG = 255;
+import { TOO_LONG } from "../stream.js";
+export { TOO_LONG };
 
 /** One chunk of lines prepared: the columns, each line's byte range in the chunk, the new strings. */
 export interface PreparedChunk extends Omit<PreparedLines, "strings"> {

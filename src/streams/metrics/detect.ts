@@ -13,6 +13,7 @@ import { IsolationForest, type BatchScorer } from "../../forest/forest.js";
 import { severityOf } from "../severity.js";
 import { resolveAdaptOptions, TreeAdapter, type AdaptOptions } from "./adapt.js";
 import { AnomalyLikelihood, priorOf, resolveLikelihoodOptions, type LikelihoodOptions } from "./likelihood.js";
+import type { ModelDescription, StreamDetector } from "../stream.js";
 
 /** Options of a TelemetryDetector. */
 export interface TelemetryDetectorOptions {
@@ -81,7 +82,7 @@ function show(v: unknown): string {
 }
 
 /** Scores CSV metric lines and raises alerts; each file is its own stream. */
-export class TelemetryDetector {
+export class TelemetryDetector implements StreamDetector<TelemetryAlert, TelemetryDetectSummary> {
   private model: IsolationForest;
   private spec: TelemetryMeta;
   private readonly retrainer: TelemetryRetrainer | null;
@@ -173,6 +174,19 @@ export class TelemetryDetector {
   /** A summary of everything processed so far. */
   summary(): TelemetryDetectSummary {
     return structuredClone(this.stats);
+  }
+
+  /** The live counts (read, never change). */
+  counts(): RunCounts {
+    return this.stats;
+  }
+
+  /** The model as the dashboard shows it: the series with their typical range, k and window. */
+  describe(): ModelDescription {
+    const m = this.meta;
+    const cal = m.calibration.scores;
+    const series = m.series.map((name, q) => ({ name, p01: m.scales[q].p01, median: m.scales[q].median, p99: m.scales[q].p99 }));
+    return { kind: "telemetry", format: "csv", severityScores: { "50": cal[2], "75": cal[3], "90": cal[4] }, routes: 0, telemetry: { series, k: m.k, window: m.window } };
   }
 
   /**
@@ -356,7 +370,7 @@ export class TelemetryDetector {
     const reasons: AlertReason[] = [];
     for (const q of order) {
       if (reasons.length > 0 && (this.perSeries[q] < REASON_SHARE || reasons.length >= 3)) break;
-      reasons.push({ feature: this.meta.series[q], share: Math.round(this.perSeries[q] * 1000) / 1000, text: this.describe(q, values[this.meta.series[q]], this.rowVol[j * s + q], features, shares) });
+      reasons.push({ feature: this.meta.series[q], share: Math.round(this.perSeries[q] * 1000) / 1000, text: this.describeSeries(q, values[this.meta.series[q]], this.rowVol[j * s + q], features, shares) });
     }
     countAlert(this.stats, RULE, severity);
     return {
@@ -372,7 +386,7 @@ export class TelemetryDetector {
   }
 
   /** A sentence on series q (values[q] is its current value), from the feature of its block with the largest share. */
-  private describe(q: number, value: number, vol: number, row: Float64Array, shares: Float64Array): string {
+  private describeSeries(q: number, value: number, vol: number, row: Float64Array, shares: Float64Array): string {
     const { k, window, scales, series } = this.meta;
     const w = this.blockWidth;
     const base = q * w;
