@@ -125,4 +125,30 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
     expect(summary.detection.lines_scored).toBe(scoredRows);
     expect(summary.detection.sinks.webhook.sent).toBe(refAlerts.length);
   }, 180_000);
+
+  it("--retrain with --from: each source's detector keeps learning (refreshes counted), every row scored once", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const c = spawn(process.execPath, [
+      BIN, "detect", "--from", url, "--stream", "r", "--model", "m.lfm", "--shards", String(SHARDS), "--lease-seconds", "2", "--consumer", "c1",
+      "--retrain", "--retrain-every", "1000", "--retrain-sample", "2000", "--retrain-save", "r.lfm", "--alerts", "r-alerts.jsonl", "--scores", "r-scores.csv",
+    ], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    children.add(c);
+    let err = "";
+    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null });
+    try {
+      await waitFor("the consumer to own both shards", 30_000, async () => (await Promise.all([0, 1].map((s) => r.get(`r:detectors:lease:${s}`)))).every((o) => o === "c1"));
+    } finally {
+      r.disconnect();
+    }
+    for (const f of files) cliSync(["ship", "--input", f, "--to", url, "--stream", "r", "--shards", String(SHARDS)]);
+    await waitFor("every row's score written", 60_000, () => lines(join(dir, "r-scores.csv")).length - 1 >= 2 * 4001);
+    await stopChild(c, "SIGTERM", children);
+    expect(c.exitCode).toBe(0);
+    const summary = JSON.parse(err.trim().split("\n").at(-1) ?? "{}") as { lines_scored: number; detection: { lines_scored: number; retrain: { refreshes: number; generation: number } } };
+    expect(summary.lines_scored).toBe(2 * 4000);
+    expect(summary.detection.retrain.refreshes).toBeGreaterThanOrEqual(2 * 3); // 4,000 rows per source, a refresh about every 1,000
+    expect(summary.detection.retrain.generation).toBeGreaterThanOrEqual(3);
+    expect(existsSync(join(dir, "r.lfm"))).toBe(true);
+  }, 180_000);
 });
