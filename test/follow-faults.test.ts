@@ -4,12 +4,12 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
-  appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, utimesSync, writeFileSync,
+  appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Follower, ROTATED_SUFFIX } from "../src/runtime/follow.js";
-import { loadPositions, savePositions } from "../src/runtime/positions.js";
+import { fingerprint, loadPositions, savePositions } from "../src/runtime/positions.js";
 import { cleanUp, expectSeq, follow, seqLine, seqText, tempDir, waitFor } from "./follow-helpers.js";
 
 vi.setConfig({ testTimeout: 90_000 });
@@ -343,5 +343,40 @@ describe("notices at start (issue 21)", () => {
     const quiet = await follow([file], { start: "beginning" });
     await quiet.follower.close();
     expect(quiet.notices).toEqual([]);
+  });
+});
+
+describe("a crash while finishing old files, with one inode copytruncated again and again", () => {
+  it("reads each generation once: the copies by their first bytes, the inode's last content once", async () => {
+    const dir = tempDir();
+    const file = join(dir, "app.log");
+    const pos = join(dir, "positions.json");
+    const ident = (path: string) => {
+      const st = statSync(path, { bigint: true });
+      const head = readFileSync(path).subarray(0, 256);
+      return { dev: String(st.dev), ino: String(st.ino), fpLen: head.length, fpHash: fingerprint(head) };
+    };
+    writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
+    writeFileSync(file, seqText(200, 300));
+    const genA = ident(file);
+    copyFileSync(file, join(dir, "app.log.2"));
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(300, 400));
+    const genB = ident(file);
+    // The state a crash left: the old file half read, then the same inode twice (two generations of it).
+    savePositions(pos, new Map([[resolve(file), { ...ident(join(dir, "app.log.1")), offset: Buffer.byteLength(seqText(0, 100)), lineNo: 100, then: [genA, genB] }]]));
+    copyFileSync(file, join(dir, "app.log.3"));
+    truncateSync(file, 0);
+    appendFileSync(file, seqText(400, 410));
+    renameSync(file, join(dir, "app.log.4"));
+    writeFileSync(file, seqText(410, 420));
+    const b = await follow([file], { positions: pos });
+    await waitFor(() => b.lines.length >= 320, "320 lines");
+    await b.follower.close();
+    expectSeq(b.lines.slice(0, 100), 100, 200, 101);
+    expectSeq(b.lines.slice(100, 200), 200, 300, 1);
+    expectSeq(b.lines.slice(200, 300), 300, 400, 1);
+    expectSeq(b.lines.slice(300, 310), 400, 410, 1);
+    expectSeq(b.lines.slice(310), 410, 420, 1);
   });
 });
