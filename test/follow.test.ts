@@ -1,72 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
-  appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
+  appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Follower, type FollowOptions, type FollowedLine } from "../src/runtime/follow.js";
 import { FINGERPRINT_BYTES, fingerprint, loadPositions, savePositions } from "../src/runtime/positions.js";
 import { mulberry32 } from "./helpers.js";
+import { cleanUp, expectSeq, follow, running, seqLine, seqText, tempDir, waitFor, type Run } from "./follow-helpers.js";
 
-// Every test line carries its sequence number, so exactly-once and order are checked by equality.
-const seqLine = (i: number): string => `seq=${i} payload=${"x".repeat(i % 23)}`;
-const seqText = (from: number, to: number): string => {
-  let s = "";
-  for (let i = from; i < to; i++) s += seqLine(i) + "\n";
-  return s;
-};
-
-// waitFor gives each condition up to 10 s; the test timeout must not cut that short.
-vi.setConfig({ testTimeout: 30_000 });
-
-const dirs: string[] = [];
-const running: Follower[] = [];
-
-afterEach(async () => {
-  for (const f of running.splice(0)) await f.close().catch(() => undefined);
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "logforest-follow-"));
-  dirs.push(d);
-  return d;
-}
-
-interface Run {
-  follower: Follower;
-  lines: FollowedLine[];
-}
-
-async function follow(files: string[], opts: FollowOptions): Promise<Run> {
-  const lines: FollowedLine[] = [];
-  const follower = new Follower(files, { pollMs: 20, ...opts }, (batch) => {
-    for (const l of batch) lines.push(l);
-  });
-  running.push(follower);
-  await follower.start();
-  return { follower, lines };
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Lines `lines` are exactly seq from..to-1, in order, numbered firstLineNo, firstLineNo+1, ... */
-function expectSeq(lines: FollowedLine[], from: number, to: number, firstLineNo: number): void {
-  expect(lines.length).toBe(to - from);
-  for (let k = 0; k < lines.length; k++) {
-    const l = lines[k];
-    if (l === undefined || l.text !== seqLine(from + k) || l.lineNo !== firstLineNo + k) {
-      expect.fail(`line ${k}: expected seq ${from + k} lineNo ${firstLineNo + k}, got ${JSON.stringify(l)}`);
-    }
-  }
-}
-
+// waitFor gives each condition up to 30 s; the test timeout must not cut that short.
+vi.setConfig({ testTimeout: 90_000 });
+afterEach(cleanUp);
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -456,7 +400,7 @@ describe("Follower: restart with a positions file", () => {
     await firstRun(file, pos);
     appendFileSync(file, seqText(100, 150));
     renameSync(file, `${file}.1`);
-    copyFileSync(`${file}.1`, join(dir, "copy-of-1"));
+    copyFileSync(`${file}.1`, join(dir, "app.log.2"));
     truncateSync(`${file}.1`, 0);
     appendFileSync(`${file}.1`, seqText(150, 160));
     writeFileSync(file, seqText(160, 170));
@@ -472,7 +416,7 @@ describe("Follower: restart with a positions file", () => {
       const { dir, file, pos } = setup();
       await firstRun(file, pos);
       appendFileSync(file, seqText(100, 120));
-      const copy = join(dir, excluded ? "alerts.out" : "app.log.old");
+      const copy = join(dir, excluded ? "app.log.2" : "app.log.1");
       copyFileSync(file, copy);
       rmSync(file);
       writeFileSync(file, seqText(500, 510));
@@ -500,7 +444,7 @@ describe("Follower: restart with a positions file", () => {
     writeFileSync(join(dir, "app.log.1"), seqText(0, 200));
     writeFileSync(file, seqText(200, 300));
     crashedWhileFinishing(pos, file, join(dir, "app.log.1"), 100, [file]);
-    copyFileSync(file, join(dir, "app.log.copy"));
+    copyFileSync(file, join(dir, "app.log-20261206"));
     truncateSync(file, 0);
     appendFileSync(file, seqText(300, 320));
     const b = await secondRun(file, pos, 220);

@@ -3,7 +3,7 @@
  * detect's /metrics): the headers every response carries, the refusals written straight to a
  * socket, and the Host names a loopback-bound server answers.
  */
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** Bytes of request line and headers a request may carry (Node's maxHeaderSize); beyond, 431. */
@@ -109,3 +109,69 @@ export function hostCheck(asked: string, bound: AddressInfo): (host: string | un
   return (host) => host !== undefined && names.has(host.toLowerCase());
 }
 
+
+/** Limits on a server's connections: a slow client must not lock the others out. */
+export interface ConnectionLimits {
+  /** Open connections in all. */
+  total: number;
+  /** Open connections from one address. */
+  perClient: number;
+}
+
+/** How long a request's headers may take, and the whole request; checked every second. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * An HTTP server that a slow or idle client cannot lock out: request headers must arrive
+ * within HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s), and connections
+ * are capped in all and per client address. At a cap, the oldest connection that is not
+ * serving a request (half-sent headers, or idle between requests) is closed to make room,
+ * so a new client is always let in; only when every connection is busy serving (event
+ * streams, capped separately) is the new one refused.
+ */
+export function guardedServer(limits: ConnectionLimits): Server {
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000,
+  });
+  // Insertion-ordered: the oldest first. Busy = serving a request now.
+  const open = new Map<Socket, { client: string; busy: boolean }>();
+  const perClient = new Map<string, number>();
+  const evictIdle = (client: string | null): boolean => {
+    for (const [socket, c] of open) {
+      if (c.busy || (client !== null && c.client !== client)) continue;
+      socket.destroy();
+      forget(socket);
+      return true;
+    }
+    return false;
+  };
+  const forget = (socket: Socket): void => {
+    const c = open.get(socket);
+    if (c === undefined) return;
+    open.delete(socket);
+    const n = (perClient.get(c.client) ?? 1) - 1;
+    if (n > 0) perClient.set(c.client, n);
+    else perClient.delete(c.client);
+  };
+  server.on("connection", (socket: Socket) => {
+    const client = socket.remoteAddress ?? "";
+    const roomForClient = (perClient.get(client) ?? 0) < limits.perClient || evictIdle(client);
+    if (!roomForClient || (open.size >= limits.total && !evictIdle(null))) {
+      socket.destroy();
+      return;
+    }
+    open.set(socket, { client, busy: false });
+    perClient.set(client, (perClient.get(client) ?? 0) + 1);
+    socket.once("close", () => forget(socket));
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const c = open.get(req.socket);
+    if (c === undefined) return;
+    c.busy = true;
+    res.once("close", () => {
+      c.busy = false;
+    });
+  });
+  return server;
+}

@@ -14,7 +14,7 @@
  * Host names (on loopback) and event streams beyond a cap are refused (see handle(); the
  * guards themselves are in http.ts, the page's files in assets.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { RunCounts, ScoredBatch } from "../streams/counts.js";
 import type { IsolationForest } from "../forest/forest.js";
@@ -22,7 +22,7 @@ import type { Detection } from "../runtime/detection.js";
 import type { StreamAlert } from "../streams/stream.js";
 import { ALL_ROUTES, Aggregator, type DashboardRow, type NumberedAlert, type RouteInfo } from "./aggregate.js";
 import { loadAssets, type Assets } from "./assets.js";
-import { hostCheck, MAX_HEADER_BYTES, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
+import { guardedServer, hostCheck, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "./http.js";
 
 export { MAX_HEADER_BYTES, SECURITY_HEADERS } from "./http.js";
 
@@ -389,10 +389,9 @@ function statsOf(d: Detection): RunCounts {
 export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const o = resolveDashboardOptions(options);
   const assets = loadAssets();
-  // Headers beyond MAX_HEADER_BYTES get 431; a request's headers must arrive within 10 s.
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 10_000, requestTimeout: 30_000 });
-  // Sockets bounded too (a page uses a few; event streams are capped separately).
-  server.maxConnections = Math.max(128, 4 * o.maxEventClients);
+  // Headers beyond MAX_HEADER_BYTES get 431; sockets bounded (a page uses a few; event streams are capped separately).
+  const total = Math.max(128, 4 * o.maxEventClients);
+  const server = guardedServer({ total, perClient: total / 2 });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       const why = e.code === "EADDRINUSE" ? "is in use (pick another port, or 0 for any free one)" : `cannot be used (${e.message})`;

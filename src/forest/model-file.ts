@@ -236,3 +236,97 @@ export function linkRightChildren(treeStart: Uint32Array, nodes: number, interna
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, "0")}`;
 }
+
+/**
+ * Reads one object of a model's metadata field by field: each read checks the field's type
+ * and bounds (what the model needs, so nothing sized by it can be allocated out of bounds)
+ * and refuses anything else with a ModelFileError naming the field, as `where.field`.
+ */
+export class MetaFields {
+  private constructor(private readonly o: Record<string, unknown>, readonly where: string) {}
+
+  /** `v` as an object of fields, or a refusal naming `where`. */
+  static of(v: unknown, where: string): MetaFields {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw malformed(`${where} is not an object`);
+    return new MetaFields(v as Record<string, unknown>, where);
+  }
+
+  /** A refusal naming this object's field `name`. */
+  bad(name: string, what: string): ModelFileError {
+    return malformed(`${this.where}.${name} ${what}, got ${short(this.o[name])}`);
+  }
+
+  has(name: string): boolean {
+    return this.o[name] !== undefined;
+  }
+
+  /** An integer in [min, max]. */
+  int(name: string, min: number, max: number): number {
+    const v = this.o[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw this.bad(name, `must be an integer in [${min}, ${max}]`);
+    return v;
+  }
+
+  /** A finite number in [min, max], or NaN where `nullable` (JSON writes NaN as null). */
+  num(name: string, min = -Number.MAX_VALUE, max = Number.MAX_VALUE, nullable = false): number {
+    const v = this.o[name];
+    if (nullable && (v === null || Number.isNaN(v))) return NaN; // NaN: a model read before, whose nulls were made NaN
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw this.bad(name, `must be a finite number in [${min}, ${max}]${nullable ? " or null" : ""}`);
+    return v;
+  }
+
+  /** A string of at most maxLength characters. */
+  str(name: string, maxLength = 4096): string {
+    const v = this.o[name];
+    if (typeof v !== "string" || v.length > maxLength) throw this.bad(name, `must be a string of at most ${maxLength} characters`);
+    return v;
+  }
+
+  bool(name: string): boolean {
+    const v = this.o[name];
+    if (typeof v !== "boolean") throw this.bad(name, "must be true or false");
+    return v;
+  }
+
+  /** One of `values`. */
+  oneOf<T>(name: string, values: readonly T[]): T {
+    const v = this.o[name];
+    const hit = values.find((x) => x === v);
+    if (hit === undefined) throw this.bad(name, `must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}`);
+    return hit;
+  }
+
+  /** An array of `length` (a number) or of at most max items (a range). */
+  array(name: string, length: number | { max: number }): unknown[] {
+    const v = this.o[name];
+    const ok = Array.isArray(v) && (typeof length === "number" ? v.length === length : v.length <= length.max);
+    if (!ok) throw this.bad(name, `must be an array of ${typeof length === "number" ? length : `at most ${length.max}`} items`);
+    return v;
+  }
+
+  /** An array of strings, each at most maxLength characters. */
+  strings(name: string, length: number | { max: number }, maxLength = 4096): string[] {
+    const a = this.array(name, length);
+    a.forEach((s, i) => {
+      if (typeof s !== "string" || s.length > maxLength) throw malformed(`${this.where}.${name}[${i}] must be a string of at most ${maxLength} characters, got ${short(s)}`);
+    });
+    return a as string[];
+  }
+
+  /** The nested object `name`. */
+  obj(name: string): MetaFields {
+    return MetaFields.of(this.o[name], `${this.where}.${name}`);
+  }
+
+  /** The field names of this object, at most max of them. */
+  keys(max: number): string[] {
+    const k = Object.keys(this.o);
+    if (k.length > max) throw malformed(`${this.where} has ${k.length} fields, more than ${max}`);
+    return k;
+  }
+}
+
+function short(v: unknown): string {
+  const s = v === undefined ? "nothing" : JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

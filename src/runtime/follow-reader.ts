@@ -2,32 +2,30 @@
  * The byte side of following: a followed file read in bounded chunks, split on 0x0A
  * into whole lines (a partial tail held up to maxLineBytes, a longer line skipped and
  * delivered as a placeholder), and its first bytes kept to recognise rewrites. The
- * Follower (follow.ts) decides what to read when; deliver() is its.
+ * Follower (follow.ts) decides what to read when and is handed the lines (deliver).
  */
-import { closeSync, fstatSync, readdirSync, readSync, statSync, type BigIntStats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import { decodeLine } from "../streams/lines.js";
-import { FINGERPRINT_BYTES, fingerprint, type FileIdentity, type FilePosition } from "./positions.js";
-import {
-  EMPTY, NEWLINE, MAX_BATCH_LINES, type FollowedLine, type FollowStats, type Found, type Settings, type Tracked, tryOpen,
-} from "./follow-types.js";
+import { FINGERPRINT_BYTES, fingerprint, type FileIdentity } from "./positions.js";
+import { MAX_BATCH_LINES, type FollowStats, type Settings } from "./follow-options.js";
+import { EMPTY, NEWLINE, type FollowedLine, type Found, type Tracked } from "./follow-file.js";
+import { fingerprintMatches, readHead } from "./follow-family.js";
 
-/** Reads followed files into lines; the subclass hands the lines over. */
-export abstract class FileReader {
-  /** Counters of delivered lines, rotations, truncations and held partial lines. */
-  readonly stats: FollowStats = { delivered: 0, rotations: 0, truncations: 0, partialHeld: 0, tooLong: 0, recovered: 0 };
-  protected readonly chunk: Buffer;
-  protected readonly headBuf = Buffer.alloc(FINGERPRINT_BYTES);
+/** Hands a batch over; only once it returns may the position move past it. */
+export type Deliver = (f: Tracked, lines: FollowedLine[], offset: number, lineNo: number) => void;
 
-  constructor(protected readonly settings: Settings) {
+/** Reads followed files into lines and hands them to `deliver`. */
+export class LineReader {
+  /** Scratch space for one chunk: memory per follower stays about chunkBytes. */
+  readonly chunk: Buffer;
+  private readonly headBuf = Buffer.alloc(FINGERPRINT_BYTES);
+
+  constructor(private readonly settings: Settings, private readonly stats: FollowStats, private readonly deliver: Deliver) {
     this.chunk = Buffer.alloc(settings.chunkBytes);
   }
 
-  /** Hand a batch over; only once that returns may the position move past it. */
-  protected abstract deliver(f: Tracked, lines: FollowedLine[], offset: number, lineNo: number): void;
-
   /** Split a chunk read at file offset `base` into lines and deliver them; hold (or skip) the partial tail. */
-  protected consume(f: Tracked, chunk: Buffer, base: number): void {
+  consume(f: Tracked, chunk: Buffer, base: number): void {
     const have = f.head.length;
     if (have < FINGERPRINT_BYTES && base <= have && base + chunk.length > have) {
       f.head = Buffer.concat([f.head, chunk.subarray(have - base, Math.min(chunk.length, FINGERPRINT_BYTES - base))]);
@@ -62,7 +60,7 @@ export abstract class FileReader {
   }
 
   /** Keep the bytes of a line whose newline has not come yet; past maxLineBytes, only count them. */
-  protected hold(f: Tracked, bytes: Buffer): void {
+  private hold(f: Tracked, bytes: Buffer): void {
     if (f.partial === 0) this.stats.partialHeld++;
     f.partial += bytes.length;
     if (f.tooLong) return;
@@ -74,13 +72,13 @@ export abstract class FileReader {
     f.pending = Buffer.concat([f.pending, bytes]); // a copy: the chunk buffer is reused
   }
 
-  protected tooLongLine(f: Tracked, lineNo: number, end: number): FollowedLine {
+  private tooLongLine(f: Tracked, lineNo: number, end: number): FollowedLine {
     this.stats.tooLong++;
     return { file: f.path, text: "", tooLong: true, lineNo, end };
   }
 
   /** A file leaving for good may end without a newline: its last bytes are still a line. */
-  protected flushPartial(f: Tracked): void {
+  flushPartial(f: Tracked): void {
     if (f.partial === 0) return;
     const end = f.offset + f.partial;
     const line = f.tooLong
@@ -90,7 +88,7 @@ export abstract class FileReader {
   }
 
   /** Use `fd` as the file at f's path, read from `offset`. */
-  protected attach(f: Tracked, fd: number, offset: number, lineNo: number): void {
+  attach(f: Tracked, fd: number, offset: number, lineNo: number): void {
     const st = fstatSync(fd, { bigint: true });
     f.fd = fd;
     f.dev = st.dev;
@@ -98,7 +96,7 @@ export abstract class FileReader {
     this.setPosition(f, offset, lineNo);
   }
 
-  protected detach(f: Tracked): void {
+  detach(f: Tracked): void {
     if (f.notifier !== null) f.notifier.unwatch();
     f.notifier = null;
     if (f.fd !== null) closeSync(f.fd);
@@ -107,9 +105,10 @@ export abstract class FileReader {
     f.pending = EMPTY;
     f.tooLong = false;
     f.head = EMPTY;
+    f.mtime = 0n;
   }
 
-  protected setPosition(f: Tracked, offset: number, lineNo: number): void {
+  setPosition(f: Tracked, offset: number, lineNo: number): void {
     f.offset = offset;
     f.lineNo = lineNo;
     f.partial = 0;
@@ -117,27 +116,31 @@ export abstract class FileReader {
     f.tooLong = false;
     // The first bytes there are now (consumed or not): the file's identity even before a line of it is read.
     f.head = f.fd === null ? EMPTY : this.readHead(f.fd, FINGERPRINT_BYTES);
+    f.mtime = f.fd === null ? 0n : fstatSync(f.fd, { bigint: true }).mtimeNs;
   }
 
-  protected readHead(fd: number, len: number): Buffer {
-    if (len === 0) return EMPTY;
-    const n = readSync(fd, this.headBuf, 0, len, 0);
-    return Buffer.from(this.headBuf.subarray(0, n));
+  readHead(fd: number, len: number): Buffer {
+    return readHead(fd, this.headBuf, len);
   }
 
-  protected headMatches(f: Tracked, fd: number): boolean {
-    if (f.head.length === 0) return true;
-    const n = readSync(fd, this.headBuf, 0, f.head.length, 0);
-    return n === f.head.length && this.headBuf.subarray(0, n).equals(f.head);
+  /**
+   * Whether the file still starts with the first bytes kept of it; a file that had fewer than
+   * 256 then is fingerprinted further as soon as it has more, read or not yet.
+   */
+  headMatches(f: Tracked, fd: number): boolean {
+    const want = f.head.length < FINGERPRINT_BYTES ? FINGERPRINT_BYTES : f.head.length;
+    const n = readSync(fd, this.headBuf, 0, want, 0);
+    if (n < f.head.length || !this.headBuf.subarray(0, f.head.length).equals(f.head)) return false;
+    if (n > f.head.length) f.head = Buffer.from(this.headBuf.subarray(0, n));
+    return true;
   }
 
-  protected fingerprintMatches(fd: number, saved: FilePosition): boolean {
-    const n = saved.fpLen === 0 ? 0 : readSync(fd, this.headBuf, 0, saved.fpLen, 0);
-    return n === saved.fpLen && fingerprint(this.headBuf.subarray(0, n)) === saved.fpHash;
+  fingerprintMatches(fd: number, saved: { fpLen: number; fpHash: string }): boolean {
+    return fingerprintMatches(fd, this.headBuf, saved);
   }
 
   /** For start "end": just after the last newline (a line being written is delivered whole) and its line count. */
-  protected async lastLineEnd(fd: number, size: number): Promise<{ offset: number; lineNo: number }> {
+  async lastLineEnd(fd: number, size: number): Promise<{ offset: number; lineNo: number }> {
     let lineNo = 0;
     let offset = 0;
     for (let pos = 0; pos < size; ) {
@@ -153,78 +156,26 @@ export abstract class FileReader {
     return { offset, lineNo };
   }
 
-  protected identityOfFound(found: Found): FileIdentity {
+  /** Where the line holding byte `offset - 1` ends (just after its newline), or null when no newline follows. */
+  nextLineStart(fd: number, offset: number, size: number): number | null {
+    for (let pos = offset; pos < size; ) {
+      const n = readSync(fd, this.chunk, 0, Math.min(this.chunk.length, size - pos), pos);
+      if (n === 0) return null;
+      const i = this.chunk.subarray(0, n).indexOf(NEWLINE);
+      if (i >= 0) return pos + i + 1;
+      pos += n;
+    }
+    return null;
+  }
+
+  /** Whether the byte before `offset` is a newline (an offset saved after a whole line). */
+  atLineStart(fd: number, offset: number): boolean {
+    if (offset === 0) return true;
+    return readSync(fd, this.headBuf, 0, 1, offset - 1) === 1 && this.headBuf[0] === NEWLINE;
+  }
+
+  identityOfFound(found: Found): FileIdentity {
     const head = this.readHead(found.fd, FINGERPRINT_BYTES);
-    return { dev: String(found.st.dev), ino: String(found.st.ino), fpLen: head.length, fpHash: fingerprint(head) };
-  }
-
-  /**
-   * Look in the folder of `key` for the file `saved` describes: `rest` is open on the file to
-   * read from the saved offset (the file itself, or else the largest copy with its first bytes
-   * and at least its size); `rewritten` on the file itself when it was found truncated since.
-   */
-  protected findOld(key: string, saved: FilePosition, current: bigint | null): { rest: Found | null; rewritten: Found | null } {
-    const dir = dirname(key);
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return { rest: null, rewritten: null };
-    }
-    const base = basename(key);
-    const mine = this.ownFiles();
-    let rewritten: Found | null = null;
-    const others: Array<{ path: string; st: BigIntStats }> = [];
-    for (const name of names) {
-      if (name === base) continue;
-      const path = join(dir, name);
-      let st: BigIntStats;
-      try {
-        st = statSync(path, { bigint: true });
-      } catch {
-        continue;
-      }
-      if (!st.isFile() || st.ino === current || mine.has(`${st.dev}:${st.ino}`)) continue;
-      if (rewritten === null && String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
-        const fd = tryOpen(path);
-        if (fd === null) continue;
-        if (Number(st.size) >= saved.offset && this.fingerprintMatches(fd, saved)) return { rest: { fd, st }, rewritten: null };
-        rewritten = { fd, st };
-        continue;
-      }
-      if (Number(st.size) >= saved.offset) others.push({ path, st });
-    }
-    // An empty fingerprint identifies no copy.
-    let copy: Found | null = null;
-    if (saved.fpLen > 0) {
-      for (const { path, st } of others) {
-        if (copy !== null && copy.st.size >= st.size) continue;
-        const fd = tryOpen(path);
-        if (fd === null) continue;
-        if (this.fingerprintMatches(fd, saved)) {
-          if (copy !== null) closeSync(copy.fd);
-          copy = { fd, st };
-        } else {
-          closeSync(fd);
-        }
-      }
-    }
-    return { rest: copy, rewritten };
-  }
-
-  /** dev:ino of the positions file and the caller's outputs: never read as logs (some are written as we read). */
-  protected ownFiles(): Set<string> {
-    const own = new Set<string>();
-    const paths = [...this.settings.outputs];
-    if (this.settings.positions !== null) paths.push(this.settings.positions, `${this.settings.positions}.tmp-${process.pid}`);
-    for (const p of paths) {
-      try {
-        const st = statSync(p, { bigint: true });
-        own.add(`${st.dev}:${st.ino}`);
-      } catch {
-        // not there
-      }
-    }
-    return own;
+    return { dev: String(found.dev), ino: String(found.ino), fpLen: head.length, fpHash: fingerprint(head) };
   }
 }

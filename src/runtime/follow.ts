@@ -29,35 +29,54 @@
  *
  * A file that left its path while no follower ran is looked for among the files of the same
  * folder: by device + inode, confirmed by the fingerprint of its first bytes (a renamed file),
- * else by that fingerprint alone with at least the saved size (the copy that copytruncate
- * left); its rest is read first, then the file at the path from its start. The same copy is
+ * else among its rotation family (app.log.1, app.log-DATE, app.log.1.gz) by that fingerprint
+ * with at least the saved size (the copy that copytruncate left, plain or gzip); its rest is
+ * read first, then the file at the path from its start. A file never read (empty when seen,
+ * so with no fingerprint) whose modification time moved with no new bytes was rewritten: its
+ * copy is the family file modified after that, not one read before. What cannot be found is
+ * said (onNotice) with its size. The same copy is
  * looked for when a truncation is seen while running. While an old file is being finished, its
  * saved entry lists the files to read after it (by identity), so a crash meanwhile loses none
  * of them. Not recovered: a file moved to another folder, and whole generations created and
  * rotated away while no follower ran.
  *
- * Here: when to read what (start, rotation, truncation, finishing old files, saving);
- * follow-reader.ts: the bytes (chunks into lines, first bytes, the folder search);
- * follow-types.ts: options, counters and per-file state.
+ * Here: when to read what (start, rotation, truncation, saving); follow-recover.ts: positioning
+ * at start and finishing old generations; follow-family.ts: finding them in the folder (the
+ * rotation family); follow-reader.ts: the bytes (chunks into lines, first bytes);
+ * follow-file.ts: per-file state; follow-options.ts: options, counters and limits.
  */
-import { closeSync, fstatSync, readSync, statSync, type BigIntStats } from "node:fs";
+import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Tail } from "tail";
-import {
-  FINGERPRINT_BYTES, type FileIdentity, type FilePosition, MAX_THEN, fingerprint, isErrno, loadPositions, savePositions,
-} from "./positions.js";
-import { FileReader } from "./follow-reader.js";
-import {
-  asError, EMPTY, identityOf, MAX_BATCH_LINES, resolveFollowOptions, SAVE_EVERY_LINES, SAVE_EVERY_MS, tracked, tryOpen, type FollowedLine, type FollowOptions, type Found, type State, type Tracked,
-} from "./follow-types.js";
+import { FINGERPRINT_BYTES, type FilePosition, fingerprint, isErrno, loadPositions, savePositions } from "./positions.js";
+import { resolveFollowOptions, SAVE_EVERY_LINES, SAVE_EVERY_MS, type FollowOptions, type FollowStats, type Settings } from "./follow-options.js";
+import { asError, EMPTY, identityOf, tracked, tryOpen, type FollowedLine, type Tracked } from "./follow-file.js";
+import { LineReader } from "./follow-reader.js";
+import { RotationFamily } from "./follow-family.js";
+import { Recovery, type FollowCore } from "./follow-recover.js";
 
 export {
-  FOLLOW_DEFAULTS, MAX_REPEATED_LINES, resolveFollowOptions, type FollowedLine, type FollowOptions, type FollowStats,
-} from "./follow-types.js";
+  FOLLOW_DEFAULTS, MAX_REPEATED_LINES, ROTATED_SUFFIX, resolveFollowOptions, type FollowOptions, type FollowStats,
+} from "./follow-options.js";
+export type { FollowedLine } from "./follow-file.js";
+
+type State = "new" | "starting" | "running" | "closing" | "closed";
+/** Files remembered as read, per path, to never take one for an unread copy. */
+const HISTORY = 64;
 
 /** Follows files, calling onLines with each batch of new complete lines, in file order. */
-export class Follower extends FileReader {
+export class Follower implements FollowCore {
+  /** Counters of delivered lines, rotations, truncations, held partial lines and losses said. */
+  readonly stats: FollowStats = { delivered: 0, rotations: 0, truncations: 0, partialHeld: 0, tooLong: 0, recovered: 0, lost: 0 };
+  readonly settings: Settings;
+  readonly reader: LineReader;
+  readonly family: RotationFamily;
+  private readonly recovery: Recovery;
   private readonly files: Tracked[];
+  /** Per path, the files already read (see remember()). */
+  private readonly seen = new Map<string, Set<string>>();
+  /** Paths said to be unreadable (said once until readable). */
+  readonly unreadable = new Set<string>();
   private readonly onLines: (lines: FollowedLine[]) => void;
   private positions = new Map<string, FilePosition>();
   private state: State = "new";
@@ -72,13 +91,16 @@ export class Follower extends FileReader {
   private saveTimer: NodeJS.Timeout | null = null;
   private lastSave = 0;
   private unsaved = 0;
-  /** Per positions key, the old file being finished at start(): saved in place of the path's file. */
-  private readonly finishing = new Map<string, Tracked>();
+  /** Per positions key, the old file being finished: saved in place of the path's file. */
+  readonly finishing = new Map<string, Tracked>();
   private failure: Error | null = null;
 
   /** Validate options; no I/O happens until start(). */
   constructor(files: readonly string[], opts: FollowOptions, onLines: (lines: FollowedLine[]) => void) {
-    super(resolveFollowOptions(files, opts));
+    this.settings = resolveFollowOptions(files, opts);
+    this.reader = new LineReader(this.settings, this.stats, (f, lines, offset, lineNo) => this.deliver(f, lines, offset, lineNo));
+    this.family = new RotationFamily(this.settings);
+    this.recovery = new Recovery(this);
     if (typeof onLines !== "function") throw new RangeError(`onLines must be a function, got ${typeof onLines}`);
     this.onLines = onLines;
     this.files = files.map((path) => tracked(path, resolve(path), null, 0n, 0n));
@@ -99,7 +121,7 @@ export class Follower extends FileReader {
   private async openAll(): Promise<void> {
     try {
       if (this.settings.positions !== null) this.positions = loadPositions(this.settings.positions);
-      for (const f of this.files) await this.openAtStart(f);
+      for (const f of this.files) await this.recovery.openAtStart(f, this.positions.get(f.key));
       this.saveNow();
     } catch (err) {
       this.closeFds();
@@ -155,120 +177,6 @@ export class Follower extends FileReader {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** Position a file at start(): resume, or begin per `start`, per the saved entry. */
-  private async openAtStart(f: Tracked): Promise<void> {
-    const saved = this.positions.get(f.key);
-    const fd = tryOpen(f.path);
-    if (fd === null) {
-      // Nothing at the path: its old file (if any) left it; the next one is read from 0.
-      if (saved !== undefined && saved.ino !== null) {
-        await this.finishOld(f, saved, null, saved.then ?? []);
-        this.stats.rotations++;
-        await this.finishQueue(f, saved.then ?? [], null);
-      }
-      f.ready = true;
-      return;
-    }
-    const st = fstatSync(fd, { bigint: true });
-    const size = Number(st.size);
-    this.attach(f, fd, 0, 0);
-    if (saved === undefined) {
-      if (this.settings.start === "end") {
-        const { offset, lineNo } = await this.lastLineEnd(fd, size);
-        this.setPosition(f, offset, lineNo);
-      }
-    } else if (saved.ino === null) {
-      // The file appeared while no follower ran: all of it is new.
-    } else if (String(st.dev) === saved.dev && String(st.ino) === saved.ino) {
-      if (size >= saved.offset && this.fingerprintMatches(fd, saved)) {
-        this.setPosition(f, saved.offset, saved.lineNo);
-      } else {
-        // Truncated (copytruncate) while down: the lines up to the truncation are in its copy, if one is beside it.
-        this.stats.truncations++;
-        await this.finishOld(f, saved, st.ino, [identityOf(f)]);
-      }
-    } else {
-      const queue = saved.then ?? [];
-      await this.finishOld(f, saved, st.ino, this.withCurrent(f, queue));
-      this.stats.rotations++;
-      await this.finishQueue(f, queue, st);
-    }
-    f.ready = true;
-  }
-
-  /** The files still to read from 0 (`queue`), then the one at the path unless it is the queue's last. */
-  private withCurrent(f: Tracked, queue: FileIdentity[]): FileIdentity[] {
-    if (f.fd === null) return queue;
-    const last = queue.at(-1);
-    if (last !== undefined && last.dev === String(f.dev) && last.ino === String(f.ino) && this.fingerprintMatches(f.fd, { ...last, offset: 0, lineNo: 0 })) {
-      return queue;
-    }
-    return [...queue, identityOf(f)].slice(-MAX_THEN); // bounded (64 rotations behind: the oldest are given up)
-  }
-
-  /** Files a crash left to read from their start, in order, each saved with those after it. */
-  private async finishQueue(f: Tracked, queue: FileIdentity[], st: BigIntStats | null): Promise<void> {
-    for (let i = 0; i < queue.length; i++) await this.finishThen(f, queue[i], st, this.withCurrent(f, queue.slice(i + 1)));
-  }
-
-  /**
-   * The file that was to be read after the saved one (a crash came first): the one at the path
-   * unless it was truncated (then its copy is read from 0 first) or rotated away since (then it is
-   * found and read from 0). `st` is the file now at the path (f is attached to it), or null.
-   */
-  private async finishThen(f: Tracked, then: FileIdentity, st: BigIntStats | null, after: FileIdentity[]): Promise<void> {
-    const from0: FilePosition = { ...then, offset: 0, lineNo: 0 };
-    if (st !== null && f.fd !== null && String(st.dev) === then.dev && String(st.ino) === then.ino) {
-      if (this.fingerprintMatches(f.fd, from0)) return; // still there as it was: read from 0 as attached
-      this.stats.truncations++;
-      const { rest } = this.findOld(f.key, from0, st.ino);
-      if (rest !== null) await this.finishFound(f, rest, 0, 0, after);
-      return;
-    }
-    this.stats.rotations++;
-    await this.finishOld(f, from0, st === null ? null : st.ino, after);
-  }
-
-  /**
-   * The file `saved` describes is no longer at f's path: find it among the files of the folder
-   * (by dev+ino confirmed by fingerprint, else a copy by fingerprint and size) and read its rest.
-   * Found by dev+ino but truncated since (renamed, then copytruncated), it is read from 0 after
-   * the rest of its copy. `current` is the inode now at the path (never taken), or null; `after`
-   * the files to read after it (saved along, for a crash meanwhile).
-   */
-  private async finishOld(f: Tracked, saved: FilePosition, current: bigint | null, after: FileIdentity[]): Promise<void> {
-    const { rest, rewritten } = this.findOld(f.key, saved, current);
-    try {
-      if (rest !== null) await this.finishFound(f, rest, saved.offset, saved.lineNo, rewritten === null ? after : [this.identityOfFound(rewritten), ...after]);
-    } catch (err) {
-      if (rewritten !== null) closeSync(rewritten.fd);
-      throw err;
-    }
-    if (rewritten !== null) {
-      this.stats.truncations++;
-      await this.finishFound(f, rewritten, 0, 0, after);
-    }
-  }
-
-  /**
-   * Read a found old file (or copy) of f's path from `offset` to its end, then close it.
-   * Meanwhile it stands for f in saved positions, so a restart finds it again by its inode.
-   */
-  private async finishFound(f: Tracked, found: Found, offset: number, lineNo: number, then: FileIdentity[]): Promise<void> {
-    const old = tracked(f.path, f.key, found.fd, found.st.dev, found.st.ino);
-    old.then = then;
-    this.finishing.set(f.key, old);
-    try {
-      this.setPosition(old, offset, lineNo);
-      await this.drain(old, found.fd);
-      this.flushPartial(old);
-      this.stats.recovered++;
-    } finally {
-      this.finishing.delete(f.key);
-      closeSync(found.fd);
-    }
-  }
-
   /**
    * Wake up: read `f` (a file whose watcher fired), or every file (the poll timer, the
    * start). Calls coalesce; one pump runs at a time. With many files, a change to one no
@@ -308,9 +216,9 @@ export class Follower extends FileReader {
   /** Read one path to its end, switching to a new file at the path after rotation. */
   private async pumpFile(f: Tracked): Promise<void> {
     if (f.fd === null) {
-      const fd = tryOpen(f.path);
+      const fd = this.open(f);
       if (fd === null) return; // still waiting for it to appear
-      this.attach(f, fd, 0, 0);
+      this.reader.attach(f, fd, 0, 0);
       this.scheduleSave();
     }
     for (;;) {
@@ -322,45 +230,101 @@ export class Follower extends FileReader {
         st = statSync(f.path, { bigint: true });
       } catch (err) {
         if (isErrno(err, "ENOENT")) return; // renamed away, no new file yet: keep reading the old fd
-        throw err;
+        throw new Error(`cannot stat ${f.path}: ${asError(err).message}`);
       }
       if (st.dev === f.dev && st.ino === f.ino) return;
       // Rotated: the old file is finished (including writes that raced the rename), then the new one starts.
       await this.drain(f, fd);
-      this.flushPartial(f);
-      this.detach(f);
+      this.reader.flushPartial(f);
+      this.reader.detach(f);
       this.stats.rotations++;
-      fd = tryOpen(f.path);
-      if (fd !== null) this.attach(f, fd, 0, 0);
+      fd = this.open(f);
+      if (fd !== null) this.reader.attach(f, fd, 0, 0);
       this.scheduleSave();
     }
   }
 
+  /** Open the file at f's path; one that cannot be read is said once and tried again at every poll. */
+  open(f: Tracked): number | null {
+    const fd = tryOpen(f.path, (err) => {
+      if (this.unreadable.has(f.key)) return;
+      this.unreadable.add(f.key);
+      this.settings.onNotice(`${f.path} cannot be read (${err.message}); trying again every ${this.settings.pollMs} ms`);
+    });
+    if (fd !== null) this.unreadable.delete(f.key);
+    return fd;
+  }
+
   /** Read `fd` from the position to its end in bounded chunks, delivering complete lines. */
-  private async drain(f: Tracked, fd: number): Promise<void> {
+  async drain(f: Tracked, fd: number): Promise<void> {
+    const chunk = this.reader.chunk;
+    const atPath = this.finishing.get(f.key) !== f;
+    this.remember(f, `${f.dev}:${f.ino}`);
     for (;;) {
       const readPos = f.offset + f.partial;
-      const size = fstatSync(fd).size;
+      const st = fstatSync(fd, { bigint: true });
+      const size = Number(st.size);
       if (size < readPos) {
         await this.truncated(f);
         continue;
       }
-      if (size === readPos) return;
-      const n = readSync(fd, this.chunk, 0, this.chunk.length, readPos);
+      f.seenSize = size;
+      if (atPath && readPos === 0 && f.head.length === 0 && st.mtimeNs !== f.mtime && (await this.unreadCopy(f, fd))) continue;
+      if (size === readPos) {
+        // Changed with no new bytes: rewritten to the same size (the first bytes tell).
+        if (st.mtimeNs !== f.mtime && readPos > 0 && !this.reader.headMatches(f, fd)) {
+          await this.truncated(f);
+          continue;
+        }
+        f.mtime = st.mtimeNs;
+        return;
+      }
+      const n = readSync(fd, chunk, 0, chunk.length, readPos);
       if (n === 0) return;
       // Checked after the read: a file truncated and rewritten past our offset before (or while)
       // we read gives bytes of the new content, which must not be taken as continuing the old one.
-      if (!this.headMatches(f, fd)) {
+      if (!this.reader.headMatches(f, fd)) {
         await this.truncated(f);
         continue;
       }
-      this.consume(f, this.chunk.subarray(0, n), readPos);
-      if (n === this.chunk.length) await new Promise<void>((r) => setImmediate(r));
+      this.reader.consume(f, chunk.subarray(0, n), readPos);
+      if (n === chunk.length) await new Promise<void>((r) => setImmediate(r));
     }
   }
 
+  /**
+   * A file seen empty (no fingerprint yet) changed since: if it was copied and truncated
+   * meanwhile, the copy (the family file written after we saw it, not one read before) holds
+   * lines never seen here: read it first. Returns whether one was read.
+   */
+  private async unreadCopy(f: Tracked, fd: number): Promise<boolean> {
+    const since = f.mtime;
+    f.mtime = fstatSync(fd, { bigint: true }).mtimeNs;
+    const copy = this.family.findUnreadCopy(f.key, since, 0, f.ino, this.history(f));
+    if (copy === null) return false;
+    this.stats.truncations++;
+    const now = this.reader.readHead(fd, FINGERPRINT_BYTES);
+    await this.recovery.finishFound(f, copy, 0, 0, [{ dev: String(f.dev), ino: String(f.ino), fpLen: now.length, fpHash: fingerprint(now) }]);
+    this.reader.setPosition(f, 0, 0);
+    this.scheduleSave();
+    return true;
+  }
+
+  /** Note a file (dev:ino) or a copy (dev:ino:mtime) as read for f's path: never an unread copy after. */
+  remember(f: Tracked, id: string): void {
+    let set = this.seen.get(f.key);
+    if (set === undefined) this.seen.set(f.key, (set = new Set()));
+    if (set.has(id)) return;
+    set.add(id);
+    if (set.size > HISTORY) set.delete(set.values().next().value ?? id);
+  }
+
+  history(f: Tracked): ReadonlySet<string> {
+    return this.seen.get(f.key) ?? new Set();
+  }
+
   /** Hand a batch over; only once onLines returns does the position move past it (and the partial line with it). */
-  protected deliver(f: Tracked, lines: FollowedLine[], offset: number, lineNo: number): void {
+  private deliver(f: Tracked, lines: FollowedLine[], offset: number, lineNo: number): void {
     this.onLines(lines);
     f.offset = offset;
     f.lineNo = lineNo;
@@ -373,19 +337,19 @@ export class Follower extends FileReader {
     else this.scheduleSave();
   }
 
-  /** The file was truncated or rewritten under us: finish its copy if copytruncate left one, then read it from 0. */
+  /** The file was truncated or rewritten under us: finish its copy (plain or .gz) if copytruncate left one, then read it from 0. */
   private async truncated(f: Tracked): Promise<void> {
-    if (f.head.length > 0) {
-      const saved = { dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head), offset: f.offset, lineNo: f.lineNo };
-      const { rest } = this.findOld(f.key, saved, f.ino); // the file itself is at the path: only a copy can be found
-      if (rest !== null && f.fd !== null) {
-        // Saved meanwhile with the copy: the file at the path as it is now, to read from 0 after it.
-        const now = this.readHead(f.fd, FINGERPRINT_BYTES);
-        const then = { dev: String(f.dev), ino: String(f.ino), fpLen: now.length, fpHash: fingerprint(now) };
-        await this.finishFound(f, rest, f.offset, f.lineNo, [then]);
+    if (f.head.length > 0 && f.fd !== null) {
+      const saved: FilePosition = { ...identityOf(f), offset: f.offset, lineNo: f.lineNo };
+      // Saved meanwhile with the copy: the file at the path as it is now, to read from 0 after it.
+      const now = this.reader.readHead(f.fd, FINGERPRINT_BYTES);
+      const then = { dev: String(f.dev), ino: String(f.ino), fpLen: now.length, fpHash: fingerprint(now) };
+      // The file itself is at the path: only a copy can be found.
+      if ((await this.recovery.finishOld(f, saved, f.ino, [then], true)) === null) {
+        this.settings.onNotice(`${f.path} was truncated after line ${f.lineNo} (byte ${f.offset}); ${this.recovery.noCopy(f, { ...saved, size: f.seenSize })}; reading it from its start`);
       }
     }
-    this.setPosition(f, 0, 0);
+    this.reader.setPosition(f, 0, 0);
     this.stats.truncations++;
     this.scheduleSave();
   }
@@ -472,7 +436,10 @@ export class Follower extends FileReader {
   }
 
   private positionOf(f: Tracked): FilePosition {
+    const then = f.then.length > 0 ? { then: f.then } : {};
+    if (f.gz !== null) return { ...f.gz.id, offset: f.offset, lineNo: f.lineNo, ...then };
     if (f.fd === null) return { dev: null, ino: null, fpLen: 0, fpHash: fingerprint(EMPTY), offset: 0, lineNo: 0 };
-    return { ...identityOf(f), offset: f.offset, lineNo: f.lineNo, ...(f.then.length > 0 ? { then: f.then } : {}) };
+    const size = Number(fstatSync(f.fd).size);
+    return { ...identityOf(f), offset: f.offset, lineNo: f.lineNo, ...then, size, mtime: String(f.mtime) };
   }
 }

@@ -6,11 +6,11 @@
  * dashboard or alone (startMetricsServer), with the dashboard's request guards.
  */
 import { statSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RunCounts } from "../streams/counts.js";
-import { hostCheck, MAX_HEADER_BYTES, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "../dashboard/http.js";
+import { guardedServer, hostCheck, refusal, refuseMalformed, SECURITY_HEADERS, writeRefusal } from "../dashboard/http.js";
 import type { AlertSink } from "./sinks/webhook.js";
 
 /** What a counter's collect reads: each label set with its running total. */
@@ -202,8 +202,7 @@ export async function startMetricsServer(metrics: DetectMetrics, o: MetricsServe
   const port = metricsPort(o.port);
   const host = o.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.trim() === "") throw new RangeError(`--metrics-host must be a non-empty address, got ${JSON.stringify(host)}`);
-  const server: Server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 10_000, requestTimeout: 30_000 });
-  server.maxConnections = 64;
+  const server: Server = guardedServer({ total: 64, perClient: 32 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
       reject(new Error(`metrics: port ${port} on ${host} ${e.code === "EADDRINUSE" ? "is in use (pick another port, or 0 for any free one)" : `cannot be used (${e.message})`}`));

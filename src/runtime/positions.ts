@@ -11,7 +11,9 @@
  * fpHash is the SHA-256 of the file's first fpLen (<= 256) bytes. While an old file (rotated
  * away, or the copy copytruncate left) is being finished, its entry stands for the path and
  * carries "then": [{ dev, ino, fpLen, fpHash }, ...], the files to read from their start after
- * it, in order (the last is the one at the path).
+ * it, in order (the last is the one at the path). Optional, for what a restart can say and check:
+ * "size", the file's size at save time (bytes past "offset" were not read yet), and "mtime", its
+ * modification time in ns (a file never read whose time moved was rewritten: copytruncate).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -42,6 +44,10 @@ export interface FilePosition {
   lineNo: number;
   /** The files to read from their start once this one is finished, in order (the last: the one at the path). */
   then?: FileIdentity[];
+  /** The file's size in bytes when saved. */
+  size?: number;
+  /** The file's modification time (ns, decimal string) when saved. */
+  mtime?: string;
 }
 
 /** Which file: device, inode and the fingerprint of its first bytes. */
@@ -64,7 +70,8 @@ export function loadPositions(file: string): Map<string, FilePosition> {
     text = readFileSync(file, "utf8");
   } catch (err) {
     if (isErrno(err, "ENOENT")) return new Map();
-    throw err;
+    if (isErrno(err, "EISDIR")) throw new Error(`positions file ${file} is a directory: give the path of a file (it is created if missing)`);
+    throw new Error(`cannot read positions file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const bad = (what: string): Error => new Error(`positions file ${file} is damaged: ${what}`);
   let doc: unknown;
@@ -158,14 +165,20 @@ function parseEntry(entry: unknown, bad: (what: string) => Error): FilePosition 
     offset: intField("offset", Number.MAX_SAFE_INTEGER),
     lineNo: intField("lineNo", Number.MAX_SAFE_INTEGER),
   };
+  if (entry["size"] !== undefined) pos.size = intField("size", Number.MAX_SAFE_INTEGER);
+  const mtime = entry["mtime"];
+  if (mtime !== undefined) {
+    if (typeof mtime !== "string" || !/^[0-9]{1,30}$/.test(mtime)) throw bad(`"mtime" must be a decimal string, got ${JSON.stringify(mtime)}`);
+    pos.mtime = mtime;
+  }
   const then = entry["then"];
   if (then !== undefined) {
     if (!Array.isArray(then) || then.length > MAX_THEN) throw bad(`"then" must be an array of at most ${MAX_THEN} files`);
     pos.then = then.map((t: unknown, i) => {
       const thenBad = (what: string): Error => bad(`"then"[${i}]: ${what}`);
       if (!isObject(t)) throw thenBad("not an object");
-      const one = parseEntry({ ...t, offset: 0, lineNo: 0 }, thenBad);
-      if (one.dev === null || one.ino === null || one.then !== undefined) throw thenBad("must name one file (dev and ino set)");
+      const one = parseEntry({ dev: t["dev"], ino: t["ino"], fpLen: t["fpLen"], fpHash: t["fpHash"], offset: 0, lineNo: 0 }, thenBad);
+      if (one.dev === null || one.ino === null || t["then"] !== undefined) throw thenBad("must name one file (dev and ino set)");
       return { dev: one.dev, ino: one.ino, fpLen: one.fpLen, fpHash: one.fpHash };
     });
   }

@@ -9,6 +9,7 @@
  * Linear between those points, so 75+ is rarer than 1 in 1000 normal lines and 90+
  * means "beyond anything seen in training".
  */
+import type { MetaFields } from "../forest/model-file.js";
 
 /** Score anchors for severities 0, 25, 50, 75, 90 and 100. */
 export interface Calibration {
@@ -58,4 +59,22 @@ export function isCalibration(v: unknown): v is Calibration {
     c.scores.length >= 2 &&
     c.scores.every((x, i) => typeof x === "number" && Number.isFinite(x) && (i === 0 || x > c.scores[i - 1]))
   );
+}
+
+/** Most points a model's calibration may hold (training keeps a handful). */
+export const MAX_CALIBRATION_POINTS = 4096;
+
+/** A model's calibration read field by field; a refusal (ModelFileError) names the field. */
+export function calibrationOf(m: MetaFields, name: string): Calibration {
+  const c = m.obj(name);
+  const scores = c.array("scores", { max: MAX_CALIBRATION_POINTS });
+  const severities = c.array("severities", scores.length);
+  const value = (list: unknown[], field: string, i: number): number => {
+    const v = list[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) throw c.bad(field, `[${i}] must be a finite number`);
+    return v;
+  };
+  const out: Calibration = { scores: scores.map((_, i) => value(scores, "scores", i)), severities: severities.map((_, i) => value(severities, "severities", i)) };
+  if (!isCalibration(out)) throw c.bad("scores", "must be at least 2 increasing numbers");
+  return out;
 }

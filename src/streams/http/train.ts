@@ -20,6 +20,7 @@ import { calibrate, isCalibration, type Calibration } from "../severity.js";
 import { readLineBatches } from "../lines.js";
 import { Rng } from "../../forest/random.js";
 import { Columns } from "./columns.js";
+import { checkPipelineMeta, type PipelineMeta } from "./model-check.js";
 import { clockOf, learnSpec, setClock } from "./spec.js";
 import { Tally, type KeyTally } from "./tally.js";
 import { suspectClients, trainingWarnings } from "./warnings.js";
@@ -69,15 +70,7 @@ const KEY_FLOOR = 1;
 const HOLD_LINES = 2000;
 
 /** What detection reads back from a model trained on logs. */
-export interface PipelineMeta {
-  version: 1;
-  format: FormatName;
-  fields: Partial<Record<FieldName, string>>;
-  spec: FeatureSpec;
-  calibration: Calibration;
-  /** The latency unit the parser used (given, or guessed at training); absent: the parser's default. */
-  latencyUnit?: LatencyUnit;
-}
+export type { PipelineMeta } from "./model-check.js";
 
 /** Counts from a training run. */
 export interface TrainSummary {
@@ -400,21 +393,15 @@ export function trainFromLines(lines: readonly string[], options: TrainOptions =
   return trainer.finish();
 }
 
-/** The pipeline metadata of a model, or a clear error when the model was not trained on logs. */
+/** The pipeline metadata of a model, checked (ModelFileError naming a bad field), or a clear error when the model was not trained on logs. */
 export function pipelineOf(forest: IsolationForest): PipelineMeta {
-  const p = forest.metadata.pipeline as PipelineMeta | undefined;
-  if (typeof p !== "object" || p === null || p.version !== 1 || typeof p.spec !== "object" || !isCalibration(p.calibration)) {
+  const p = forest.metadata.pipeline;
+  if (typeof p !== "object" || p === null) {
     throw new RangeError("this model was not trained on logs (no feature spec inside); train it with `logforest train`");
   }
-  // The model file keeps JSON, where NaN ("no such values on this route") is written as null.
-  for (const b of [...Object.values(p.spec.routes), p.spec.overall]) {
-    const rec = b as unknown as Record<string, unknown>;
-    for (const k of Object.keys(rec)) if (rec[k] === null) rec[k] = NaN;
-  }
-  if (p.spec.features.length !== forest.cols) {
-    throw new RangeError(`model is inconsistent: its feature spec has ${p.spec.features.length} features but the forest has ${forest.cols} columns`);
-  }
-  return p;
+  const checked = checkPipelineMeta(p, forest.cols);
+  forest.metadata.pipeline = checked; // with NaN where the file's JSON holds null, as detection reads it
+  return checked;
 }
 
 export function describeSkipped(skipped: Record<string, number>): string {

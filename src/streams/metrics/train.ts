@@ -7,7 +7,8 @@ import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtra
 import { IsolationForest } from "../../forest/forest.js";
 import { Rng } from "../../forest/random.js";
 import type { ForestOptions } from "../../forest/options.js";
-import { calibrate, isCalibration, type Calibration } from "../severity.js";
+import { calibrate, type Calibration } from "../severity.js";
+import { checkTelemetryMeta, type TelemetryMeta } from "./model-check.js";
 
 /** Options of telemetry training; see TELEMETRY_DEFAULTS. */
 export interface TelemetryTrainOptions {
@@ -122,10 +123,7 @@ function specOfRows(
 
 // ---------------------------------------------------------------- training
 
-/** What a telemetry model carries in forest.metadata.telemetry. */
-export interface TelemetryMeta extends TelemetrySpec {
-  calibration: Calibration;
-}
+export type { TelemetryMeta } from "./model-check.js";
 
 /** Counts from a telemetry training run. */
 export interface TelemetryTrainSummary {
@@ -306,14 +304,10 @@ export function isTelemetryModel(forest: IsolationForest): boolean {
   return typeof forest.metadata.telemetry === "object" && forest.metadata.telemetry !== null;
 }
 
-/** The telemetry metadata of a model, or a clear error when it was not trained on telemetry. */
+/** The telemetry metadata of a model, checked (ModelFileError naming a bad field), or a clear error when it was not trained on telemetry. */
 export function telemetryOf(forest: IsolationForest): TelemetryMeta {
-  const t = forest.metadata.telemetry as TelemetryMeta | undefined;
-  if (typeof t !== "object" || t === null || t.version !== 1 || !Array.isArray(t.series) || !Array.isArray(t.scales) || !isCalibration(t.calibration)) {
+  if (!isTelemetryModel(forest)) {
     throw new RangeError("this model was not trained on telemetry (no telemetry spec inside); train it with `logforest train --format csv`");
   }
-  if (t.features.length !== forest.cols || t.scales.length !== t.series.length) {
-    throw new RangeError(`model is inconsistent: its telemetry spec has ${t.features.length} features for ${t.series.length} series but the forest has ${forest.cols} columns`);
-  }
-  return t;
+  return checkTelemetryMeta(forest.metadata.telemetry, forest.cols);
 }

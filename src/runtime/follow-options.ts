@@ -1,25 +1,9 @@
 /**
- * What a Follower is given and keeps: its options (validated in one place), its
- * counters, the lines it delivers, and the reading state of one followed path.
+ * What a Follower is given and counts: its options (every default in one object, all
+ * validation in one function), its counters, and the limits that bound its memory and
+ * the lines a crash can repeat.
  */
-import { openSync, type BigIntStats } from "node:fs";
 import { resolve } from "node:path";
-import type { Tail } from "tail";
-import { fingerprint, isErrno, type FileIdentity } from "./positions.js";
-
-/** One complete line read from a followed file. */
-export interface FollowedLine {
-  /** The followed path, as given to the Follower. */
-  file: string;
-  /** The line without its newline (and without a trailing "\r"); "" when tooLong. */
-  text: string;
-  /** The line was longer than maxLineBytes: its bytes were skipped, never held in memory. */
-  tooLong: boolean;
-  /** 1-based line number in the current file; restarts at 1 after rotation or truncation. */
-  lineNo: number;
-  /** Byte offset just after this line's newline. */
-  end: number;
-}
 
 /** Options of a Follower. */
 export interface FollowOptions {
@@ -39,6 +23,15 @@ export interface FollowOptions {
   beforeSave?: () => void;
   /** Files the caller writes (alerts, scores): never taken for a rotated file or a copy when searching a folder. */
   outputs?: string[];
+  /**
+   * Names a rotated copy of a followed file may have, as the part after its name: a file
+   * whose name is not the followed name + a match of this is never read as its copy.
+   * Default: `.1`, `.2`, ..., `-20261206`, `.2026-12-06`, `-20261206-1733450000`, each
+   * optionally followed by `.gz` (logrotate's numbered, `dateext` and `compress` names).
+   */
+  rotatedSuffix?: RegExp;
+  /** Told what the follower did that the user should know (a missing file, a start at the end, a loss); default: a line on stderr. */
+  onNotice?: (message: string) => void;
 }
 
 /** Counters of what a Follower has done. */
@@ -55,10 +48,20 @@ export interface FollowStats {
   tooLong: number;
   /** Files left behind while no follower ran (or copies left by copytruncate) found in the folder and finished. */
   recovered: number;
+  /** Files vanished with lines not read (none of their rotated copies found): each one said through onNotice. */
+  lost: number;
 }
 
+/** logrotate's rotated names after the base name: a number or a date (with an optional time), then an optional .gz. */
+export const ROTATED_SUFFIX = /^(?:\.[0-9]+|[-._][0-9]{4}-?[0-9]{2}-?[0-9]{2}[0-9]*(?:[-_.T][0-9]+)*)?(?:\.gz)?$/;
+
 /** Every option's default, in one place. */
-export const FOLLOW_DEFAULTS = { start: "end", pollMs: 250, chunkBytes: 1 << 20, maxLineBytes: 65536 } as const;
+export const FOLLOW_DEFAULTS = {
+  start: "end", pollMs: 250, chunkBytes: 1 << 20, maxLineBytes: 65536, rotatedSuffix: ROTATED_SUFFIX,
+  onNotice: (message: string): void => {
+    process.stderr.write(`logforest: ${message}\n`);
+  },
+} as const;
 
 export const MAX_CHUNK_BYTES = 64 << 20;
 export const MAX_LINE_BYTES = 2 ** 30;
@@ -70,9 +73,8 @@ export const SAVE_EVERY_LINES = 4096;
 export const MAX_BATCH_LINES = 4096;
 /** Most lines a crash (SIGKILL) can make a restart deliver again: those delivered (or being delivered) since the last save. */
 export const MAX_REPEATED_LINES = SAVE_EVERY_LINES + MAX_BATCH_LINES - 1;
-export const NEWLINE = 0x0a;
-export const EMPTY = Buffer.alloc(0);
 
+/** Options checked, with their defaults filled in. */
 export interface Settings {
   positions: string | null;
   start: "end" | "beginning";
@@ -82,43 +84,8 @@ export interface Settings {
   onError: ((err: Error) => void) | null;
   beforeSave: (() => void) | null;
   outputs: string[];
-}
-
-/** Reading state of one followed path. */
-export interface Tracked {
-  /** Path as given by the caller (reported in FollowedLine.file). */
-  readonly path: string;
-  /** Absolute path: the key in the positions file. */
-  readonly key: string;
-  /** Open fd of the file being read, or null while no file exists at the path. */
-  fd: number | null;
-  dev: bigint;
-  ino: bigint;
-  /** Byte offset just after the last consumed line. */
-  offset: number;
-  lineNo: number;
-  /** Bytes after `offset` already read but with no newline yet (held in `pending` unless tooLong). */
-  partial: number;
-  /** The held bytes of the partial line; empty when it is too long to hold. */
-  pending: Buffer;
-  /** The partial line is longer than maxLineBytes: its bytes are skipped until its newline. */
-  tooLong: boolean;
-  /** Positioned at start() (until then its saved entry stays as loaded). */
-  ready: boolean;
-  /** The file's first bytes (up to 256: those there when it was positioned, and any read since), to recognise rewrites. */
-  head: Buffer;
-  /** An old file being finished: the files to read from their start after it, in order (saved with it). */
-  then: FileIdentity[];
-  /** node-tail watcher used as the change notifier, or null. */
-  notifier: Tail | null;
-}
-
-export type State = "new" | "starting" | "running" | "closing" | "closed";
-
-/** A file found in the folder, open for reading. */
-export interface Found {
-  fd: number;
-  st: BigIntStats;
+  rotatedSuffix: RegExp;
+  onNotice: (message: string) => void;
 }
 
 /** Validate files and options; every error names the option, the allowed range and the value. */
@@ -153,40 +120,21 @@ export function resolveFollowOptions(files: readonly string[], opts: FollowOptio
   if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1 || maxLineBytes > MAX_LINE_BYTES) {
     throw new RangeError(`maxLineBytes must be an integer in [1, ${MAX_LINE_BYTES}], got ${String(maxLineBytes)}`);
   }
-  const onError = opts.onError ?? null;
-  if (onError !== null && typeof onError !== "function") {
-    throw new RangeError(`onError must be a function, got ${typeof onError}`);
-  }
-  const beforeSave = opts.beforeSave ?? null;
-  if (beforeSave !== null && typeof beforeSave !== "function") {
-    throw new RangeError(`beforeSave must be a function, got ${typeof beforeSave}`);
-  }
+  const fn = <T>(name: string, v: T | undefined): T | null => {
+    if (v !== undefined && typeof v !== "function") throw new RangeError(`${name} must be a function, got ${typeof v}`);
+    return v ?? null;
+  };
   const outputs = opts.outputs ?? [];
   if (!Array.isArray(outputs) || outputs.some((o) => typeof o !== "string" || o === "")) {
     throw new RangeError(`outputs must be an array of non-empty paths, got ${JSON.stringify(outputs)}`);
   }
-  return { positions, start, pollMs, chunkBytes, maxLineBytes, onError, beforeSave, outputs: outputs.map((o) => resolve(o)) };
-}
-
-/** Device, inode and fingerprint of the file f reads (f.head: its first bytes). */
-export function identityOf(f: Tracked): FileIdentity {
-  return { dev: String(f.dev), ino: String(f.ino), fpLen: f.head.length, fpHash: fingerprint(f.head) };
-}
-
-/** A file's reading state at offset 0. */
-export function tracked(path: string, key: string, fd: number | null, dev: bigint, ino: bigint): Tracked {
-  return { path, key, fd, dev, ino, offset: 0, lineNo: 0, partial: 0, pending: EMPTY, tooLong: false, ready: false, head: EMPTY, then: [], notifier: null };
-}
-
-export function tryOpen(path: string): number | null {
-  try {
-    return openSync(path, "r");
-  } catch (err) {
-    if (isErrno(err, "ENOENT")) return null;
-    throw err;
+  const rotatedSuffix = opts.rotatedSuffix ?? FOLLOW_DEFAULTS.rotatedSuffix;
+  if (!(rotatedSuffix instanceof RegExp) || rotatedSuffix.global || rotatedSuffix.sticky) {
+    throw new RangeError(`rotatedSuffix must be a RegExp without the g or y flag, got ${String(rotatedSuffix)}`);
   }
-}
-
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  return {
+    positions, start, pollMs, chunkBytes, maxLineBytes,
+    onError: fn("onError", opts.onError), beforeSave: fn("beforeSave", opts.beforeSave),
+    outputs: outputs.map((o) => resolve(o)), rotatedSuffix, onNotice: fn("onNotice", opts.onNotice) ?? FOLLOW_DEFAULTS.onNotice,
+  };
 }
