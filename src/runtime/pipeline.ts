@@ -16,7 +16,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { decodeLine } from "../streams/lines.js";
 import { StringTable, TOO_LONG, type PreparedChunk, type PreparedLines } from "../streams/http/prepare.js";
-import type { FormatName, ParserOptions } from "../streams/http/parse.js";
+import { pairsLines, type FormatName, type ParserOptions } from "../streams/http/parse.js";
 
 /** Bytes read at a time; a chunk is that, cut after its last newline. */
 export const CHUNK_BYTES = 1 << 20;
@@ -98,8 +98,8 @@ function workerFile(): URL {
 /**
  * Read `path` through `workers` worker threads into `h`. Resolves to false, having called
  * nothing, when the file has no line to score or its first batch spans more than
- * LOOKAHEAD_PIECES chunks (the caller then reads it on its own thread); else to true once
- * every line is through.
+ * LOOKAHEAD_PIECES chunks, and having called only h.choose when its format joins lines
+ * (the caller then reads it on its own thread); else to true once every line is through.
  */
 export async function runPipeline(path: string, workers: number, maxLineBytes: number, h: PipelineHandlers): Promise<boolean> {
   checkWorkers(workers);
@@ -111,7 +111,10 @@ export async function runPipeline(path: string, workers: number, maxLineBytes: n
     const ahead: Array<Buffer | "long"> = [];
     const sample = firstBatchSample(reader, ahead, maxLineBytes);
     if (sample === null) return false;
-    const pool = new PreparePool(workers, { ...h.choose(sample), maxLineBytes });
+    const settings = h.choose(sample);
+    // A request over two lines (fastify) needs its lines in order on one parser: the caller's thread.
+    if (pairsLines(settings.format)) return false;
+    const pool = new PreparePool(workers, { ...settings, maxLineBytes });
     try {
       await pool.drive(reader, ahead, h);
     } finally {
