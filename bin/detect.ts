@@ -1,12 +1,12 @@
 import type { CommandModule } from "yargs";
-import { formatSummary } from "../src/runtime/alert-format.js";
+import { formatSummary, humanAlerts } from "../src/runtime/alert-format.js";
 import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { loadRules } from "../src/streams/http/rules.js";
 import { RETRAIN_DEFAULTS } from "../src/streams/retrain.js";
 import { runDetect } from "../src/runtime/run-detect.js";
 import { fileProgress, writerAbove } from "../src/runtime/progress.js";
 import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
-import { fieldsOf } from "./options.js";
+import { checkInput, detectExitCode, fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
 
@@ -45,7 +45,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "model file written by `logforest train`" })
-      .option("input", { type: "string", describe: "score this whole file" })
+      .option("input", { type: "string", coerce: checkInput, describe: "score this whole file (- : stdin)" })
       .option("follow", { type: "string", array: true, describe: "follow these files as they grow (like tail -F)" })
       .option("alerts", { type: "string", describe: "append alerts (JSON lines) to this file instead of stdout" })
       .option("scores", { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped); for a telemetry model, score is the anomaly likelihood -log10(p)/10 and severity 200 x it" })
@@ -102,7 +102,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     });
     // A bar for --input on a terminal (stderr); alert lines printed there go above it.
     const bar = a.input !== undefined ? fileProgress("detect", a.input, a.json) : null;
-    const pretty = !a.json && !a.alerts && process.stdout.isTTY === true;
+    const pretty = !a.json && !a.alerts && humanAlerts(process.stdout.isTTY === true);
     let lines = 0;
     try {
       const { summary, seconds } = await runDetect({
@@ -136,6 +136,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         metrics: served.metrics,
       }).finally(() => bar?.stop());
       for (const line of dropWarnings(summary.sinks)) process.stderr.write(`${line}\n`);
+      process.exitCode = detectExitCode(summary, process.exitCode);
       if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
       else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);
       if (dashboard) await serveUntilStopped(dashboard, stop.signal);
