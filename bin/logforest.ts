@@ -25,7 +25,9 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 // reads the package.json nearest the working directory, the user's project.
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
-const argv = hideBin(process.argv);
+// "--input -" (stdin): yargs would take the "-" for a positional argument.
+const argv = hideBin(process.argv).map((a, i, all) => (a.startsWith("--") && !a.includes("=") && all[i + 1] === "-" ? `${a}=-` : a))
+  .filter((a, i, all) => !(a === "-" && all[i - 1]?.endsWith("=-")));
 
 /** The help's head (usage and description, or the command list), and where the rest is. */
 function shortUsage(help: string): string {
@@ -70,7 +72,8 @@ const cli = yargs(argv)
     if (bad !== null) throw bad;
   }, true)
   .fail((msg, err, y) => {
-    if (err) throw err;
+    // An option's own check (a coerce) failed: yargs wraps its error; it is a usage error.
+    if (err) throw err.name === "YError" ? new RangeError(err.message) : err;
     // The error first, then the command's usage line, not the whole help.
     const typo = msg.startsWith("Did you mean") ? `unknown command "${argv[0] ?? ""}": d${msg.slice(1)}` : msg;
     console.error(`logforest: ${typo}\n\n${shortUsage(String(y.help()))}`);
