@@ -1,7 +1,16 @@
 // Issue 21: every common access-log producer read with no flags: recognised from its field
 // names (detectFormat), read with the right fields and units (documented sample lines in
 // test/fixtures/producers.ts), and each producer's lines left alone by the other formats.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { simulate } from "../src/tools/simulate.js";
+import { trainFromLines } from "../src/streams/http/train.js";
+import { Detector } from "../src/streams/http/detect.js";
+import { refuseKind } from "../src/streams/http/refusal.js";
+import { TelemetryDetector, trainTelemetry } from "../src/streams/metrics/telemetry.js";
+import { runDetect } from "../src/runtime/run-detect.js";
 import { createParser, detectFormat, FORMAT_NAMES, PAIR_START, parseFieldMappings, type FormatName } from "../src/streams/http/parse.js";
 import { emptyRecord } from "../src/streams/http/record.js";
 import { FastifyParser, MAX_PENDING } from "../src/streams/http/formats/fastify.js";
@@ -116,4 +125,80 @@ describe("format names", () => {
     const covered = new Set<FormatName>([...PRODUCERS, "json", "combined", "seed"]);
     expect(FORMAT_NAMES.filter((f) => !covered.has(f))).toEqual([]);
   });
+});
+
+describe("a model and a log from different producers", () => {
+  const sim = (format: "json" | "combined", seed: number, count = 3000) => [...simulate({ count, seed, incidents: "none", format })].map((l) => l.text);
+
+  it("is refused with what each is (a pino-style JSON model on a combined log, and the reverse)", () => {
+    const jsonModel = trainFromLines(sim("json", 1), { forest: { seed: 1, trees: 20 } }).forest;
+    expect(() => new Detector(jsonModel).processBatch("access.log", sim("combined", 2, 200), 1, () => undefined)).toThrow(
+      /^the model was trained on a json \(JSON lines .*\) log, but access\.log is a combined \(Apache\/nginx combined .*\) log: train a model on this log/,
+    );
+    const combinedModel = trainFromLines(sim("combined", 1), { forest: { seed: 1, trees: 20 } }).forest;
+    expect(() => new Detector(combinedModel).processBatch("app.log", sim("json", 2, 200), 1, () => undefined)).toThrow(/trained on a combined .* but app\.log is a json/);
+  });
+
+  it("a generic json model meeting a producer's lines is refused; the model's own log is not", () => {
+    const nginx = (i: number) => `{"time_local":"06/Dec/2026:02:50:${String(i % 60).padStart(2, "0")} +0000","remote_addr":"10.0.0.${i % 50}","request":"GET /p/${i % 7} HTTP/1.1","status":"200","body_bytes_sent":"${500 + (i % 13)}","request_time":"0.0${10 + (i % 9)}"}`;
+    const lines = Array.from({ length: 400 }, (_, i) => nginx(i));
+    const asJson = trainFromLines(lines, { format: "json", forest: { seed: 1, trees: 20 } }).forest;
+    expect(() => new Detector(asJson).processBatch("n.log", lines, 1, () => undefined)).toThrow(/trained on a json .* but n\.log is a nginx-json/);
+    const own = trainFromLines(lines, { forest: { seed: 1, trees: 20 } });
+    expect(own.summary.format).toBe("nginx-json");
+    const d = new Detector(own.forest);
+    d.processBatch("n.log", lines, 1, () => undefined);
+    expect(d.summary().lines_scored).toBe(400);
+  });
+
+  it("a telemetry (csv) model on an access log is refused by kind", () => {
+    const csv = ["ts,cpu", ...Array.from({ length: 600 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString()},${50 + ((i * 7) % 11)}`)];
+    const m = trainTelemetry(csv, { forest: { seed: 1, trees: 20 } }).forest;
+    expect(() => new TelemetryDetector(m).processBatch("access.log", sim("combined", 3, 50), 1, () => undefined))
+      .toThrow(/access\.log is an access log \(combined .*\), but the model was trained on a CSV metric stream/);
+    const http = trainFromLines(sim("json", 1), { forest: { seed: 1, trees: 20 } }).forest;
+    expect(() => new Detector(http).processBatch("metrics.csv", csv.slice(0, 50), 1, () => undefined))
+      .toThrow(/metrics\.csv looks like a CSV metric stream, but the model was trained on a json \(.*\) log/);
+    expect(() => refuseKind("json", sim("json", 4, 50), "ok.log")).not.toThrow();
+    expect(() => refuseKind("csv", csv.slice(0, 50), "ok.csv")).not.toThrow();
+  });
+});
+
+describe("fastify on the worker-thread parse path", () => {
+  it("falls back to the detecting thread: the same alerts and counts with --workers 1 as with 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logforest-fastify-"));
+    try {
+      // The simulator's requests as Fastify writes them: each start a line before the previous completion.
+      const asFastify = (seed: number, incidents: "none" | "default") => {
+        const recs = [...simulate({ count: 6000, seed, incidents, format: "json" })].map((l) => JSON.parse(l.text) as Record<string, unknown>);
+        const out: string[] = [];
+        recs.forEach((r, i) => {
+          const time = Date.parse(String(r.ts));
+          out.push(JSON.stringify({ level: 30, time, pid: 1, reqId: `req-${i}`, req: { method: r.method, url: r.route, remoteAddress: r.ip }, msg: "incoming request" }));
+          if (i > 0) out.push(JSON.stringify({ level: 30, time, pid: 1, reqId: `req-${i - 1}`, res: { statusCode: recs[i - 1]?.status }, responseTime: recs[i - 1]?.latency_ms, msg: "request completed" }));
+        });
+        return out;
+      };
+      const trained = trainFromLines(asFastify(1, "none"), { forest: { seed: 1, trees: 30 } });
+      expect(trained.summary.format).toBe("fastify");
+      expect(trained.summary.skipped.pair_start).toBe(6000);
+      const input = join(dir, "fastify.log");
+      writeFileSync(input, asFastify(2, "default").join("\n") + "\n");
+      const runs = [];
+      for (const workers of [0, 1]) {
+        const alerts = join(dir, `alerts-${workers}.jsonl`);
+        const r = await runDetect({ model: trained.forest, input, alerts, workers });
+        runs.push({ alerts: readFileSync(alerts, "utf8"), scored: r.summary.lines_scored, skipped: r.summary.skipped });
+      }
+      expect(runs[0]?.scored).toBe(5999);
+      expect(runs[0]?.skipped).toEqual({ pair_start: 6000 });
+      expect((runs[0]?.alerts ?? "").length).toBeGreaterThan(0);
+      expect(runs[1]).toEqual(runs[0]);
+      const first = JSON.parse((runs[0]?.alerts ?? "").split("\n")[0] ?? "{}") as { record: { route: string; ip: string } };
+      expect(first.record.route).not.toBe("");
+      expect(first.record.ip).not.toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

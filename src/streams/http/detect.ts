@@ -8,7 +8,7 @@ import { FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type ClientWindow, type C
 import type { BatchScorer, IsolationForest } from "../../forest/forest.js";
 import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
-import { formatRefusal, modelOrRefuse } from "./refusal.js";
+import { formatRefusal, modelOrRefuse, refuseKind } from "./refusal.js";
 import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser, type ParserOptions } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
@@ -336,6 +336,7 @@ export class Detector {
     } else {
       const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
       const found = sample.length >= 5 ? detectFormat(sample) : null;
+      if (found === null) refuseKind(this.pipeline.format, sample, file);
       if (found === null && sample.length >= 5) this.unrecognised.set(file, sample.slice(0, 3));
       format = found !== null ? modelOrRefuse(this.pipeline.format, found, sample, file, options) : this.pipeline.format;
     }

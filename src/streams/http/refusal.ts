@@ -5,7 +5,7 @@
  */
 
 import { FORMATS } from "./formats/index.js";
-import { createParser, PAIR_START, type FormatName, type ParserOptions } from "./parse.js";
+import { createParser, detectFormat, PAIR_START, type FormatName, type ParserOptions } from "./parse.js";
 import { emptyRecord } from "./record.js";
 
 /** What logforest reads, one phrase per kind (the HTTP formats and the telemetry stream). */
@@ -87,4 +87,37 @@ export function producerMismatch(model: string, found: string, file: string): Ra
     `the model was trained on a ${model} log, but ${file} is a ${found} log: ` +
       `train a model on this log (logforest train --input ${file} --model ...), or pass --format to read it as the model's format`,
   );
+}
+
+/** Whether lines look like CSV: a header of 2+ fields, and most lines with as many. */
+function looksLikeCsv(lines: readonly string[]): boolean {
+  const fields = (l: string) => l.split(",").length;
+  const [header] = lines;
+  if (header === undefined || fields(header) < 2 || header.trimStart().startsWith("{")) return false;
+  const n = fields(header);
+  return lines.filter((l) => fields(l) === n).length * 5 >= lines.length * 4;
+}
+
+/**
+ * Refuse a log of the other stream kind than the model: a telemetry model (`model` "csv") on
+ * an access log, or an access-log model on a CSV metric stream, saying what each is. `lines`:
+ * the file's first lines. Nothing happens when the kinds agree or cannot be told.
+ */
+export function refuseKind(model: FormatName | "csv", lines: readonly string[], file: string): void {
+  const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
+  if (sample.length === 0) return;
+  const found = detectFormat(sample);
+  if (model === "csv") {
+    if (found !== null) {
+      throw new RangeError(
+        `${file} is an access log (${formatLabel(found)}), but the model was trained on a CSV metric stream (train --format csv): ` +
+          `train a model on this log (logforest train --input ${file} --model ...)`,
+      );
+    }
+  } else if (found === null && looksLikeCsv(sample)) {
+    throw new RangeError(
+      `${file} looks like a CSV metric stream, but the model was trained on a ${formatLabel(model)} log: ` +
+        `train a telemetry model on it (logforest train --format csv --input ${file} --model ...)`,
+    );
+  }
 }

@@ -2,6 +2,7 @@
  * Telemetry detection: CSV metric lines -> rows -> features -> WASM scorer -> severity
  * -> alert with reasons summed per series; each file is a stream of its own.
  */
+import { refuseKind } from "../http/refusal.js";
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
 import { blockWidthOf, TelemetryExtractor, VOL_EPS } from "./features.js";
 import { TELEMETRY_DEFAULTS, telemetryOf, type TelemetryMeta } from "./train.js";
@@ -186,6 +187,7 @@ export class TelemetryDetector {
     if (n === 0) return;
     const every = Math.min(this.retrainer?.opts.everyLines ?? Infinity, this.adapter?.opts.every ?? Infinity);
     if (inParts(lines, lineNo, every, (part, no) => this.processBatch(file, part, no, emit))) return;
+    if (!this.files.has(file)) refuseKind("csv", lines, file); // an access log: say so, not wrong_field_count
     const st = this.fileState(file);
     this.grow(n);
     const s = this.meta.series.length;
