@@ -202,3 +202,22 @@ describe("fastify on the worker-thread parse path", () => {
     }
   }, 120_000);
 });
+
+describe("units are never guessed silently", () => {
+  const line = (i: number, duration: number) => JSON.stringify({ time: 1796525400000 + i * 50, method: "GET", url: `/p/${i % 5}`, status: 200, duration, ip: `10.0.0.${i % 40}` });
+
+  it("train warns when most durations read as ms are under 10 µs (seconds read as ms), and not when they are plausible", () => {
+    const secs = Array.from({ length: 500 }, (_, i) => line(i, 0.0004 + (i % 10) * 0.0001));
+    const w = trainFromLines(secs, { forest: { seed: 1, trees: 20 } }).summary.warnings;
+    expect(w.join("\n")).toMatch(/500 of 500 latencies read as under 0\.01 ms: is the latency field in seconds read as ms\? Pass --latency-unit s/);
+    const fixed = trainFromLines(secs, { latencyUnit: "s", forest: { seed: 1, trees: 20 } }).summary.warnings;
+    expect(fixed.join("\n")).not.toMatch(/latencies read as/);
+  });
+
+  it("detect warns when its log's latencies contradict their unit", () => {
+    const ms = Array.from({ length: 500 }, (_, i) => line(i, 4 + (i % 10)));
+    const d = new Detector(trainFromLines(ms, { forest: { seed: 1, trees: 20 } }).forest);
+    d.processBatch("slow.log", Array.from({ length: 200 }, (_, i) => line(i, 1_200_000 + i)), 1, () => undefined);
+    expect(d.summary().warnings.join("\n")).toMatch(/200 of 200 latencies read as over 10 minutes/);
+  });
+});

@@ -9,6 +9,7 @@ import type { BatchScorer, IsolationForest } from "../../forest/forest.js";
 import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
 import { formatRefusal, modelOrRefuse, refuseKind } from "./refusal.js";
+import { LatencyUnitCheck } from "./warnings.js";
 import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser, type ParserOptions } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
@@ -66,6 +67,8 @@ export class Detector {
   private features: FeatureExtractor;
   private readonly featureIndex: Record<string, number> = {};
   private readonly parsers = new Map<string, LineParser>();
+  /** Latencies that contradict their unit (a warning in the summary). */
+  private readonly units = new LatencyUnitCheck();
   // Files whose first lines no format fits (read with the model's parser): their first lines.
   private readonly unrecognised = new Map<string, string[]>();
   private readonly format: FormatName | "auto";
@@ -217,6 +220,7 @@ export class Detector {
     const r = this.record;
     const fx = this.features;
     const cols = this.scorer.cols;
+    this.units.add(r.latencyMs);
     this.clock(r);
     fx.extract(r, input, k * cols);
     // Nothing a line holds may reach the scorer as NaN or Infinity: such a row is a skip.
@@ -302,6 +306,8 @@ export class Detector {
     const s = structuredClone(this.stats);
     // Nothing scored and a file no format fits: the same refusal as train's.
     if (s.lines_scored === 0) for (const [file, lines] of this.unrecognised) s.warnings.push(formatRefusal(lines, FORMAT_NAMES, file).message);
+    const unit = this.units.warning();
+    if (unit !== null) s.warnings.push(unit);
     const untimed = s.lines_without_timestamp;
     const spec = this.pipeline.spec;
     if (spec.clock === "lines") {

@@ -22,7 +22,7 @@ import { Rng } from "../../forest/random.js";
 import { Columns } from "./columns.js";
 import { clockOf, learnSpec, setClock } from "./spec.js";
 import { Tally, type KeyTally } from "./tally.js";
-import { suspectClients, trainingWarnings } from "./warnings.js";
+import { LatencyUnitCheck, suspectClients, trainingWarnings } from "./warnings.js";
 import { formatRefusal } from "./refusal.js";
 import { RowSampler } from "./row-sampler.js";
 
@@ -114,6 +114,7 @@ export class Trainer {
   private sampler: RowSampler | null = null;
   private parserOptions: Parameters<typeof createParser>[1] = {};
   private readonly record = emptyRecord();
+  private readonly units = new LatencyUnitCheck();
   private lines = 0;
   private readonly skipped: Record<string, number> = {};
   private readonly started = performance.now();
@@ -249,6 +250,8 @@ export class Trainer {
     const suspects = suspectClients(this.tally);
     spec.clients = fx.clientPeaks(suspects);
     const warnings = trainingWarnings(this.tally, spec, clockOf(this.tally).untimed, this.opts.minRouteCount);
+    const unit = this.units.warning();
+    if (unit !== null) warnings.push(unit);
     if (suspects.size > 0) {
       const list = [...suspects].slice(0, 3).join(", ");
       warnings.push(
@@ -324,6 +327,7 @@ export class Trainer {
         continue;
       }
       const seen = this.tally.n;
+      this.units.add(r.latencyMs);
       const key = this.tally.add(r);
       if (seen < max) {
         this.cols.push(r);
