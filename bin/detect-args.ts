@@ -3,12 +3,12 @@ import { loadRules } from "../src/streams/http/rules.js";
 import { RETRAIN_DEFAULTS } from "../src/streams/retrain.js";
 import type { DetectOptions } from "../src/runtime/detect.js";
 import { FORMAT_NAMES, LATENCY_UNITS } from "../src/streams/http/parse.js";
-import { fieldsOf } from "./options.js";
+import { checkInput, fieldsOf } from "./options.js";
 
 /** The options of `detect` but its sinks (detect-sinks.ts) and --from (detect-redis.ts). */
 export const DETECT_OPTIONS = {
   model: { type: "string", demandOption: true, describe: "model file written by `logforest train`" },
-  input: { type: "string", describe: "score this whole file", conflicts: "follow" },
+  input: { type: "string", coerce: checkInput, describe: "score this whole file (- : stdin)", conflicts: "follow" },
   follow: { type: "string", array: true, describe: "follow these files as they grow (like tail -F)" },
   alerts: { type: "string", describe: "append alerts (JSON lines) to this file instead of stdout" },
   scores: { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped); for a telemetry model, score is the anomaly likelihood -log10(p)/10 and severity 200 x it" },

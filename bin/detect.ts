@@ -1,9 +1,10 @@
 import type { CommandModule } from "yargs";
-import { formatSummary } from "../src/runtime/alert-format.js";
+import { formatSummary, humanAlerts } from "../src/runtime/alert-format.js";
 import { openDashboard, serveUntilStopped } from "../src/dashboard/cli.js";
 import { detect } from "../src/runtime/detect.js";
 import { fileProgress, writerAbove } from "../src/runtime/progress.js";
 import { DETECT_OPTIONS, groupsOf, type DetectArgs } from "./detect-args.js";
+import { detectExitCode } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
 
@@ -29,7 +30,7 @@ export const detectCommand: CommandModule<object, Args> = {
     });
     // A bar for --input on a terminal (stderr); alert lines printed there go above it.
     const bar = a.input !== undefined ? fileProgress("detect", a.input, a.json) : null;
-    const pretty = !a.json && !a.alerts && process.stdout.isTTY === true;
+    const pretty = !a.json && !a.alerts && humanAlerts(process.stdout.isTTY === true);
     let lines = 0;
     const outputs = {
       alerts: a.alerts, scores: a.scores, pretty, metrics: served.metrics, ...dashboard?.hooks,
@@ -46,6 +47,7 @@ export const detectCommand: CommandModule<object, Args> = {
       } else {
         const { summary, seconds } = await detect({ ...groupsOf(a, a.model), outputs, sinks, signal: stop.signal }).finally(() => bar?.stop());
         for (const line of dropWarnings(summary.sinks)) process.stderr.write(`${line}\n`);
+        process.exitCode = detectExitCode(summary, process.exitCode);
         if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);
         else for (const line of formatSummary(summary, seconds)) process.stderr.write(`${line}\n`);
       }

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import type { Readable } from "node:stream";
 import type { CommandModule } from "yargs";
 import { ALL_FEATURES, type FeatureName } from "../src/streams/http/features.js";
 import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/http/parse.js";
@@ -6,7 +6,7 @@ import { readLineBatches } from "../src/streams/lines.js";
 import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
 import { fileProgress } from "../src/runtime/progress.js";
-import { fieldsOf } from "./options.js";
+import { checkInput, fieldsOf } from "./options.js";
 
 interface TrainArgs {
   input: string;
@@ -32,7 +32,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   describe: "Learn what normal looks like from a log file and save a model",
   builder: (y) =>
     y
-      .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic)" })
+      .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic); - reads stdin" })
       .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
       .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
       .option("context", { type: "number", default: 0, describe: "csv: also each value against its rolling median over this many values, a longer-run level (0: none; else window to 4096)" })
@@ -53,12 +53,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       })
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
-    if (a.format === "csv") return trainCsv(a);
-    statSync(a.input); // a missing file: its error now, before any work
+    // A missing file or a directory: said now, before any work; "-" is stdin.
+    const source = checkInput(a.input) ?? process.stdin;
+    if (a.format === "csv") return trainCsv(a, source);
     const bar = fileProgress("reading", a.input, a.json);
     let pass = 1;
     const { forest, summary } = await trainFromFile(
-      a.input,
+      source,
       {
         format: a.format as "auto",
         fields: fieldsOf(a.field),
@@ -93,7 +94,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
 };
 
 /** `train --format csv`: a telemetry model (see src/streams/metrics/). */
-async function trainCsv(a: TrainArgs): Promise<void> {
+async function trainCsv(a: TrainArgs, source: string | Readable): Promise<void> {
   const trainer = new TelemetryTrainer({
     timestamp: a.timestamp,
     k: a.shingle,
@@ -105,7 +106,7 @@ async function trainCsv(a: TrainArgs): Promise<void> {
   const bar = fileProgress("reading", a.input, a.json);
   let lines = 0;
   let bytes = 0;
-  await readLineBatches(a.input, (batch) => {
+  await readLineBatches(source, (batch) => {
     trainer.add(batch);
     lines += batch.length;
     for (const line of batch) bytes += line.length + 1;

@@ -113,7 +113,7 @@ describe("--webhook", () => {
       expect(delivered.sort()).toEqual([...expected].sort());
       expect(srv.got.filter((g) => g.status === 500)).toHaveLength(failures);
       const s = summaryOf(r.err);
-      expect(s.sinks?.webhook).toEqual({ alerts: expected.length, sent: expected.length, retried: failures, failed: 0, dropped: 0, dropped_at_stop: 0 });
+      expect(s.sinks?.webhook).toEqual({ alerts: expected.length, sent: expected.length, retried: failures, failed: 0, dropped: 0, dropped_at_stop: 0, ...(failures > 0 ? { first_error: "HTTP 500" } : {}) });
       expect(srv.maxOpen).toBeLessThanOrEqual(2);
     } finally {
       await srv.close();
@@ -221,7 +221,7 @@ describe("--webhook", () => {
       delete env.NODE_EXTRA_CA_CERTS;
       const refused = await cli(["--input", log, "--alerts", join(dir, "https2.jsonl"), "--json", "--webhook", url], env);
       expect(refused.code, refused.err).toBe(0);
-      expect(summaryOf(refused.err).sinks?.webhook).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0 });
+      expect(summaryOf(refused.err).sinks?.webhook).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0, first_error: expect.stringMatching(/CERT/) });
       expect(refused.err).toMatch(/webhook: delivery failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
       expect(srv.got).toHaveLength(n); // the refused runs never got as far as a request
     } finally {
@@ -234,7 +234,7 @@ describe("--webhook", () => {
     try {
       const r = await cli(["--input", log, "--alerts", join(dir, "404.jsonl"), "--json", "--webhook", `http://127.0.0.1:${srv.port}/`]);
       const n = alertLines(plainAlerts).length;
-      expect(summaryOf(r.err).sinks?.webhook).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0 });
+      expect(summaryOf(r.err).sinks?.webhook).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0, first_error: "HTTP 404" });
       expect(srv.got).toHaveLength(n);
       expect(r.err).toContain("webhook: delivery failed (HTTP 404)");
     } finally {
@@ -280,11 +280,11 @@ describe("--exec", () => {
     const failing = await cli(["--input", log, "--alerts", join(dir, "exec-fail.jsonl"), "--json", "--exec", "cat > /dev/null; exit 3"]);
     expect(failing.code, failing.err).toBe(0);
     expect(readFileSync(join(dir, "exec-fail.jsonl"), "utf8")).toBe(plainAlerts);
-    expect(summaryOf(failing.err).sinks?.exec).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0 });
+    expect(summaryOf(failing.err).sinks?.exec).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0, first_error: "exit code 3" });
     expect(failing.err).toContain("exec: delivery failed after 1 tries (exit code 3)");
     const slow = await cli(["--input", log, "--alerts", join(dir, "exec-slow.jsonl"), "--json", "--exec", "sleep 30", "--exec-timeout", "0.2", "--exec-queue", "100"]);
     expect(slow.code, slow.err).toBe(0);
-    expect(summaryOf(slow.err).sinks?.exec).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0 });
+    expect(summaryOf(slow.err).sinks?.exec).toEqual({ alerts: n, sent: 0, retried: 0, failed: n, dropped: 0, dropped_at_stop: 0, first_error: expect.stringMatching(/still running after 200 ms/) });
     expect(slow.err).toContain("still running after 200 ms (killed)");
   });
 });
@@ -349,7 +349,7 @@ describe("DeliveryQueue", () => {
     m.calls[3].settle(); // d sent
     await tick();
     const end = await q.close(1000);
-    expect(end).toEqual({ alerts: 6, sent: 2, retried: 1, failed: 2, dropped: 2, dropped_at_stop: 0 });
+    expect(end).toEqual({ alerts: 6, sent: 2, retried: 1, failed: 2, dropped: 2, dropped_at_stop: 0, first_error: expect.any(String) });
     expect(end.sent + end.failed + end.dropped).toBe(end.alerts);
     expect(problems[1]).toBe("test: delivery failed (HTTP 400); further failures are counted in the summary");
   });

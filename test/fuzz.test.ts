@@ -24,6 +24,7 @@ import { simulateTelemetry } from "../src/tools/telemetry-sim.js";
 import { trainFromLines } from "../src/streams/http/train.js";
 import { clusteredTable, resealed } from "./helpers.js";
 import { metaOf, withMetaText } from "./model-bytes.js";
+import { PRODUCER_SAMPLES } from "./fixtures/producers.js";
 
 /** Runs per property (CI size unless FUZZ_RUNS says otherwise); the end-to-end ones run a tenth. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -61,6 +62,8 @@ const VALID: Record<FormatName, string[]> = {
   json: [...simLines("json", 300, 3), ...REAL.json],
   combined: [...simLines("combined", 300, 3), ...REAL.combined],
   seed: simLines("seed", 300, 3),
+  // Issue 21's producers: their documented lines (test/fixtures/producers.ts).
+  ...(Object.fromEntries(Object.entries(PRODUCER_SAMPLES).map(([f, pairs]) => [f, pairs.map(([l]) => l)])) as Record<keyof typeof PRODUCER_SAMPLES, string[]>),
 };
 
 // ---------------------------------------------------------------- generators
@@ -232,6 +235,9 @@ describe("line parsers never throw and fill only sane records", () => {
       checkParser(format, lineOf(format), format);
     }, TIME);
   }
+  it("each producer's format: mutated documented lines, arbitrary strings, invalid UTF-8", () => {
+    for (const format of Object.keys(PRODUCER_SAMPLES) as (keyof typeof PRODUCER_SAMPLES)[]) checkParser(format, lineOf(format), format, 150);
+  }, TIME);
   it("json: a wrong value at every field path, __proto__ keys", () => {
     checkParser("json", wrongTypedJson, "json");
   }, TIME);

@@ -20,6 +20,10 @@ import { daysFromCivil, latencyMs, parseIsoAt, routeOf, scaledDecimal, type Late
 import { simulate } from "../src/tools/simulate.js";
 import { mulberry32 } from "./helpers.js";
 
+/** The three formats of the original program (the producers of issue 21 have test/producers.test.ts). */
+const CORE = ["json", "combined", "seed"] as const;
+type Core = (typeof CORE)[number];
+
 
 /** Parse `line`, expecting success, and return a copy of the record. */
 function ok(format: FormatName, line: string, opts?: ParserOptions): LogRecord {
@@ -226,7 +230,7 @@ describe("json parser", () => {
       ['{"route":["/a"],"status":200}', "bad_route"], ['{"route":{},"status":200}', "bad_route"],
       ['{"route":"/a","method":7}', "bad_method"], ['{"route":"/a","method":["GET"]}', "bad_method"],
       ['{"route":"/a","ip":{"v4":"1.2.3.4"}}', "bad_ip"], ['{"route":"/a","user_agent":false}', "bad_user_agent"],
-      ['{"route":"/a","req":{"headers":{"x-forwarded-for":["1.2.3.4"]}}}', "bad_ip"],
+      ['{"route":"/a","req":{"headers":{"x-forwarded-for":[1234]}}}', "bad_ip"],
       ['{"route":"/a","ts":1e20}', "timestamp_out_of_range"], ['{"route":"/a","ts":-1}', "timestamp_out_of_range"],
       ['{"route":"/a","ts":"1e20"}', "timestamp_out_of_range"], ['{"route":"/a","ts":"9999-01-01T00:00:00Z"}', "timestamp_out_of_range"],
       ['{"route":"/a","ts":"1969-12-31T23:59:59Z"}', "timestamp_out_of_range"], ['{"route":"/a","ts":"0x10"}', "bad_timestamp"],
@@ -440,7 +444,7 @@ describe("seed parser", () => {
 });
 
 describe("robustness", () => {
-  const VALID: Record<FormatName, string> = {
+  const VALID: Record<Core, string> = {
     json: '{"ts":"2026-11-24T14:00:00.123Z","method":"GET","route":"/a?b=1","status":200,"latency_ms":1.5,"bytes":10,"ip":"1.1.1.1","user_agent":"x \\"y\\""}',
     combined: '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /a\\"?b=1 HTTP/1.1" 200 10 "-" "ua \\"q\\"" 0.015',
     seed: "2026-11-24 14:00:00.123 INFO GET /a?b=1 200 1.5ms",
@@ -507,7 +511,7 @@ describe("robustness", () => {
 
   it("never throws on mutated valid lines of every format", () => {
     const r = mulberry32(6);
-    for (const source of FORMAT_NAMES) {
+    for (const source of CORE) {
       const lines = mutations(r, VALID[source], 1500);
       for (const format of FORMAT_NAMES) {
         const parsed = checkParser(createParser(format), lines);
@@ -519,7 +523,7 @@ describe("robustness", () => {
   });
 
   it("fills a reused record without leaking fields from the previous line", () => {
-    for (const format of FORMAT_NAMES) {
+    for (const format of CORE) {
       const p = createParser(format);
       const out = emptyRecord();
       expect(p.parse(VALID[format], out)).toBeNull();
@@ -571,7 +575,7 @@ describe("timestamp memo", () => {
 });
 
 describe("detectFormat", () => {
-  const samples: Record<FormatName, string[]> = {
+  const samples: Record<Core, string[]> = {
     json: [],
     combined: [],
     seed: [],
@@ -584,7 +588,7 @@ describe("detectFormat", () => {
   }
 
   it("recognises each format", () => {
-    for (const format of FORMAT_NAMES) expect(detectFormat(samples[format])).toBe(format);
+    for (const format of CORE) expect(detectFormat(samples[format])).toBe(format);
   });
 
   it("ignores blank lines and tolerates a minority of bad lines", () => {
@@ -612,10 +616,10 @@ describe("detectFormat", () => {
   });
 
   it("agrees with the simulator's three renderings of the same traffic", () => {
-    const render = (format: FormatName): string[] => Array.from(simulate({ count: 300, seed: 11, incidents: "none", format }), (l) => l.text);
+    const render = (format: Core): string[] => Array.from(simulate({ count: 300, seed: 11, incidents: "none", format }), (l) => l.text);
     const byFormat = { json: render("json"), combined: render("combined"), seed: render("seed") };
-    const parsed: Record<FormatName, LogRecord[]> = { json: [], combined: [], seed: [] };
-    for (const format of FORMAT_NAMES) {
+    const parsed: Record<Core, LogRecord[]> = { json: [], combined: [], seed: [] };
+    for (const format of CORE) {
       const lines = byFormat[format];
       expect(detectFormat(lines)).toBe(format);
       const p = createParser(format);
@@ -647,7 +651,7 @@ describe("detectFormat", () => {
 describe("options", () => {
   it("createParser refuses unknown formats and bad field mappings", () => {
     expect(() => createParser("xml" as FormatName)).toThrow(RangeError);
-    expect(() => createParser("xml" as FormatName)).toThrow(/format must be one of json, combined, seed, got "xml"/);
+    expect(() => createParser("xml" as FormatName)).toThrow(/format must be one of json, combined, seed, nginx-json, .*, got "xml"/);
     expect(() => createParser("json", { fields: { speed: "x" } as unknown as ParserOptions["fields"] })).toThrow(/got "speed"/);
     expect(() => createParser("json", { fields: { latency: 5 } as unknown as ParserOptions["fields"] })).toThrow(TypeError);
     expect(() => createParser("json", { fields: { latency: "" } })).toThrow(RangeError);

@@ -15,8 +15,29 @@ function band(severity: number): string {
   return severity >= 90 ? BOLD + RED : severity >= 75 ? RED : severity >= 50 ? YELLOW : MAGENTA;
 }
 
-/** One alert as a line for a terminal, e.g. ` 87  14:03:22  POST /checkout  200  8427 ms  1.2 KB  slow  app.log:1234`; its kind (streams/kinds.ts) writes its own fields. */
+/**
+ * Whether output to a stream is coloured, as Node's own terminal code decides: FORCE_COLOR
+ * forces it (off when "0" or "false"), else a non-empty NO_COLOR (no-color.org) turns it
+ * off, else a terminal gets colour.
+ */
+export function colorWanted(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== "0" && force !== "false";
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return isTTY;
+}
+
+/** Whether alerts are written as text lines rather than JSON: on a terminal, or when FORCE_COLOR asks for colour. */
+export function humanAlerts(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  return isTTY || (env.FORCE_COLOR !== undefined && colorWanted(false, env));
+}
+
+/**
+ * One alert as a line for a terminal, e.g. ` 87  14:03:22  POST /checkout  200  8427 ms  1.2 KB  slow  app.log:1234`;
+ * its kind (streams/kinds.ts) writes its own fields. `color` false, or NO_COLOR set (colorWanted), gives it plain.
+ */
 export function formatAlert(a: StreamAlert, color: boolean): string {
+  color = color && colorWanted(true);
   const time = a.ts ? a.ts.slice(11, 19) : "--:--:--";
   const sev = a.severity.toFixed(0).padStart(3);
   const body = `${time}  ${kindOfAlert(a).alertText(a)}  ${a.rule}`;
@@ -46,9 +67,13 @@ export function formatSummary(s: StreamSummary & { sinks?: Record<string, SinkCo
   return out;
 }
 
-/** What became of a sink's alerts, e.g. `webhook: 12 of 14 alerts sent, 3 retries, 0 failed, 2 dropped (1 at stop)`. */
+/**
+ * What became of a sink's alerts, e.g. `webhook: 12 of 14 alerts sent, 3 retries, 0 failed, 2 dropped (1 at stop)`,
+ * and why the first failed try did when any alert was not sent.
+ */
 export function formatSinkCounts(name: string, c: SinkCounts): string {
   const atStop = c.dropped_at_stop > 0 ? ` (${c.dropped_at_stop} at stop)` : "";
-  return `${name}: ${c.sent} of ${c.alerts} alerts sent, ${c.retried} retries, ${c.failed} failed, ${c.dropped} dropped${atStop}`;
+  const why = c.first_error !== undefined && c.sent < c.alerts ? `; first failure: ${c.first_error}` : "";
+  return `${name}: ${c.sent} of ${c.alerts} alerts sent, ${c.retried} retries, ${c.failed} failed, ${c.dropped} dropped${atStop}${why}`;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { IsolationForest } from "../forest/forest.js";
 import { zeroCounts, type RunCounts, type ScoredBatch } from "../streams/counts.js";
-import { kindOf } from "../streams/kinds.js";
+import { kindOf, STREAM_KINDS } from "../streams/kinds.js";
 import type { DetectorSettings, ModelDescription, StreamDetector, StreamKind, StreamSummary } from "../streams/stream.js";
 
 /** A scored batch with the detector that scored it (its severity scale). */
@@ -22,6 +22,8 @@ export class Detection {
   quiet = false;
 
   private onScored: ScoredHook | null = null;
+  /** Files whose kind has been checked (checkFile). */
+  private readonly checked = new Set<string>();
 
   /** A model and the settings every detector gets (refused with a RangeError naming the option when they do not apply to its kind). */
   constructor(private model: IsolationForest, private readonly settings: DetectorSettings = {}) {
@@ -33,6 +35,26 @@ export class Detection {
   setScoredHook(hook: ScoredHook | null): void {
     if (this.made.size > 0) throw new Error("Detection.setScoredHook: detectors already made");
     this.onScored = hook;
+  }
+
+  /**
+   * Refuse a file whose first lines another kind reads and this one does not (an access log
+   * for a metric-stream model, a CSV for an access-log model), saying what each is; called by
+   * the run loop with a file's first batch.
+   */
+  checkFile(file: string, lines: readonly string[]): void {
+    if (this.checked.has(file)) return;
+    this.checked.add(file);
+    const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
+    if (sample.length < 2 || this.kind.recognise(sample) !== null) return;
+    for (const other of STREAM_KINDS) {
+      const what = other === this.kind ? null : other.recognise(sample);
+      if (what === null) continue;
+      throw new RangeError(
+        `${file} ${what}, but the model was trained on ${this.kind.trainedOn(this.model)}: ` +
+          `train a model on this log (logforest train${other.name === "metrics" ? " --format csv" : ""} --input ${file} --model ...)`,
+      );
+    }
   }
 
   /** The detector of `key` (one source's windows), made on first use. */

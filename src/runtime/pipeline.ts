@@ -80,8 +80,8 @@ export interface PreparedMessage extends ChunkMessage {
 
 /** What the pipeline calls, in file order. */
 export interface PipelineHandlers {
-  /** The stream kind and its worker settings for the file, from its first lines (called once, before any batch). */
-  choose(sample: readonly string[]): { kind: string; settings: unknown };
+  /** The stream kind and its worker settings for the file, from its first lines (called once, before any batch); null: read it on this thread. */
+  choose(sample: readonly string[]): { kind: string; settings: unknown } | null;
   /** Per worker thread: what turns its replies into what batch reads (PipelinedDetector.receiver). */
   receiver(): (p: PreparedChunkBase) => PreparedChunkBase;
   /** Lines [from, to) of p, the first numbered `first`; `text(i)` is line i; `bytes` read so far. */
@@ -101,8 +101,8 @@ function workerFile(): URL {
 /**
  * Read `path` through `workers` worker threads into `h`. Resolves to false, having called
  * nothing, when the file has no line to score or its first batch spans more than
- * LOOKAHEAD_PIECES chunks (the caller then reads it on its own thread); else to true once
- * every line is through.
+ * LOOKAHEAD_PIECES chunks, and having called only h.choose when that says the kind reads the
+ * file on the caller's thread (the caller then reads it there); else to true once every line is through.
  */
 export async function runPipeline(path: string, workers: number, maxLineBytes: number, h: PipelineHandlers): Promise<boolean> {
   checkWorkers(workers);
@@ -114,7 +114,10 @@ export async function runPipeline(path: string, workers: number, maxLineBytes: n
     const ahead: Array<Buffer | "long"> = [];
     const sample = firstBatchSample(reader, ahead, maxLineBytes);
     if (sample === null) return false;
-    const pool = new PreparePool(workers, { ...h.choose(sample), maxLineBytes }, h);
+    // A kind may keep a file's lines on the caller's thread (a request over two lines, fastify's, needs one parser).
+    const settings = h.choose(sample);
+    if (settings === null) return false;
+    const pool = new PreparePool(workers, { ...settings, maxLineBytes }, h);
     try {
       await pool.drive(reader, ahead, h);
     } finally {

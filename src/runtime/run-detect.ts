@@ -194,10 +194,12 @@ async function loop(source: LineSource, detection: Detection, o: OutputOptions, 
     outputPaths: [o.alerts, o.scores].filter((p): p is string => typeof p === "string"),
     score(b, to = emit) {
       const t0 = performance.now();
+      detection.checkFile(b.file, b.lines);
       detection.get(b.key).processBatch(b.file, b.lines, b.lineNo, to);
       o.metrics?.batchScored((performance.now() - t0) / 1000);
     },
     scorePrepared(file, p, from, to, first, text) {
+      if (from === 0) detection.checkFile(file, Array.from({ length: Math.min(50, to) }, (_, i) => text(i)));
       const piped = detection.get().pipelined;
       if (!piped) throw new Error(`the ${detection.kind.name} stream kind does not score lines parsed on worker threads`);
       const t0 = performance.now();

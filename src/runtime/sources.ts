@@ -25,7 +25,10 @@ export function fileSource(path: string, o: { maxLineBytes: number; workers: num
       const piped = d.pipelined;
       const done = piped && o.workers > 0 && o.maxLineBytes <= PIPELINE_MAX_LINE_BYTES
         && await runPipeline(path, o.workers, o.maxLineBytes, {
-          choose: (sample) => ({ kind: loop.detection.kind.name, settings: piped.workerSettings(path, sample) }),
+          choose: (sample) => {
+            const settings = piped.workerSettings(path, sample);
+            return settings === null ? null : { kind: loop.detection.kind.name, settings };
+          },
           receiver: () => piped.receiver(),
           batch: (p, from, to, first, text, bytes) => {
             loop.scorePrepared(path, p, from, to, first, text);

@@ -83,7 +83,7 @@ export interface ChunkPreparer {
 
 /** A detector that can score lines parsed on worker threads (runtime/pipeline.ts). */
 export interface PipelinedDetector<A extends StreamAlert = StreamAlert> {
-  /** The worker threads' settings for `file` (structured-cloneable), chosen from its first lines. */
+  /** The worker threads' settings for `file` (structured-cloneable), chosen from its first lines; null when its lines must be read on the detecting thread. */
   workerSettings(file: string, sample: readonly string[]): unknown;
   /** Per worker thread: turns its replies into what consume reads (e.g. its string table applied). */
   receiver(): (p: PreparedChunkBase) => PreparedChunkBase;
@@ -133,6 +133,13 @@ export interface StreamKind {
   readonly reads: string;
   /** Whether a model was trained for this kind. */
   accepts(model: IsolationForest): boolean;
+  /** What a model of this kind was trained on, for a refusal ("a CSV metric stream", "a json (pino, ...) log"). */
+  trainedOn(model: IsolationForest): string;
+  /**
+   * What a file's first lines are when this kind reads them ("is an access log (combined ...)",
+   * "looks like a CSV metric stream"), else null: how a run refuses a log of another kind than its model.
+   */
+  recognise(sample: readonly string[]): string | null;
   /** Refuse settings this kind cannot honour (RangeError naming the option); called before anything runs. */
   check(settings: DetectorSettings): void;
   /** A detector for this model (one per run, or per source in the scale-out: it keeps the stream's windows). */

@@ -8,5 +8,5 @@ export function startApp(o: {
   dir: string;
   prefix: string;
   seed: number;
-  faults: Map<number, { slow?: number; status?: number }>;
+  faults: Map<number, { slow?: number; status?: number; big?: number }>;
 }): Promise<{ port: number; files: Record<string, string>; close(): Promise<void> }>;

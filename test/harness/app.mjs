@@ -99,7 +99,7 @@ function filler(seed, n) {
 }
 
 /** Static files of fixed, realistic sizes in `dir`. */
-function writeStatic(dir) {
+export function writeStatic(dir) {
   mkdirSync(join(dir, "img"), { recursive: true });
   STATIC_FILES.js.forEach((f, i) => writeFileSync(join(dir, f), `/* ${f} */\n` + filler(100 + i, [182_000, 412_000, 64_000][i] ?? 50_000)));
   STATIC_FILES.css.forEach((f, i) => writeFileSync(join(dir, f), filler(200 + i, 38_000)));
@@ -107,31 +107,14 @@ function writeStatic(dir) {
 }
 
 /**
- * Start the shop on 127.0.0.1 (a free port) with these loggers, each writing
- * `<dir>/<prefix>.<logger>.log`. `faults` (rid -> fault) is what the load plan
- * asks the server to do differently for incident requests; `seed` seeds the delays.
- * @param {{ loggers: string[], dir: string, prefix: string, seed: number, faults: Map<number, { slow?: number, status?: number }> }} o
+ * The shop's routes, framework-neutral: [method, path, handler(req, res)] with express's
+ * req (query, params, body) and res (status, type, json, send), and the not-found handler.
+ * Express uses them as they are; fastify.mjs adapts its request and reply.
+ * @param {{ seed: number, faults: Map<number, { slow?: number, status?: number, big?: number }> }} o
  */
-export async function startApp(o) {
-  const trust = new Set(o.loggers.map((n) => LOGGERS[n]?.trustProxy));
-  if (trust.size !== 1) throw new RangeError(`loggers of one app must agree on trust proxy, got ${o.loggers.join(", ")}`);
-  const app = express();
-  // Only the morgan variants trust the proxy (see LOGGERS).
-  app.set("trust proxy", [...trust][0] === true);
-  app.set("etag", false);
-  const files = {};
-  const loggers = o.loggers.map((name) => {
-    const file = join(o.dir, `${o.prefix}.${name}.log`);
-    files[name] = file;
-    writeFileSync(file, ""); // every logger appends: start each run from an empty file
-    const l = makeLogger(name, file);
-    app.use(l.middleware);
-    return l;
-  });
-  // Inside the run's directory, so that whoever removes the run removes these too.
-  const staticDir = mkdtempSync(join(o.dir, "static-"));
-  writeStatic(staticDir);
-
+export function shopRoutes(o) {
+  /** @type {[string, string, (req: any, res: any) => unknown][]} */
+  const routes = [];
   let fallback = 1e9;
   const ridOf = (req) => {
     const v = Number(req.query.rid);
@@ -154,45 +137,76 @@ export async function startApp(o) {
       res.status(w.fault?.status ?? 500).json({ error: "internal server error", request: ridOf(req) });
       return;
     }
-    fn(req, res, w.r);
+    fn(req, res, w.r, w.fault);
   };
 
-  app.use(express.json());
-  app.use("/static", express.static(staticDir, { etag: false, lastModified: false }));
-  app.get("/health", handle("health", (req, res) => res.json({ status: "ok" })));
+  routes.push(["get", "/health", handle("health", (req, res) => res.json({ status: "ok" }))]);
   const home = `<!doctype html><html><head><title>Shop</title></head><body>${filler(1, 12_000)}</body></html>`;
-  app.get("/", handle("home", (req, res) => res.type("html").send(home)));
-  app.get("/api/products", handle("products", (req, res) => {
+  routes.push(["get", "/", handle("home", (req, res) => res.type("html").send(home))]);
+  routes.push(["get", "/api/products", handle("products", (req, res) => {
     const page = Math.max(1, Math.min(CATALOGUE.pages, Number(req.query.page) || 1));
     const items = Array.from({ length: 20 }, (_, i) => ({ id: (page - 1) * 20 + i + 1, name: `Coffee ${(page - 1) * 20 + i + 1}`, price: 9.5 + ((i * 37) % 20) }));
     res.json({ page, items });
-  }));
-  app.get("/api/products/:id", handle("product", (req, res) => {
+  })]);
+  routes.push(["get", "/api/products/:id", handle("product", (req, res, _r, fault) => {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1 || id > CATALOGUE.products) {
       res.status(404).json({ error: "no such product" });
       return;
     }
-    res.json({ id, name: `Coffee ${id}`, price: 9.5 + (id % 20), description: filler(id, 300 + ((id * 131) % 600)) });
-  }));
-  app.get("/api/search", handle("search", (req, res) => {
+    res.json({ id, name: `Coffee ${id}`, price: 9.5 + (id % 20), description: filler(id, (300 + ((id * 131) % 600)) * (fault?.big ?? 1)) });
+  })]);
+  routes.push(["get", "/api/search", handle("search", (req, res) => {
     const q = String(req.query.q ?? "");
     const hits = (SEARCH_TERMS.indexOf(q) + 2) * 2;
     res.json({ q, results: Array.from({ length: hits }, (_, i) => ({ id: 1 + ((i * 97) % CATALOGUE.products), name: `Coffee ${i}` })) });
-  }, 0.001));
-  app.post("/api/cart", handle("cart", (req, res) => res.status(201).json({ items: 1 + ((req.body?.product ?? 0) % 5), added: req.body?.product ?? null })));
-  app.post("/checkout", handle("checkout", (req, res, r) => res.json({ order: `ord-${r.int(1e9)}`, status: "confirmed", eta: "2-3 days" }), 0.002));
-  app.post("/login", handle("login", (req, res, r) => {
+  }, 0.001)]);
+  routes.push(["post", "/api/cart", handle("cart", (req, res) => res.status(201).json({ items: 1 + ((req.body?.product ?? 0) % 5), added: req.body?.product ?? null }))]);
+  routes.push(["post", "/checkout", handle("checkout", (req, res, r) => res.json({ order: `ord-${r.int(1e9)}`, status: "confirmed", eta: "2-3 days" }), 0.002)]);
+  routes.push(["post", "/login", handle("login", (req, res, r) => {
     if (req.body?.password === GOOD_PASSWORD) res.json({ token: r.int(2 ** 32).toString(16).padStart(8, "0") });
     else res.status(401).json({ error: "invalid credentials" });
-  }));
+  })]);
   const pages = new Map(BLOG_SLUGS.map((s, i) => [s, `<!doctype html><html><body><h1>${s}</h1>${filler(1000 + i, 6_000 + ((i * 2713) % 14_000))}</body></html>`]));
-  app.get("/blog/:slug", handle("blog", (req, res) => {
+  routes.push(["get", "/blog/:slug", handle("blog", (req, res) => {
     const page = pages.get(req.params.slug);
     if (page === undefined) res.status(404).type("html").send("<h1>Not found</h1>");
     else res.type("html").send(page);
-  }));
-  app.use((req, res) => res.status(404).type("html").send("<h1>Not found</h1>"));
+  })]);
+  return { routes, notFound: (req, res) => res.status(404).type("html").send("<h1>Not found</h1>") };
+}
+
+/**
+ * Start the shop on 127.0.0.1 (a free port) with these loggers, each writing
+ * `<dir>/<prefix>.<logger>.log`. `faults` (rid -> fault) is what the load plan
+ * asks the server to do differently for incident requests; `seed` seeds the delays.
+ * @param {{ loggers: string[], dir: string, prefix: string, seed: number, faults: Map<number, { slow?: number, status?: number }> }} o
+ */
+export async function startApp(o) {
+  const trust = new Set(o.loggers.map((n) => LOGGERS[n]?.trustProxy));
+  if (trust.size > 1) throw new RangeError(`loggers of one app must agree on trust proxy, got ${o.loggers.join(", ")}`);
+  const app = express();
+  // Only the morgan variants trust the proxy (see LOGGERS).
+  app.set("trust proxy", [...trust][0] === true);
+  app.set("etag", false);
+  const files = {};
+  const loggers = o.loggers.map((name) => {
+    const file = join(o.dir, `${o.prefix}.${name}.log`);
+    files[name] = file;
+    writeFileSync(file, ""); // every logger appends: start each run from an empty file
+    const l = makeLogger(name, file);
+    app.use(l.middleware);
+    return l;
+  });
+  // Inside the run's directory, so that whoever removes the run removes these too.
+  const staticDir = mkdtempSync(join(o.dir, "static-"));
+  writeStatic(staticDir);
+
+  app.use(express.json());
+  app.use("/static", express.static(staticDir, { etag: false, lastModified: false }));
+  const shop = shopRoutes(o);
+  for (const [method, path, h] of shop.routes) app[method](path, h);
+  app.use(shop.notFound);
 
   const server = app.listen(0, "127.0.0.1");
   // Longer than any pause between two requests on a pooled connection: with node's

@@ -5,7 +5,8 @@ import { fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOGGERS, LOGGER_NAMES } from "./app.mjs";
+import { LOGGER_NAMES } from "./app.mjs";
+import { ALL_LOGGERS } from "./servers.mjs";
 import { runLoad } from "./load.mjs";
 import { watchStalls } from "./stalls.mjs";
 import { buildPlan } from "./traffic.mjs";
@@ -56,28 +57,69 @@ function message(child, type, ms) {
 
 const RID = /[?&]rid=(\d+)/;
 
-/**
- * Map log lines to requests: line n (1-based) names rid `rids[n-1]`. Throws when a
- * line names no request, or a sent-and-answered request has not exactly one line.
- */
-export function mapLines(file, plan, answered) {
+/** The lines of `file` (none for an empty file). */
+function linesOf(file) {
   const text = readFileSync(file, "utf8");
-  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
-  if (text === "") lines.length = 0;
-  const seen = new Int32Array(plan.length + 1);
-  const rids = lines.map((line, i) => {
-    const m = RID.exec(line);
-    if (m === null) throw new Error(`${file} line ${i + 1} names no request (no rid): ${line.slice(0, 200)}`);
-    const rid = Number(m[1]);
-    if (rid < 1 || rid > plan.length) throw new Error(`${file} line ${i + 1}: rid ${rid} was never planned`);
-    seen[rid]++;
-    return rid;
-  });
+  if (text === "") return [];
+  return text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
+}
+
+/** Throws unless every sent-and-answered request has exactly one line (`seen[rid]`). */
+function checkOnePerRequest(file, plan, answered, seen) {
   const problems = [];
   for (let rid = 1; rid <= plan.length; rid++) {
     if (answered[rid - 1] !== 0 && seen[rid] !== 1) problems.push(`rid ${rid} (${plan[rid - 1].method} ${plan[rid - 1].path}) has ${seen[rid]} lines`);
   }
   if (problems.length > 0) throw new Error(`${file}: ${problems.length} answered requests without exactly one line, e.g. ${problems.slice(0, 5).join("; ")}`);
+}
+
+/** The rid in `text`'s URL, checked against the plan; throws naming `where` when there is none. */
+function ridIn(text, plan, where) {
+  const m = RID.exec(text);
+  if (m === null) throw new Error(`${where} names no request (no rid): ${text.slice(0, 200)}`);
+  const rid = Number(m[1]);
+  if (rid < 1 || rid > plan.length) throw new Error(`${where}: rid ${rid} was never planned`);
+  return rid;
+}
+
+/**
+ * Map log lines to requests: line n (1-based) names rid `rids[n-1]`. Throws when a
+ * line names no request, or a sent-and-answered request has not exactly one line.
+ */
+export function mapLines(file, plan, answered) {
+  const seen = new Int32Array(plan.length + 1);
+  const rids = linesOf(file).map((line, i) => {
+    const rid = ridIn(line, plan, `${file} line ${i + 1}`);
+    seen[rid]++;
+    return rid;
+  });
+  checkOnePerRequest(file, plan, answered, seen);
+  return rids;
+}
+
+/**
+ * mapLines for Fastify's pairs: a request is scored on its "request completed" line, which
+ * has no URL: it takes the rid of its "incoming request" line (same pid and reqId). Lines
+ * that score no request (incoming lines, the server's own messages) map to 0.
+ */
+export function mapPairs(file, plan, answered) {
+  const seen = new Int32Array(plan.length + 1);
+  const open = new Map();
+  const rids = linesOf(file).map((line, i) => {
+    const o = JSON.parse(line);
+    if (o.reqId === undefined) return 0;
+    const key = `${o.pid}:${o.reqId}`;
+    if (o.res === undefined) {
+      open.set(key, ridIn(String(o.req?.url ?? ""), plan, `${file} line ${i + 1}`));
+      return 0;
+    }
+    const rid = open.get(key);
+    if (rid === undefined) throw new Error(`${file} line ${i + 1}: a completion without its incoming line: ${line.slice(0, 200)}`);
+    open.delete(key);
+    seen[rid]++;
+    return rid;
+  });
+  checkOnePerRequest(file, plan, answered, seen);
   return rids;
 }
 
@@ -135,7 +177,7 @@ async function stopServer(child) {
  */
 export async function generateLogs(o) {
   const loggers = o.loggers ?? LOGGER_NAMES;
-  for (const name of loggers) if (!(name in LOGGERS)) throw new RangeError(`logger must be one of ${LOGGER_NAMES.join(", ")}, got ${name}`);
+  for (const name of loggers) if (!(name in ALL_LOGGERS)) throw new RangeError(`logger must be one of ${Object.keys(ALL_LOGGERS).join(", ")}, got ${name}`);
   const plan = buildPlan({ seed: o.seed, stream: o.stream, requests: o.requests, rate: o.rate, incidents: o.incidents, users: o.users });
   const faults = [];
   for (const r of plan) if (r.fault !== null) faults.push([r.rid, r.fault]);
@@ -166,7 +208,7 @@ export async function generateLogs(o) {
     const expected = answered.filter((s) => s !== 0).length;
     const file = servers[k].apps[0].files[name];
     await waitForLines(file, expected, 5000);
-    const rids = mapLines(file, plan, answered);
+    const rids = name === "fastify" ? mapPairs(file, plan, answered) : mapLines(file, plan, answered);
     // A stall of either process slows the requests in flight: the server's handlers,
     // or the client reading a large response.
     stalls[name] = closed[k].stalls;
@@ -174,6 +216,7 @@ export async function generateLogs(o) {
     const both = [...closed[k].stalls, ...clientStalls];
     const stalled = new Set();
     rids.forEach((rid, i) => {
+      if (rid === 0) return;
       const from = load.sentAt[k][rid - 1];
       const to = load.doneAt[k][rid - 1];
       if (both.some(([a, b]) => a < to && b > from)) stalled.add(i + 1);
@@ -183,6 +226,7 @@ export async function generateLogs(o) {
     let labelled = 0;
     const statuses = {};
     rids.forEach((rid, i) => {
+      if (rid === 0) return;
       const cls = `${String(answered[rid - 1])[0]}xx`;
       statuses[cls] = (statuses[cls] ?? 0) + 1;
       const l = plan[rid - 1].label;
@@ -192,7 +236,8 @@ export async function generateLogs(o) {
     });
     const truth = join(o.dir, `${o.prefix}.${name}.truth.jsonl`);
     writeFileSync(truth, out);
-    logs[name] = { log: file, truth, lines: rids.length, labelled, statuses };
+    // Lines that score a request (a Fastify pair is one).
+    logs[name] = { log: file, truth, lines: rids.filter((r) => r !== 0).length, labelled, statuses };
   }
   const byIncident = new Map();
   for (const r of plan) {

@@ -1,8 +1,8 @@
 // Types of traffic.mjs (the harness is plain JavaScript so that node scripts can run it unbuilt).
-export type IncidentKind = "latency_spike" | "error_burst" | "scanner" | "brute_force" | "surge";
+export type IncidentKind = "latency_spike" | "error_burst" | "scanner" | "brute_force" | "surge" | "oversized";
 export interface IncidentSpec { kind: IncidentKind; at: number; seconds: number; route?: string }
 export interface Label { kind: IncidentKind; incident: number }
-export interface Fault { slow?: number; status?: number }
+export interface Fault { slow?: number; status?: number; big?: number }
 export interface PlannedRequest {
   rid: number;
   t: number;

@@ -5,7 +5,7 @@
 // Needs the built package (npm run build) for the project's seeded generator.
 import { Rng } from "../../dist/src/forest/random.js";
 
-/** @typedef {"latency_spike" | "error_burst" | "scanner" | "brute_force" | "surge"} IncidentKind */
+/** @typedef {"latency_spike" | "error_burst" | "scanner" | "brute_force" | "surge" | "oversized"} IncidentKind */
 /** @typedef {{ kind: IncidentKind, at: number, seconds: number, route?: string }} IncidentSpec */
 /** @typedef {{ kind: IncidentKind, incident: number }} Label */
 /** @typedef {{ slow?: number, status?: number }} Fault */
@@ -24,7 +24,7 @@ import { Rng } from "../../dist/src/forest/random.js";
  */
 
 /** Every incident kind the harness injects; surge is optional. */
-export const INCIDENT_KINDS = /** @type {const} */ (["latency_spike", "error_burst", "scanner", "brute_force", "surge"]);
+export const INCIDENT_KINDS = /** @type {const} */ (["latency_spike", "error_burst", "scanner", "brute_force", "surge", "oversized"]);
 
 /** The incident kinds of issue 10's harness (surge left out). */
 export const DEFAULT_KINDS = /** @type {const} */ (["latency_spike", "error_burst", "scanner", "brute_force"]);
@@ -41,7 +41,10 @@ const INCIDENT_SHAPE = {
   scanner: { seconds: 10, route: null },
   brute_force: { seconds: 13, route: null },
   surge: { seconds: 15, route: "products" },
+  oversized: { seconds: 10, route: "product" },
 };
+/** How many times its usual size a product page is in the oversized incident (a runaway query, a leak). */
+export const OVERSIZE_FACTOR = 40;
 const SPIKE_FACTOR = 20;
 const BURST_SHARE = 0.6;
 const SCANNER_PATHS = 300;
@@ -245,7 +248,7 @@ function routeKeyOf(path) {
  */
 export function scheduleIncidents(kinds, seconds, routes = {}) {
   for (const [kind, route] of Object.entries(routes)) {
-    if (INCIDENT_SHAPE[kind]?.route == null) throw new RangeError(`routes: kind must be a route-level kind (latency_spike, error_burst, surge), got ${kind}`);
+    if (INCIDENT_SHAPE[kind]?.route == null) throw new RangeError(`routes: kind must be a route-level kind (latency_spike, error_burst, surge, oversized), got ${kind}`);
     if (!(route in ROUTE_DELAY)) throw new RangeError(`routes: ${kind} route must be one of ${Object.keys(ROUTE_DELAY).join(", ")}, got ${route}`);
   }
   const specs = [];
@@ -351,6 +354,9 @@ function inject(out, spec, incident, ctx) {
       for (const r of base) r.label = label;
       return;
     }
+    case "oversized":
+      for (const r of out) if (inWindow(r)) Object.assign(r, { fault: { big: OVERSIZE_FACTOR }, label });
+      return;
     default:
       throw new RangeError(`incident kind must be one of ${INCIDENT_KINDS.join(", ")}, got ${spec.kind}`);
   }

@@ -4,8 +4,11 @@
 // generator; a clean training run and a detection run with labelled incidents, then
 // the real CLI: train, detect, evaluate. Run `npm run build` first.
 //   node test/perf/quality-real.mjs [--seed 1] [--train 25000] [--test 30000] [--rate 600] [--train-rate R]
-//        [--loggers pino-http,morgan-combined,...] [--surge] [--spike-route search] [--burst-route product]
+//        [--loggers pino-http,morgan-combined,...,nginx-json,caddy,fastify] [--surge] [--oversized] [--all-kinds]
+//        [--spike-route search] [--burst-route product]
 //        [--dirty-train] [--json] [--keep]
+// The producers (nginx-json and caddy in front of the shop, the shop on fastify) run only when
+// named in --loggers; --all-kinds injects all six incident kinds (surge and oversized too).
 // --dirty-train puts a scanner and a brute force (other clients than the detection run's) in the training
 // run as well. Writes everything under a temp dir (printed); --keep leaves it there. --rate is per
 // app: each logger's app has its own process and gets every request, so 600/s is
@@ -15,7 +18,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOGGERS, LOGGER_NAMES } from "../harness/app.mjs";
+import { LOGGER_NAMES } from "../harness/app.mjs";
+import { ALL_LOGGERS } from "../harness/servers.mjs";
 import { generateLogs } from "../harness/logs.mjs";
 import { runLogger } from "../harness/pipeline.mjs";
 import { STALL_MS } from "../harness/stalls.mjs";
@@ -39,8 +43,9 @@ function options() {
   const rate = num("rate", 600, 50, 5000);
   const trainRate = num("train-rate", rate, 50, 5000);
   const loggers = String(opt("loggers", LOGGER_NAMES.join(","))).split(",");
-  for (const l of loggers) if (!(l in LOGGERS)) throw new RangeError(`loggers must be a list of ${LOGGER_NAMES.join(", ")}, got ${l}`);
-  const kinds = args.includes("--surge") ? [...DEFAULT_KINDS, "surge"] : [...DEFAULT_KINDS];
+  for (const l of loggers) if (!(l in ALL_LOGGERS)) throw new RangeError(`loggers must be a list of ${Object.keys(ALL_LOGGERS).join(", ")}, got ${l}`);
+  const all = args.includes("--all-kinds");
+  const kinds = [...DEFAULT_KINDS, ...(all || args.includes("--surge") ? ["surge"] : []), ...(all || args.includes("--oversized") ? ["oversized"] : [])];
   const routes = {};
   if (opt("spike-route", null) !== null) routes.latency_spike = opt("spike-route", null);
   if (opt("burst-route", null) !== null) routes.error_burst = opt("burst-route", null);

@@ -44,6 +44,8 @@ export interface SinkCounts {
   dropped: number;
   /** Of `dropped`, those still waiting or in flight when the drain time ran out. */
   dropped_at_stop: number;
+  /** Why the first try that failed did (e.g. "connect ECONNREFUSED 127.0.0.1:9"); absent when none failed. */
+  first_error?: string;
 }
 
 /** A failed try; `retry: false` when trying again cannot help (a 4xx answer, a certificate refused). */
@@ -177,6 +179,7 @@ export class DeliveryQueue {
         return;
       } catch (err) {
         if (signal.aborted) return this.droppedAtStop();
+        this.c.first_error ??= (err as Error).message;
         const retry = !(err instanceof DeliveryError) || err.retry;
         if (!retry || n >= this.options.attempts) {
           if (this.c.failed === 0) this.onProblem(`${this.name}: delivery failed${retry ? ` after ${n} tries` : ""} (${(err as Error).message}); further failures are counted in the summary`);

@@ -8,8 +8,9 @@ import { FeatureExtractor, finiteRow, LINE_CLOCK_RATE, type ClientWindow, type C
 import type { BatchScorer, IsolationForest } from "../../forest/forest.js";
 import { explainShares } from "../../forest/explain.js";
 import { reasonsFor } from "./reasons.js";
-import { formatRefusal } from "./refusal.js";
-import { createParser, detectFormat, FORMAT_NAMES, type FieldName, type FormatName, type LatencyUnit, type LineParser, type ParserOptions } from "./parse.js";
+import { formatRefusal, modelOrRefuse } from "./refusal.js";
+import { LatencyUnitCheck } from "./warnings.js";
+import { createParser, detectFormat, FORMAT_NAMES, pairsLines, type FieldName, type FormatName, type LatencyUnit, type LineParser, type ParserOptions } from "./parse.js";
 import { emptyRecord, type LogRecord } from "./record.js";
 import { DEFAULT_RULES, severityFloor, type Rules } from "./rules.js";
 import { severityOf } from "../severity.js";
@@ -67,6 +68,8 @@ export class Detector implements StreamDetector<Alert, DetectSummary> {
   private features: FeatureExtractor;
   private readonly featureIndex: Record<string, number> = {};
   private readonly parsers = new Map<string, LineParser>();
+  /** Latencies that contradict their unit (a warning in the summary). */
+  private readonly units = new LatencyUnitCheck();
   // Files whose first lines no format fits (read with the model's parser): their first lines.
   private readonly unrecognised = new Map<string, string[]>();
   private readonly format: FormatName | "auto";
@@ -218,6 +221,7 @@ export class Detector implements StreamDetector<Alert, DetectSummary> {
     const r = this.record;
     const fx = this.features;
     const cols = this.scorer.cols;
+    this.units.add(r.latencyMs);
     this.clock(r);
     fx.extract(r, input, k * cols);
     // Nothing a line holds may reach the scorer as NaN or Infinity: such a row is a skip.
@@ -307,7 +311,11 @@ export class Detector implements StreamDetector<Alert, DetectSummary> {
 
   /** Scoring lines parsed on worker threads (runtime/pipeline.ts; streams/http/prepare.ts parses them). */
   readonly pipelined: PipelinedDetector<Alert> = {
-    workerSettings: (file, sample) => this.parserSettings(file, sample),
+    workerSettings: (file, sample) => {
+      const settings = this.parserSettings(file, sample);
+      // A request over two lines (fastify) needs its lines in order on one parser: the detecting thread.
+      return pairsLines(settings.format) ? null : settings;
+    },
     receiver: () => {
       const table = new StringTable();
       return (p: PreparedChunkBase) => {
@@ -329,6 +337,8 @@ export class Detector implements StreamDetector<Alert, DetectSummary> {
     const s = structuredClone(this.stats);
     // Nothing scored and a file no format fits: the same refusal as train's.
     if (s.lines_scored === 0) for (const [file, lines] of this.unrecognised) s.warnings.push(formatRefusal(lines, FORMAT_NAMES, file).message);
+    const unit = this.units.warning();
+    if (unit !== null) s.warnings.push(unit);
     const untimed = s.lines_without_timestamp;
     const spec = this.pipeline.spec;
     if (spec.clock === "lines") {
@@ -364,7 +374,7 @@ export class Detector implements StreamDetector<Alert, DetectSummary> {
       const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
       const found = sample.length >= 5 ? detectFormat(sample) : null;
       if (found === null && sample.length >= 5) this.unrecognised.set(file, sample.slice(0, 3));
-      format = found ?? this.pipeline.format;
+      format = found !== null ? modelOrRefuse(this.pipeline.format, found, sample, file, options) : this.pipeline.format;
     }
     this.parsers.set(file, createParser(format, options));
     this.stats.formats[file] = format;

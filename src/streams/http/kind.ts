@@ -3,9 +3,11 @@ import type { IsolationForest } from "../../forest/forest.js";
 import type { DetectorSettings, StreamAlert, StreamKind } from "../stream.js";
 import type { Alert } from "./alert.js";
 import { Detector } from "./detect.js";
-import { FORMAT_NAMES, LATENCY_UNITS, parseFieldMappings, type FieldName, type FormatName, type LatencyUnit, type ParserOptions } from "./parse.js";
+import { detectFormat, FORMAT_NAMES, LATENCY_UNITS, parseFieldMappings, type FieldName, type FormatName, type LatencyUnit, type ParserOptions } from "./parse.js";
 import { LinePreparer } from "./prepare.js";
+import { formatLabel } from "./refusal.js";
 import { resolveRules } from "./rules.js";
+import { pipelineOf } from "./train.js";
 
 function size(bytes: number | null): string {
   if (bytes === null) return "-";
@@ -25,6 +27,11 @@ export const httpKind: StreamKind = {
   name: "logs",
   reads: `access logs (${FORMAT_NAMES.join(", ")})`,
   accepts: (model: IsolationForest) => typeof model.metadata.pipeline === "object" && model.metadata.pipeline !== null,
+  trainedOn: (model: IsolationForest) => `a ${formatLabel(pipelineOf(model).format)} log`,
+  recognise(sample: readonly string[]): string | null {
+    const found = detectFormat(sample);
+    return found === null ? null : `is an access log (${formatLabel(found)})`;
+  },
   check(s: DetectorSettings): void {
     if (s.format === "csv") throw new RangeError("--format csv needs a telemetry model (train it with --format csv)");
     if (s.adaptEvery) throw new RangeError("--adapt-every needs a telemetry model (train it with --format csv); this model reads access logs");

@@ -8,10 +8,11 @@ import { emptyRecord, type LogRecord } from "./record.js";
 import { LATENCY_UNITS, type LatencyUnit } from "../scan.js";
 import { FORMATS, type FormatName } from "./formats/index.js";
 import { compilePath } from "./formats/json.js";
-import type { FieldName, LineParser as AnyLineParser, ResolvedParserOptions } from "./formats/types.js";
+import { PAIR_START, type FieldName, type LineParser as AnyLineParser, type ResolvedParserOptions } from "./formats/types.js";
 
 export type { FormatName } from "./formats/index.js";
 export type { FieldName, ResolvedParserOptions } from "./formats/types.js";
+export { PAIR_START } from "./formats/types.js";
 
 /** Parses lines of one of the registered formats into a reused record. */
 export type LineParser = AnyLineParser<FormatName>;
@@ -46,6 +47,7 @@ export const FAILURE_REASONS: readonly string[] = [
   "empty", "not_json", "json_not_object", "no_status_or_route", "no_timestamp", "bad_timestamp", "no_request",
   "unterminated_quote", "bad_request_line", "no_status", "bad_status", "no_bytes", "bad_bytes", "bad_latency",
   "no_route", "timestamp_out_of_range", "bad_route", "bad_method", "bad_ip", "bad_user_agent",
+  PAIR_START, "unpaired_completion", ...FORMAT_NAMES.filter((f) => f !== "json").map((f) => `not_${f.replace(/-/g, "_")}`),
 ];
 
 /** Lines detectFormat looks at. */
@@ -99,6 +101,12 @@ export function createParser(format: FormatName, opts?: ParserOptions): LinePars
   return formatOf(format).create(o);
 }
 
+/** Whether `format` joins several lines into one request (fastify): they must reach one parser in order. */
+export function pairsLines(format: FormatName): boolean {
+  const def = FORMATS.find((f) => f.name === format);
+  return def !== undefined && "pairsLines" in def && def.pairsLines === true;
+}
+
 /** The registered format named `name` (already validated). */
 function formatOf(name: FormatName): (typeof FORMATS)[number] {
   const def = FORMATS.find((f) => f.name === name);
@@ -108,7 +116,8 @@ function formatOf(name: FormatName): (typeof FORMATS)[number] {
 
 /**
  * The format that parses the most of the first 50 non-blank lines, provided it parses
- * at least half of them; null when none does (or there are no such lines).
+ * at least half of them; null when none does (or there are no such lines). A producer's
+ * format (nginx-json, caddy, ...) reads only its own lines and wins a tie with json.
  */
 export function detectFormat(lines: readonly string[]): FormatName | null {
   const sample: string[] = [];
@@ -120,13 +129,20 @@ export function detectFormat(lines: readonly string[]): FormatName | null {
   const rec = emptyRecord();
   let best: FormatName | null = null;
   let bestOk = 0;
-  for (const format of FORMAT_NAMES) {
+  let bestGeneric = false;
+  for (const def of FORMATS) {
+    const format = def.name;
+    const generic = "generic" in def && def.generic === true;
     const parser = createParser(format);
     let ok = 0;
-    for (const line of sample) if (parser.parse(line, rec) === null) ok++;
-    if (ok > bestOk) {
+    for (const line of sample) {
+      const reason = parser.parse(line, rec);
+      if (reason === null || reason === PAIR_START) ok++;
+    }
+    if (ok > bestOk || (ok === bestOk && ok > 0 && bestGeneric && !generic)) {
       best = format;
       bestOk = ok;
+      bestGeneric = generic;
     }
   }
   return bestOk * 2 >= sample.length ? best : null;

@@ -4,8 +4,13 @@
  * help or no format fits. An empty input gets the same message, saying it is empty.
  */
 
+import { FORMATS } from "./formats/index.js";
+import { createParser, detectFormat, PAIR_START, type FormatName, type ParserOptions } from "./parse.js";
+import { emptyRecord } from "./record.js";
+
 /** What logforest reads, one phrase per kind (the HTTP formats and the telemetry stream). */
 export const READS = [
+  "access logs of nginx (JSON), Caddy, Traefik, Envoy/Istio, Google Cloud (httpRequest), ECS, OpenTelemetry, Fastify, AWS ALB/ELB, HAProxy and uvicorn, recognised by their field names (see docs/formats.md)",
   "JSON lines of HTTP requests (pino, pino-http, winston, express-winston, bunyan, or any JSON with --field mappings): --format json",
   "Apache/nginx access logs, combined or common, with an optional trailing latency: --format combined",
   "plain request lines that start with a timestamp (2026-11-24 14:00:00.123 INFO GET /checkout 200 123.4ms): --format seed",
@@ -42,5 +47,44 @@ export function formatRefusal(lines: readonly string[], tried: readonly string[]
     `could not recognise the log format${of}: ${what}\n` +
       `logforest reads:\n${READS.map((r) => `  - ${r}`).join("\n")}\n` +
       `It does not read ${DOES_NOT_READ}; pass --format only when the log is one of the above.`,
+  );
+}
+
+/** "name (label)" of a format, for messages. */
+export function formatLabel(name: FormatName): string {
+  const def = FORMATS.find((f) => f.name === name);
+  return def === undefined ? name : `${name} (${def.label})`;
+}
+
+/**
+ * The format to read `file` with when its lines look like `found` and the model was trained
+ * on `model`: the model's, when its parser reads most of `sample` (a model keeps reading the
+ * log it was trained on), unless the model is generic json without a field mapping and the
+ * lines are a producer's (json would read them with the wrong fields and units); else a
+ * RangeError saying what each is.
+ */
+export function modelOrRefuse(model: FormatName, found: FormatName, sample: readonly string[], file: string, options: ParserOptions): FormatName {
+  if (found === model) return model;
+  const parser = createParser(model, options);
+  const r = emptyRecord();
+  let read = 0;
+  for (const line of sample) {
+    const reason = parser.parse(line, r);
+    if (reason === null || reason === PAIR_START) read++;
+  }
+  const mapped = Object.keys(options.fields ?? {}).length > 0;
+  if (read * 2 >= sample.length && (model !== "json" || mapped)) return model;
+  throw producerMismatch(formatLabel(model), formatLabel(found), file);
+}
+
+/**
+ * The refusal of a model trained on another producer's log than `file`'s: the features of
+ * one producer's fields and units mean something else on another's (a pino model read a
+ * morgan log's 0.203 s as 203 ms). `model` and `found` are "name (label)".
+ */
+export function producerMismatch(model: string, found: string, file: string): RangeError {
+  return new RangeError(
+    `the model was trained on a ${model} log, but ${file} is a ${found} log: ` +
+      `train a model on this log (logforest train --input ${file} --model ...), or pass --format to read it as the model's format`,
   );
 }

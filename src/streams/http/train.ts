@@ -23,7 +23,7 @@ import { Columns } from "./columns.js";
 import { checkPipelineMeta, type PipelineMeta } from "./model-check.js";
 import { clockOf, learnSpec, setClock } from "./spec.js";
 import { Tally, type KeyTally } from "./tally.js";
-import { suspectClients, trainingWarnings } from "./warnings.js";
+import { LatencyUnitCheck, suspectClients, trainingWarnings } from "./warnings.js";
 import { formatRefusal } from "./refusal.js";
 import { RowSampler } from "./row-sampler.js";
 
@@ -107,6 +107,7 @@ export class Trainer {
   private sampler: RowSampler | null = null;
   private parserOptions: Parameters<typeof createParser>[1] = {};
   private readonly record = emptyRecord();
+  private readonly units = new LatencyUnitCheck();
   private lines = 0;
   private readonly skipped: Record<string, number> = {};
   private readonly started = performance.now();
@@ -242,6 +243,8 @@ export class Trainer {
     const suspects = suspectClients(this.tally);
     spec.clients = fx.clientPeaks(suspects);
     const warnings = trainingWarnings(this.tally, spec, clockOf(this.tally).untimed, this.opts.minRouteCount);
+    const unit = this.units.warning();
+    if (unit !== null) warnings.push(unit);
     if (suspects.size > 0) {
       const list = [...suspects].slice(0, 3).join(", ");
       warnings.push(
@@ -317,6 +320,7 @@ export class Trainer {
         continue;
       }
       const seen = this.tally.n;
+      this.units.add(r.latencyMs);
       const key = this.tally.add(r);
       if (seen < max) {
         this.cols.push(r);

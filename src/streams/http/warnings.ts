@@ -59,3 +59,42 @@ function probeRoutes(c: Tally, minRouteCount: number): string[] {
   const distinct = c.clients.length;
   return [...c.keys].filter(([, k]) => k.count >= minRouteCount && isProbe(k, distinct)).map(([key]) => key);
 }
+
+/** Latencies below this (ms) are no HTTP request's time: 10 µs. */
+const TINY_MS = 0.01;
+/** Latencies above this (ms) are no usual request's time: 10 minutes. */
+const HUGE_MS = 600_000;
+
+/**
+ * Counts latencies that contradict their unit (a duration in seconds read as ms gives
+ * 0.0009 "ms"; µs read as ms, 1,197 s), for a warning in train and detect: a unit is never
+ * guessed silently wrong.
+ */
+export class LatencyUnitCheck {
+  private seen = 0;
+  private tiny = 0;
+  private huge = 0;
+
+  /** Count one line's latency in ms (NaN: none). */
+  add(ms: number): void {
+    if (!(ms >= 0)) return;
+    this.seen++;
+    if (ms < TINY_MS) this.tiny++;
+    else if (ms > HUGE_MS) this.huge++;
+  }
+
+  /** A warning when most latencies (of 20 or more) contradict their unit; null otherwise. */
+  warning(): string | null {
+    if (this.seen < 20) return null;
+    const of = `${count(this.seen)} latencies`;
+    if (this.tiny * 2 > this.seen) {
+      return `${count(this.tiny)} of ${of} read as under 0.01 ms: is the latency field in seconds read as ms? ` +
+        "Pass --latency-unit s, or map the field with --field latency=...";
+    }
+    if (this.huge * 2 > this.seen) {
+      return `${count(this.huge)} of ${of} read as over 10 minutes: is the latency field in µs or ms read as a larger unit? ` +
+        "Pass --latency-unit ms or us, or map the field with --field latency=...";
+    }
+    return null;
+  }
+}

@@ -11,11 +11,26 @@ function ruleNumbers(rules: unknown): { minSeverity?: number; cooldownSeconds?: 
   return { minSeverity: r.minSeverity, cooldownSeconds: r.cooldownSeconds };
 }
 
+/** Whether lines look like a metric stream: a header of 2+ fields, and most lines with as many, numbers after the first. */
+function looksLikeCsv(lines: readonly string[]): boolean {
+  const [header, ...rows] = lines;
+  if (header === undefined || rows.length === 0 || header.trimStart().startsWith("{")) return false;
+  const n = header.split(",").length;
+  if (n < 2) return false;
+  const numeric = (l: string) => {
+    const f = l.split(",");
+    return f.length === n && f.slice(1).every((v) => v.trim() === "" || Number.isFinite(Number(v)));
+  };
+  return rows.filter(numeric).length * 5 >= rows.length * 4;
+}
+
 /** Metric streams (telemetry CSV); see docs/telemetry.md. */
 export const metricsKind: StreamKind = {
   name: "metrics",
   reads: "metric streams (CSV: a timestamp and numeric series)",
   accepts: (model: IsolationForest) => isTelemetryModel(model),
+  trainedOn: () => "a CSV metric stream",
+  recognise: (sample: readonly string[]) => (looksLikeCsv(sample) ? "looks like a CSV metric stream" : null),
   check(s: DetectorSettings): void {
     const every = s.adaptEvery ?? 0;
     if (every !== 0 && !(Number.isInteger(every) && every >= 10 && every <= 1_000_000)) throw new RangeError(`--adapt-every must be 0 or an integer in [10, 1000000], got ${every}`);

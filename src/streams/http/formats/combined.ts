@@ -317,6 +317,7 @@ export function guessLatencyUnit(lines: readonly string[]): LatencyUnit | null {
 /** The combined format (registered in ./index.ts). */
 export const combinedFormat = {
   name: "combined",
+  label: "Apache/nginx combined or common log, optional trailing latency (also gunicorn, ingress-nginx)",
   mapsFields: false,
   create: (o) => new CombinedParser(o.latencyUnit),
 } as const satisfies LogFormat<"combined">;

@@ -181,6 +181,7 @@ export class SeedParser implements LineParser {
 /** The seed format (registered in ./index.ts). */
 export const seedFormat = {
   name: "seed",
+  label: "plain request lines starting with a timestamp",
   mapsFields: false,
   create: (o) => new SeedParser(o.latencyUnit),
 } as const satisfies LogFormat<"seed">;

@@ -6,6 +6,13 @@
 import type { LatencyUnit } from "../../scan.js";
 import type { LogRecord } from "../record.js";
 
+/**
+ * The reason a paired format (fastify) gives for the first line of a request: its record is
+ * filled on the line that completes it. Counted with the skipped lines, it is no error:
+ * format detection counts such a line as read.
+ */
+export const PAIR_START = "pair_start";
+
 /** Record fields a JSON field mapping can redirect. */
 export type FieldName = "ts" | "method" | "route" | "status" | "latency" | "bytes" | "ip" | "user_agent";
 
@@ -26,8 +33,14 @@ export interface ResolvedParserOptions {
 /** One log format: registered in ./index.ts, found by createParser, detectFormat and the CLI. */
 export interface LogFormat<Name extends string = string> {
   readonly name: Name;
+  /** What writes it, in a few words (messages and docs). */
+  readonly label: string;
   /** Whether a JSON field mapping (`--field`) applies to it. */
   readonly mapsFields: boolean;
+  /** Whether a request spans lines (fastify): its lines must reach one parser in order, on one thread. */
+  readonly pairsLines?: boolean;
+  /** Whether it reads other formats' lines too (json): it then loses a detection tie to them. */
+  readonly generic?: boolean;
   /** A parser for this format; options are already validated. */
   create(o: ResolvedParserOptions): LineParser<Name>;
 }
