@@ -29,9 +29,21 @@ if (!process.env.LOGFOREST_DATA) throw new Error("set LOGFOREST_DATA to the shar
 const dir = join(process.env.LOGFOREST_DATA, "nab");
 
 // Each variant: training options and detector options (the score is what `detect --scores` writes).
+// The steps of issue 23, each on top of the previous one (docs/telemetry.md), and alternatives measured.
+const OLD = { long: 2000, hold: 50, rearm: true, recur: 1_000_000 };
 const VARIANTS = {
+  "old-defaults": { train: {}, detect: { likelihood: OLD } },
+  "old+recur-3": { train: {}, detect: { likelihood: { ...OLD, recur: 3 } } },
+  "old+recur-3+long-5000": { train: {}, detect: { likelihood: { ...OLD, recur: 3, long: 5000 } } },
+  "...+hold-not-rearmed-50": { train: {}, detect: { likelihood: { hold: 50 } } },
   defaults: { train: {}, detect: {} },
+  "hold-150": { train: {}, detect: { likelihood: { hold: 150 } } },
+  "recur-10": { train: {}, detect: { likelihood: { recur: 10 } } },
+  "recur-off": { train: {}, detect: { likelihood: { recur: 1_000_000 } } },
   "no-training-reference": { train: {}, detect: { likelihood: { training: false } } },
+  "shingle-8": { train: { k: 8 }, detect: {} },
+  "context-256": { train: { context: 256 }, detect: {} },
+  "season-day": { train: { season: "day" }, detect: {} },
 };
 if (argv.try) Object.assign(VARIANTS, JSON.parse(argv.try));
 const names = (argv.variants ?? Object.keys(VARIANTS).join(",")).split(",").filter((n) => n !== "");
