@@ -62,10 +62,36 @@ describe("anomaly likelihood", () => {
     const within = stream({ hold: 200 }, 1500, new Map([[1000, 0.8], [1100, 0.8]]));
     expect(within[1100]).toBeLessThan(0.25);
   });
+  it("is not started over by a quiet stretch's re-crossings, so an anomaly after a false alert still reports", () => {
+    // A false alert at 1000, isolated crossings every 30 rows, a real anomaly at 1110.
+    const rows = new Map([[1000, 0.8], [1030, 0.8], [1060, 0.8], [1090, 0.8], [1110, 0.8]]);
+    const s = stream({ hold: 100 }, 1500, rows);
+    expect(s[1000]).toBeGreaterThanOrEqual(0.25);
+    for (const i of [1030, 1060, 1090]) expect(s[i]).toBeLessThan(0.25);
+    expect(s[1110]).toBeGreaterThanOrEqual(0.25);
+    // Re-armed by every crossing (`rearm`), the hold hides it.
+    const rearmed = stream({ hold: 100, rearm: true }, 1500, rows);
+    expect(rearmed[1110]).toBeLessThan(0.25);
+  });
+  it("stops calling a raw score rare against training once the stream's own history holds it `recur` times", () => {
+    // A pattern the training never saw (raw 0.6, beyond its p99.9) comes back every 200 rows, 5 rows each time.
+    const rows = new Map<number, number>();
+    for (let start = 300; start < 3000; start += 200) for (let j = 0; j < 5; j++) rows.set(start + j, 0.6);
+    const firstOf = (s: number[]) => Array.from({ length: 13 }, (_, q) => Math.max(...s.slice(300 + 200 * q, 305 + 200 * q)));
+    // The training reference alone: every return reaches the alert level and each is one alert again.
+    const always = firstOf(stream({ hold: 50, recur: 1_000_000 }, 3000, rows));
+    expect(always.every((x) => x >= 0.25)).toBe(true);
+    // Judged by the history once it holds it 3 times: the pattern stops alerting.
+    const recurred = firstOf(stream({ hold: 50, recur: 3 }, 3000, rows));
+    expect(recurred[0]).toBeGreaterThanOrEqual(0.25);
+    expect(recurred.slice(-5).every((x) => x < 0.25)).toBe(true);
+  });
   it("refuses bad options, naming the option, the range and the value", () => {
     expect(() => resolveLikelihoodOptions({ short: 0 })).toThrow(/likelihood.short must be an integer in \[1, 1000\], got 0/);
     expect(() => resolveLikelihoodOptions({ long: 20, minHistory: 50 })).toThrow(/likelihood.minHistory must be an integer in \[10, 20\], got 50/);
     expect(() => resolveLikelihoodOptions({ breakMargin: 2 })).toThrow(/likelihood.breakMargin must be a number in \[0, 1\], got 2/);
+    expect(() => resolveLikelihoodOptions({ recur: 0 })).toThrow(/likelihood.recur must be an integer in \[1, 1000000\], got 0/);
+    expect(() => resolveLikelihoodOptions({ rearm: 1 as unknown as boolean })).toThrow(/likelihood.rearm must be true or false, got 1/);
     expect(() => resolveLikelihoodOptions({ method: "max" as "mean" })).toThrow(/likelihood.method must be one of mean, peaks, both; got "max"/);
     expect(resolveLikelihoodOptions({})).toEqual(LIKELIHOOD_DEFAULTS);
   });

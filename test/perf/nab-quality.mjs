@@ -1,15 +1,15 @@
 // NAB-style quality of metric streams (issue 16): each series of the seeded corpus
-// (src/tools/metric-corpus.ts) is trained on its first 15% (`train --format csv`),
+// (tools/metric-corpus.ts) is trained on its first 15% (`train --format csv`),
 // then the detector scores the whole series (library calls, what `detect --scores`
-// writes), and src/tools/nab-score.ts scores the detections with one threshold per
+// writes), and tools/nab-score.ts scores the detections with one threshold per
 // variant, chosen once over the whole corpus. Run `npm run build` first.
 //   node test/perf/nab-quality.mjs [--seed 1] [--per-family 5] [--points 4000] [--variants a,b] [--series [--counts]] [--json]
 //        [--try '{"name": {"train": {...}, "detect": {...}, "use": "score" | "severity" | "alerts"}}']
 // --series prints every series' normalised score at its variant's threshold (--counts: and tp/fp/fn);
 // --try adds variants for one run. Results (45 series, seeds 1 and 2) are in docs/telemetry.md.
 import { parseArgs } from "node:util";
-import { metricCorpus, corpusCsv, CORPUS_FAMILIES } from "../../dist/src/tools/metric-corpus.js";
-import { optimiseThreshold, normalisedOf, rowsOfTimestamps } from "../../dist/src/tools/nab-score.js";
+import { metricCorpus, corpusCsv, CORPUS_FAMILIES } from "../../dist/tools/metric-corpus.js";
+import { optimiseThreshold, normalisedOf, rowsOfTimestamps } from "../../dist/tools/nab-score.js";
 import { trainTelemetry, TelemetryDetector } from "../../dist/src/streams/metrics/telemetry.js";
 
 const { values: argv } = parseArgs({
@@ -63,6 +63,8 @@ const VARIANTS = {
   "season-day-alerts": { train: { season: "day" }, detect: {}, use: "alerts" },
   "season-week": { train: { season: "week" }, detect: {}, use: "score" },
   // The new defaults (peaks + training, hold 50): the score `detect --scores` writes, and the alerts.
+  // Issue 23's defaults (recur 3, long 5000, hold 100 not re-armed by re-crossings) against issue 16's.
+  "issue16-score": { train: {}, detect: { likelihood: { long: 2000, hold: 50, rearm: true, recur: 1_000_000 } }, use: "score" },
   "new-score": { train: {}, detect: {}, use: "score" },
   "new-alerts": { train: {}, detect: {}, use: "alerts" },
   "new-shingle2": { train: { k: 2 }, detect: {}, use: "score" },

@@ -15,6 +15,10 @@
  * scores (an exponential tail through the calibration's p99 and p99.9), and the
  * smaller tail probability counts: what training called normal stays the reference
  * for sudden outliers even when recent incidents have fattened the history's tail.
+ * Until the value recurs: once `recur` of the last `long` rows scored as high (a daily
+ * step the short training never saw, now a regular pattern), the training reference
+ * no longer calls it rare, the row joins the history however unlikely it was, and the
+ * history alone judges it.
  *
  * The score is the tail probability p on a log scale: -log10(p + 1e-10) / 10 in
  * [0, 1] (0.5 is p = 1e-5, 1 is p <= 1e-10; NAB's HTM detector reports the same),
@@ -24,11 +28,13 @@
  * so an anomaly does not widen the distribution it is judged by.
  *
  * One alert per anomaly: after a row reaches `alertScore`, rows report at most
- * HOLD_CAP x alertScore until `hold` rows in a row have stayed below alertScore. The
- * rest of the same anomaly is not news, however long it lasts; but a row that beats
- * the score that started the hold by `breakMargin` (0.1: ten times less likely)
- * reports in full and starts a new hold: a larger anomaly is not swallowed by a
- * smaller one (1: never).
+ * HOLD_CAP x alertScore until `hold` rows have passed since the unbroken run of rows
+ * at the alert level that started it (a lasting anomaly is one alert, however long).
+ * A row reaching the alert level again after a quiet row does not start the hold over
+ * (with `rearm` it does, as before): re-armed so, a false alert in a noisy stretch
+ * kept the hold up for hundreds of rows and hid the real anomaly after it. A row that beats the score that started
+ * the hold by `breakMargin` (0.1: ten times less likely) reports in full and starts
+ * a new hold: a larger anomaly is not swallowed by a smaller one (1: never).
  */
 
 /** Options of the anomaly likelihood; see LIKELIHOOD_DEFAULTS. */
@@ -43,16 +49,20 @@ export interface LikelihoodOptions {
   minHistory: number;
   /** Rows held below the alert level after a row reaches it, an integer in [0, 1e6]. */
   hold: number;
+  /** Any held row reaching the alert level starts the hold again, not only an unbroken run (it then ends after `hold` quiet rows in a row). */
+  rearm: boolean;
   /** How far a held row must beat the score that started the hold to report in full, a number in [0, 1] (1: never). */
   breakMargin: number;
   /** Keep rows with p <= 1e-5 (EXCLUDE_FROM) out of the history. */
   exclude: boolean;
   /** Also judge the raw score against the training scores (the smaller tail probability counts). */
   training: boolean;
+  /** Rows of the last `long` scoring at least as high after which a raw score is the stream's own pattern (no training reference, not excluded), an integer in [1, 1e6]. */
+  recur: number;
 }
 
 export const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodOptions> = Object.freeze({
-  method: "peaks", short: 10, long: 2000, minHistory: 100, hold: 50, breakMargin: 1, exclude: true, training: true,
+  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 100, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3,
 });
 
 /** Share of alertScore that held rows report at most. */
@@ -78,7 +88,7 @@ export function resolveLikelihoodOptions(o: Partial<LikelihoodOptions> = {}): Li
   if (typeof o !== "object" || o === null) throw new RangeError(`likelihood options must be an object, got ${String(o)}`);
   const r = { ...LIKELIHOOD_DEFAULTS, ...o };
   if (!METHODS.includes(r.method)) throw new RangeError(`likelihood.method must be one of ${METHODS.join(", ")}; got ${JSON.stringify(r.method)}`);
-  const int = (name: "short" | "long" | "minHistory" | "hold", lo: number, hi: number) => {
+  const int = (name: "short" | "long" | "minHistory" | "hold" | "recur", lo: number, hi: number) => {
     const v = r[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`likelihood.${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
   };
@@ -86,10 +96,11 @@ export function resolveLikelihoodOptions(o: Partial<LikelihoodOptions> = {}): Li
   int("long", 10, 1_000_000);
   int("minHistory", 10, r.long);
   int("hold", 0, 1_000_000);
+  int("recur", 1, 1_000_000);
   if (typeof r.breakMargin !== "number" || !(r.breakMargin >= 0 && r.breakMargin <= 1)) {
     throw new RangeError(`likelihood.breakMargin must be a number in [0, 1], got ${String(r.breakMargin)}`);
   }
-  for (const b of ["exclude", "training"] as const) {
+  for (const b of ["exclude", "training", "rearm"] as const) {
     if (typeof r[b] !== "boolean") throw new RangeError(`likelihood.${b} must be true or false, got ${String(r[b])}`);
   }
   return r;
@@ -178,6 +189,10 @@ export class AnomalyLikelihood {
   /** Recent means ("mean") and raw scores ("peaks") of rows that joined the history. */
   private readonly means: Window;
   private readonly raws: Window;
+  /** Every row's raw score (excluded ones too), and a sorted copy refreshed every REFIT rows: what `recur` counts. */
+  private readonly seen: Window;
+  private seenSorted = new Float64Array(0);
+  private sinceSeen = 0;
   /** Peaks over threshold, refitted every REFIT rows: the sorted history, the threshold, its exceedance rate and scale. */
   private sorted = new Float64Array(0);
   private threshold = NaN;
@@ -186,6 +201,8 @@ export class AnomalyLikelihood {
   private sinceFit = 0;
   private held = 0;
   private peak = 0;
+  /** Whether the previous row reached the alert level (an unbroken run keeps the hold up). */
+  private wasHigh = false;
   /** The last row's likelihood score before the hold. */
   last = 0;
 
@@ -194,6 +211,7 @@ export class AnomalyLikelihood {
     this.recent = new Window(opts.short);
     this.means = new Window(opts.method === "peaks" ? 1 : opts.long);
     this.raws = new Window(opts.method === "mean" ? 1 : opts.long);
+    this.seen = new Window(opts.long);
   }
 
   /** Start over, as for a new stream. */
@@ -201,8 +219,12 @@ export class AnomalyLikelihood {
     this.recent.clear();
     this.means.clear();
     this.raws.clear();
+    this.seen.clear();
+    this.seenSorted = new Float64Array(0);
+    this.sinceSeen = 0;
     this.threshold = NaN;
     this.sinceFit = this.held = this.peak = 0;
+    this.wasHigh = false;
   }
 
   /** The reported score of the next row's raw score (see the top of the file). */
@@ -213,15 +235,25 @@ export class AnomalyLikelihood {
     let p = 1;
     if (o.method !== "peaks") p = this.meanTail(m);
     if (o.method !== "mean") p = o.method === "both" ? Math.min(1, 2 * Math.min(p, this.peaksTail(raw))) : this.peaksTail(raw);
-    if (o.training) p = Math.min(p, this.trainingTail(raw));
+    // A raw score seen `recur` times among the last `long` rows is a pattern of the stream's own.
+    const recurred = this.seenSorted.length - lowerBound(this.seenSorted, raw) >= o.recur;
+    if (o.training && !recurred) p = Math.min(p, this.trainingTail(raw));
     const s = scoreOfTail(p);
     this.last = s;
-    if (!o.exclude || s < EXCLUDE_FROM) {
+    this.seen.push(raw);
+    if (++this.sinceSeen >= REFIT) {
+      this.seenSorted = Float64Array.from(this.seen.values.subarray(0, this.seen.count)).sort();
+      this.sinceSeen = 0;
+    }
+    if (!o.exclude || s < EXCLUDE_FROM || recurred) {
       if (o.method !== "peaks") this.means.push(m);
       if (o.method !== "mean") this.raws.push(raw);
     }
+    const high = s >= alertScore;
+    const run = this.wasHigh;
+    this.wasHigh = high;
     if (this.held > 0 && s < this.peak + o.breakMargin) {
-      this.held = s >= alertScore ? o.hold : this.held - 1;
+      this.held = high && (o.rearm || run) ? o.hold : this.held - 1;
       return Math.min(s, HOLD_CAP * alertScore);
     }
     if (s >= alertScore) {
@@ -254,16 +286,9 @@ export class AnomalyLikelihood {
     }
     if (Number.isNaN(this.threshold) || ++this.sinceFit >= REFIT) this.fit();
     if (x > this.threshold) return this.rate * Math.exp(-(x - this.threshold) / this.scale);
-    // Share of the history at or above x (binary search in the sorted copy).
+    // Share of the history at or above x.
     const a = this.sorted;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (a[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return (a.length - lo + 1) / (a.length + 1);
+    return (a.length - lowerBound(a, x) + 1) / (a.length + 1);
   }
 
   /** Refit the tail on the history: threshold at TAIL_QUANTILE, scale the mean exceedance. */
@@ -285,4 +310,16 @@ export class AnomalyLikelihood {
     this.rate = Math.max(1, k) / (a.length + 1);
     this.scale = Math.max(SD_FLOOR, k > 0 ? excess / k : 0);
   }
+}
+
+/** Index of the first value of sorted `a` that is >= x (a.length when none is). */
+function lowerBound(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

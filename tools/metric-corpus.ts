@@ -1,6 +1,6 @@
 /**
  * A seeded corpus of labelled metric series in the style of public streaming
- * benchmarks, to measure `--format csv` with tools/nab-score.ts. Every series is a
+ * benchmarks, to measure `--format csv` with tools/nab-score.ts (test-only: not in the package). Every series is a
  * few thousand timestamped points of one family; its labels are the timestamps of
  * the anomalies (the start of a lasting one, the change point of a level shift: the
  * new level after it is normal). Every random choice draws from the series' own Rng.
@@ -15,7 +15,7 @@
  *   irregular    seasonal, sampled at jittered, gappy times; a spike, a step
  *   early        an anomaly inside the first 15% (no clean training stretch), one later
  */
-import { Rng } from "../forest/random.js";
+import { Rng } from "../src/forest/random.js";
 
 /** Families of series, in corpus order. */
 export const CORPUS_FAMILIES = ["seasonal", "weekly", "drift", "level_shift", "spikes", "flatline", "counts", "irregular", "early"] as const;
