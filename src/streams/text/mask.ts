@@ -1,0 +1,74 @@
+/**
+ * Masking a message's variables by the shape of each token, with no per-system
+ * expressions: a token holding a digit (numbers, hex, ids, IPs, durations, sizes,
+ * UUIDs, timestamps), a path, a URL or an e-mail address becomes `<*>`. Tokens are
+ * judged by segment, so what frames a variable stays: `[<*>]`, `uid=<*>`, `lr:<*>`. Tokens are split on whitespace and
+ * joined by one space. One pass over the characters, no regular expressions.
+ */
+
+/** The wildcard that stands for a variable. */
+export const WILDCARD = "<*>";
+
+/** Whether the code unit splits a token into segments: , ; | = : ( ) [ ] { } < > " ' */
+function isDelimiter(c: number): boolean {
+  return c === 44 || c === 59 || c === 124 || c === 61 || c === 58 || c === 40 || c === 41 || c === 91 || c === 93
+    || c === 123 || c === 125 || c === 60 || c === 62 || c === 34 || c === 39;
+}
+
+/** Whether [i, end) of `s` looks like a variable: a digit, a path, a URL or an address. */
+function isVariable(s: string, i: number, end: number): boolean {
+  if (i >= end) return false;
+  let slashes = 0;
+  let at = -1;
+  for (let p = i; p < end; p++) {
+    const c = s.charCodeAt(p);
+    if (c >= 48 && c <= 57) return true;
+    if (c === 47 || c === 92) slashes++;
+    else if (c === 64) at = p;
+  }
+  const first = s.charCodeAt(i);
+  // A path (`/etc/x`, `C:\x`, `./x`) or a URL; a lone "/" or "and/or" is prose.
+  if (slashes > 0 && end - i > 1 && (first === 47 || first === 92 || first === 46 || first === 126 || s.indexOf("://", i) > i || s.charCodeAt(i + 1) === 58)) return true;
+  if (slashes >= 2) return true;
+  // user@host.domain
+  return at > i && at < end - 1 && s.indexOf(".", at) > at && s.indexOf(".", at) < end - 1;
+}
+
+/**
+ * The masked form of the token [i, end) of `s`: each segment between delimiters that
+ * looks like a variable becomes `<*>` (`index:3` -> `index:<*>`, `(HWID=1973)` ->
+ * `(HWID=<*>)`); a URL's `scheme:` stays and its rest is judged as a path.
+ */
+function maskToken(s: string, i: number, end: number): string {
+  let out = "";
+  let seg = i;
+  for (let p = i; p <= end; p++) {
+    if (p < end && !isDelimiter(s.charCodeAt(p))) continue;
+    if (p > seg) out += isVariable(s, seg, p) ? WILDCARD : s.slice(seg, p);
+    if (p < end) out += s[p];
+    seg = p + 1;
+  }
+  return out;
+}
+
+/** `message` with its variables masked, its tokens joined by single spaces. */
+export function maskMessage(message: string): string {
+  let out = "";
+  const n = message.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isBlank(message.charCodeAt(i))) i++;
+    if (i >= n) break;
+    let end = i + 1;
+    while (end < n && !isBlank(message.charCodeAt(end))) end++;
+    const tok = maskToken(message, i, end);
+    out = out === "" ? tok : `${out} ${tok}`;
+    i = end;
+  }
+  return out;
+}
+
+/** Whether the code unit separates tokens: space, tab, CR, LF. */
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}

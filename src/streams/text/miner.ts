@@ -1,0 +1,304 @@
+/**
+ * The template miner: learns a log's templates online, line by line.
+ *
+ * A message is masked by token shape (mask.ts); a masked form seen before is one map
+ * look-up (the fast path). Otherwise the templates of its token count are tried, a
+ * `<*>` matching any token; none matching, the masked form becomes a new template.
+ * A new template is then weighed against its siblings: templates of its length that
+ * agree with it outside a few positions. When at least `minVariants` of them differ
+ * only there, those positions hold a variable (many values, not two meanings: "Accepted"
+ * and "Failed" stay apart, user names merge) and the siblings merge into the oldest,
+ * whose id stays. Ids never change meaning; a merged id resolves to the one it joined.
+ * Memory is bounded: past `maxTemplates` the least recently seen are evicted, counted.
+ */
+import { maskMessage, WILDCARD } from "./mask.js";
+
+/** One template: its tokens (`<*>` for a variable) and how it was seen. */
+export interface Template {
+  /** Stable id, from 1. */
+  readonly id: number;
+  /** Tokens; `<*>` stands for a variable. */
+  tokens: string[];
+  /** Lines counted under it (merged templates' lines included). */
+  count: number;
+  /** The miner's tick when it last matched a line. */
+  lastSeen: number;
+  /** The template it merged into, or null while it stands. */
+  mergedInto: Template | null;
+}
+
+/** Options of a TemplateMiner. */
+export interface MinerOptions {
+  /** Most templates held; the least recently seen beyond it are evicted (default 20,000). */
+  maxTemplates?: number;
+  /** Most masked forms remembered for the fast path (default 200,000). */
+  maxCache?: number;
+  /** Distinct variants a position needs before it is taken for a variable (default 3). */
+  minVariants?: number;
+}
+
+/** Default miner options. */
+export const MINER_DEFAULTS: Required<MinerOptions> = { maxTemplates: 20_000, maxCache: 200_000, minVariants: 3 };
+
+/** Check miner options; each error names the option, its range and the value. */
+export function resolveMinerOptions(o: MinerOptions = {}): Required<MinerOptions> {
+  const r = { ...MINER_DEFAULTS, ...o };
+  const check = (name: keyof MinerOptions, lo: number, hi: number): void => {
+    const v = r[name];
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  };
+  check("maxTemplates", 1, 10_000_000);
+  check("maxCache", 0, 100_000_000);
+  check("minVariants", 2, 1000);
+  return r;
+}
+
+/** The template a template resolves to after merges. */
+export function rootOf(t: Template): Template {
+  let r = t;
+  while (r.mergedInto !== null) r = r.mergedInto;
+  return r;
+}
+
+/** Template text: tokens joined by one space. */
+export function templateText(t: Template): string {
+  return t.tokens.join(" ");
+}
+
+/** Learns templates online; see the file comment. */
+export class TemplateMiner {
+  /** Templates evicted to stay within maxTemplates. */
+  evicted = 0;
+  /** Merges made (a position found to vary). */
+  merges = 0;
+  private readonly opts: Required<MinerOptions>;
+  private readonly byId = new Map<number, Template>();
+  private readonly buckets = new Map<number, Template[]>();
+  private cache = new Map<string, Template>();
+  private nextId = 1;
+  private tick = 0;
+
+  constructor(options: MinerOptions = {}) {
+    this.opts = resolveMinerOptions(options);
+  }
+
+  /** Templates standing now, by id. */
+  templates(): Template[] {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The standing template an id resolves to (a merged id gives the one it joined), or null if evicted. */
+  resolve(id: number): Template | null {
+    return this.byId.get(id) ?? null;
+  }
+
+  /** The next id to be given (ids below it were given). */
+  get idsGiven(): number {
+    return this.nextId - 1;
+  }
+
+  /** Learn from one message; returns the template it counts under now. */
+  learn(message: string): Template {
+    this.tick++;
+    const masked = maskMessage(message);
+    const hit = this.cache.get(masked);
+    if (hit !== undefined) return this.seen(rootOf(hit));
+    const tokens = masked === "" ? [] : masked.split(" ");
+    let t = this.find(tokens);
+    if (t === null) {
+      t = this.create(tokens);
+      t = this.consolidate(t);
+    }
+    this.remember(masked, t);
+    return this.seen(t);
+  }
+
+  /** The template `message` matches, learning nothing; null when none does. */
+  match(message: string): Template | null {
+    const masked = maskMessage(message);
+    const hit = this.cache.get(masked);
+    if (hit !== undefined) return rootOf(hit);
+    return this.find(masked === "" ? [] : masked.split(" "));
+  }
+
+  /** Count a line under `t`. */
+  private seen(t: Template): Template {
+    t.count++;
+    t.lastSeen = this.tick;
+    return t;
+  }
+
+  /** Remember a masked form's template, forgetting them all when the cache is full. */
+  private remember(masked: string, t: Template): void {
+    if (this.cache.size >= this.opts.maxCache) this.cache = new Map();
+    if (this.opts.maxCache > 0) this.cache.set(masked, t);
+  }
+
+  /** The most specific standing template matching `tokens`, or null. */
+  private find(tokens: readonly string[]): Template | null {
+    const bucket = this.buckets.get(tokens.length);
+    if (bucket === undefined) return null;
+    let best: Template | null = null;
+    let bestConst = -1;
+    for (const t of bucket) {
+      const c = matchConstants(t.tokens, tokens);
+      // A template of wildcards only says nothing: it takes its own masked form alone.
+      if (c > bestConst && (c > 0 || tokens.every((x) => x === WILDCARD))) {
+        best = t;
+        bestConst = c;
+      }
+    }
+    return best;
+  }
+
+  /** A new standing template of `tokens`. */
+  private create(tokens: string[]): Template {
+    const t: Template = { id: this.nextId++, tokens, count: 0, lastSeen: this.tick, mergedInto: null };
+    this.byId.set(t.id, t);
+    const bucket = this.buckets.get(tokens.length);
+    if (bucket === undefined) this.buckets.set(tokens.length, [t]);
+    else bucket.push(t);
+    if (this.byId.size > this.opts.maxTemplates) this.evict();
+    return t;
+  }
+
+  /**
+   * Merge `t` with its siblings when enough of them differ from it only at a few
+   * positions; returns the template `t` now counts under.
+   */
+  private consolidate(t: Template): Template {
+    const bucket = this.buckets.get(t.tokens.length) ?? [];
+    const n = t.tokens.length;
+    const maxDiff = Math.max(1, Math.floor(n / 3));
+    for (const u of bucket) {
+      if (u === t) continue;
+      const diff = differing(t.tokens, u.tokens, maxDiff);
+      if (diff === null || diff.length === 0 || diff.length >= n) continue;
+      const varying = this.varyingPositions(t, bucket, diff);
+      if (varying === null || !keepsConstants(t.tokens, varying.diff)) continue;
+      return this.absorb(this.merge(varying.group, varying.diff, t.tokens));
+    }
+    return this.absorb(t);
+  }
+
+  /**
+   * Of the positions `diff`, those that vary among `t`'s siblings: each shows at least
+   * minVariants values, and new values keep coming (see varies). A position with fewer,
+   * or whose few values each come often, is a distinction (Accepted/Failed), so
+   * the siblings are narrowed to `t`'s value there. Null when too few siblings remain.
+   */
+  private varyingPositions(t: Template, bucket: readonly Template[], diff: number[]): { group: Template[]; diff: number[] } | null {
+    let d = diff;
+    let group = bucket.filter((v) => agreesOutside(t.tokens, v.tokens, d));
+    for (;;) {
+      if (group.length < this.opts.minVariants) return null;
+      const keep = d.filter((p) => varies(group, p, this.opts.minVariants));
+      if (keep.length === d.length) return keep.length === 0 ? null : { group, diff: d };
+      if (keep.length === 0) return null;
+      d = keep;
+      group = group.filter((v) => agreesOutside(t.tokens, v.tokens, d));
+    }
+  }
+
+  /** Merge into `t` the standing templates of its length that it covers (its wildcards match them). */
+  private absorb(t: Template): Template {
+    const bucket = this.buckets.get(t.tokens.length) ?? [];
+    const covered = bucket.filter((u) => u !== t && matchConstants(t.tokens, u.tokens) > 0);
+    if (covered.length === 0) return t;
+    return this.merge([t, ...covered], [], t.tokens);
+  }
+
+  /** Merge `group` into its oldest member, which takes `tokens` with the positions `diff` made variables. */
+  private merge(group: Template[], diff: readonly number[], tokens: readonly string[]): Template {
+    const into = group.reduce((a, b) => (a.id < b.id ? a : b));
+    into.tokens = tokens.slice();
+    for (const p of diff) into.tokens[p] = WILDCARD;
+    for (const v of group) {
+      if (v === into) continue;
+      v.mergedInto = into;
+      into.count += v.count;
+      into.lastSeen = Math.max(into.lastSeen, v.lastSeen);
+      this.byId.delete(v.id);
+    }
+    const bucket = this.buckets.get(into.tokens.length) ?? [];
+    this.buckets.set(into.tokens.length, bucket.filter((v) => v.mergedInto === null));
+    if (diff.length > 0) this.merges++;
+    return into;
+  }
+
+  /** Drop the least recently seen tenth of the templates. */
+  private evict(): void {
+    const all = [...this.byId.values()].sort((a, b) => a.lastSeen - b.lastSeen);
+    const drop = new Set(all.slice(0, Math.max(1, Math.floor(all.length / 10))));
+    for (const t of drop) this.byId.delete(t.id);
+    for (const [len, bucket] of this.buckets) this.buckets.set(len, bucket.filter((t) => !drop.has(t)));
+    this.evicted += drop.size;
+    this.cache = new Map();
+  }
+}
+
+/** Constant tokens of `template` equal in `tokens`, or -1 unless every token matches. */
+function matchConstants(template: readonly string[], tokens: readonly string[]): number {
+  let c = 0;
+  for (let i = 0; i < template.length; i++) {
+    const t = template[i];
+    if (t === WILDCARD) continue;
+    if (t !== tokens[i]) return -1;
+    c++;
+  }
+  return c;
+}
+
+/** Positions where `a` and `b` differ, or null when more than `max` do. */
+function differing(a: readonly string[], b: readonly string[], max: number): number[] | null {
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) {
+      out.push(i);
+      if (out.length > max) return null;
+    }
+  }
+  return out;
+}
+
+/** Whether `a` and `b` agree everywhere outside the positions `diff`. */
+function agreesOutside(a: readonly string[], b: readonly string[], diff: readonly number[]): boolean {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (diff[d] === i) {
+      d++;
+      continue;
+    }
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+/** Whether making `diff` variables leaves at least twice as many constants as it makes variables. */
+function keepsConstants(tokens: readonly string[], diff: readonly number[]): boolean {
+  let constants = 0;
+  for (const t of tokens) if (t !== WILDCARD) constants++;
+  for (const p of diff) if (tokens[p] !== WILDCARD) constants--;
+  return constants >= 2 * diff.length;
+}
+
+/**
+ * Whether position `p` varies among `group`: at least `min` values, and besides the
+ * most common one, at least one value per four lines (a user name: root, then many
+ * rare ones). A few values that each come often (boot, wait, halt) are a distinction.
+ */
+function varies(group: readonly Template[], p: number, min: number): boolean {
+  const lines = new Map<string, number>();
+  for (const v of group) {
+    const tok = v.tokens[p] ?? "";
+    lines.set(tok, (lines.get(tok) ?? 0) + v.count + 1);
+  }
+  if (lines.size < min) return false;
+  let total = 0;
+  let top = 0;
+  for (const c of lines.values()) {
+    total += c;
+    top = Math.max(top, c);
+  }
+  return (lines.size - 1) * 4 >= total - top;
+}
