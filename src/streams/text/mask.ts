@@ -17,15 +17,22 @@ function isDelimiter(c: number): boolean {
 
 /** Whether [i, end) of `s` looks like a variable: a digit, a path, a URL or an address. */
 function isVariable(s: string, i: number, end: number): boolean {
-  if (i >= end) return false;
+  if (i >= end || isDeviceName(s, i, end)) return false;
   let slashes = 0;
+  let dots = 0;
+  let hex = 0;
   let at = -1;
   for (let p = i; p < end; p++) {
     const c = s.charCodeAt(p);
     if (c >= 48 && c <= 57) return true;
     if (c === 47 || c === 92) slashes++;
+    else if (c === 46) dots++;
     else if (c === 64) at = p;
+    else if ((c | 32) >= 97 && (c | 32) <= 102) hex++;
   }
+  // Hex without a digit (`ffffffff`), a path or a package/class (`com.x/.Main`).
+  if (hex === end - i && hex >= 8) return true;
+  if (slashes > 0 && dots > 0 && end - i > 3) return true;
   const first = s.charCodeAt(i);
   // A path (`/etc/x`, `C:\x`, `./x`) or a URL; a lone "/" or "and/or" is prose.
   if (slashes > 0 && end - i > 1 && (first === 47 || first === 92 || first === 46 || first === 126 || s.indexOf("://", i) > i || s.charCodeAt(i + 1) === 58)) return true;
@@ -61,7 +68,8 @@ export function maskMessage(message: string): string {
     if (i >= n) break;
     let end = i + 1;
     while (end < n && !isBlank(message.charCodeAt(end))) end++;
-    const tok = maskToken(message, i, end);
+    // A unit after a number is part of the value (`12.3 KB`, `5 ms`): sizes vary in unit too.
+    const tok = out.endsWith(WILDCARD) && isUnit(message, i, end) ? WILDCARD + trailing(message, i, end) : maskToken(message, i, end);
     out = out === "" ? tok : `${out} ${tok}`;
     i = end;
   }
@@ -71,4 +79,39 @@ export function maskMessage(message: string): string {
 /** Whether the code unit separates tokens: space, tab, CR, LF. */
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+/** Units of sizes, durations and rates, as written after a number. */
+const UNITS = new Set(["b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes", "byte", "ms", "s", "sec", "secs", "seconds", "us", "ns", "min", "mins", "minutes", "h", "hours", "%"]);
+
+/** Whether the token [i, end), less trailing punctuation, is a unit. */
+function isUnit(s: string, i: number, end: number): boolean {
+  let b = end;
+  while (b > i + 1 && isDelimiter(s.charCodeAt(b - 1))) b--;
+  return b - i <= 7 && UNITS.has(s.slice(i, b).toLowerCase());
+}
+
+/** The trailing delimiters of the token [i, end) (`,` of `KB,`). */
+function trailing(s: string, i: number, end: number): string {
+  let b = end;
+  while (b > i + 1 && isDelimiter(s.charCodeAt(b - 1))) b--;
+  return s.slice(b, end);
+}
+
+/**
+ * Whether [i, end) is a word with one trailing digit (`ssh2`, `eth0`, `md5`): a name more
+ * often than a value, left to the miner, which merges it once it varies like one.
+ */
+function isDeviceName(s: string, i: number, end: number): boolean {
+  if (end - i < 3) return false;
+  const last = s.charCodeAt(end - 1);
+  if (!(last >= 48 && last <= 57)) return false;
+  for (let p = i; p < end - 1; p++) if (!isLetter(s.charCodeAt(p))) return false;
+  return true;
+}
+
+/** Whether the code unit is an ASCII letter. */
+function isLetter(c: number): boolean {
+  const l = c | 32;
+  return l >= 97 && l <= 122;
 }
