@@ -12,6 +12,7 @@ import { detectCommand } from "./detect.js";
 import { evaluateCommand } from "./evaluate.js";
 import { shipCommand } from "./ship.js";
 import { statusCommand } from "./status.js";
+import { patternsCommand } from "./patterns.js";
 
 // `logforest detect ... | head`: when the reader goes away, stop quietly.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -35,6 +36,7 @@ const cli = yargs(hideBin(process.argv))
   .command(accuracyCommand)
   .command(shipCommand)
   .command(statusCommand)
+  .command(patternsCommand)
   .demandCommand(1, "name a command (see --help)")
   .strict()
   .help()

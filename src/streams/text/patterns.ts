@@ -5,6 +5,7 @@
  * (merges made later in the file apply to earlier lines too).
  */
 import { readLineBatches } from "../lines.js";
+import { csvField } from "./loghub.js";
 import { TemplateMiner, rootOf, templateText, type MinerOptions, type Template } from "./miner.js";
 import { TextReader, firstLine, type TextReaderOptions } from "./reader.js";
 
@@ -85,4 +86,29 @@ export async function parseFile(path: string, readerOptions: TextReaderOptions =
   const l = new Labeller(readerOptions, minerOptions);
   await readLineBatches(path, (lines, first) => l.push(lines, first));
   return l.finish();
+}
+
+/** Loghub's per-line CSV of a result: `LineId,EventId,EventTemplate`, one row per line. */
+export function patternsCsv(result: PatternsResult): string {
+  const parts = ["LineId,EventId,EventTemplate\n"];
+  for (const r of result.rows) parts.push(`${r.lineId},${r.eventId},${csvField(r.template)}\n`);
+  return parts.join("");
+}
+
+/** A result's summary: what was read, what was assumed, and the templates by count. */
+export function patternsSummary(result: PatternsResult): Record<string, unknown> {
+  const { reader, miner } = result;
+  const notes = reader.notes;
+  return {
+    lines: result.rows.length,
+    records: reader.counts.records,
+    shape: reader.name,
+    continuation_lines: reader.counts.continuation,
+    headerless_lines: reader.counts.headerless,
+    time: { assumed_year: notes.noYear > 0 ? reader.clock.assumedYear : null, no_year: notes.noYear, no_zone: notes.noZone, no_date: notes.noDate },
+    templates: result.templates.size,
+    merges: miner.merges,
+    evicted: miner.evicted,
+    events: [...result.counts].sort((a, b) => b[1] - a[1]).map(([id, count]) => ({ event_id: id, count, template: result.templates.get(id) ?? "" })),
+  };
 }
