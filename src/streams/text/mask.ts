@@ -2,8 +2,8 @@
  * Masking a message's variables by the shape of each token, with no per-system
  * expressions: a token holding a digit (numbers, hex, ids, IPs, durations, sizes,
  * UUIDs, timestamps), a path, a URL or an e-mail address becomes `<*>`. Tokens are
- * judged by segment, so what frames a variable stays: `[<*>]`, `uid=<*>`, `lr:<*>`. Tokens are split on whitespace and
- * joined by one space. One pass over the characters, no regular expressions.
+ * judged by segment, so what frames a variable stays: `[<*>]`, `uid=<*>`, `lr:<*>`.
+ * Tokens are split on whitespace and joined by one space. No regular expressions.
  */
 
 /** The wildcard that stands for a variable. */
@@ -42,38 +42,53 @@ function isVariable(s: string, i: number, end: number): boolean {
 }
 
 /**
- * The masked form of the token [i, end) of `s`: each segment between delimiters that
- * looks like a variable becomes `<*>` (`index:3` -> `index:<*>`, `(HWID=1973)` ->
- * `(HWID=<*>)`); a URL's `scheme:` stays and its rest is judged as a path.
+ * `message` with its variables masked, its tokens joined by single spaces. Each
+ * segment of a token between delimiters that looks like a variable becomes `<*>`
+ * (`index:3` -> `index:<*>`, `(HWID=1973)` -> `(HWID=<*>)`). Unchanged runs are copied
+ * as slices, so a message with nothing to mask costs no new string.
  */
-function maskToken(s: string, i: number, end: number): string {
+export function maskMessage(s: string): string {
+  const n = s.length;
   let out = "";
-  let seg = i;
-  for (let p = i; p <= end; p++) {
-    if (p < end && !isDelimiter(s.charCodeAt(p))) continue;
-    if (p > seg) out += isVariable(s, seg, p) ? WILDCARD : s.slice(seg, p);
-    if (p < end) out += s[p];
-    seg = p + 1;
-  }
-  return out;
-}
-
-/** `message` with its variables masked, its tokens joined by single spaces. */
-export function maskMessage(message: string): string {
-  let out = "";
-  const n = message.length;
   let i = 0;
+  while (i < n && isBlank(s.charCodeAt(i))) i++;
+  let from = i; // start of the run of `s` not yet copied to `out`
+  let prevWild = false; // the previous token ends in a variable
   while (i < n) {
-    while (i < n && isBlank(message.charCodeAt(i))) i++;
-    if (i >= n) break;
     let end = i + 1;
-    while (end < n && !isBlank(message.charCodeAt(end))) end++;
-    // A unit after a number is part of the value (`12.3 KB`, `5 ms`): sizes vary in unit too.
-    const tok = out.endsWith(WILDCARD) && isUnit(message, i, end) ? WILDCARD + trailing(message, i, end) : maskToken(message, i, end);
-    out = out === "" ? tok : `${out} ${tok}`;
-    i = end;
+    while (end < n && !isBlank(s.charCodeAt(end))) end++;
+    if (prevWild && isUnit(s, i, end)) {
+      // A unit after a number is part of the value (`12.3 KB`, `5 ms`): sizes vary in unit too.
+      out += s.slice(from, i) + WILDCARD;
+      from = end - trailing(s, i, end);
+    } else {
+      let seg = i;
+      prevWild = false;
+      for (let p = i; p <= end; p++) {
+        if (p < end && !isDelimiter(s.charCodeAt(p))) continue;
+        if (p > seg && isVariable(s, seg, p)) {
+          out += s.slice(from, seg) + WILDCARD;
+          from = p;
+          prevWild = p === end;
+        } else if (p > seg || p < end) {
+          prevWild = false;
+        }
+        seg = p + 1;
+      }
+    }
+    let j = end;
+    while (j < n && isBlank(s.charCodeAt(j))) j++;
+    if (j >= n) {
+      out += s.slice(from, end);
+      return out;
+    }
+    if (j - end !== 1 || s.charCodeAt(end) !== 32) {
+      out += `${s.slice(from, end)} `;
+      from = j;
+    }
+    i = j;
   }
-  return out;
+  return out + s.slice(from, n);
 }
 
 /** Whether the code unit separates tokens: space, tab, CR, LF. */
@@ -84,18 +99,18 @@ function isBlank(c: number): boolean {
 /** Units of sizes, durations and rates, as written after a number. */
 const UNITS = new Set(["b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes", "byte", "ms", "s", "sec", "secs", "seconds", "us", "ns", "min", "mins", "minutes", "h", "hours", "%"]);
 
-/** Whether the token [i, end), less trailing punctuation, is a unit. */
+/** Whether the token [i, end), less trailing delimiters, is a unit. */
 function isUnit(s: string, i: number, end: number): boolean {
   let b = end;
   while (b > i + 1 && isDelimiter(s.charCodeAt(b - 1))) b--;
   return b - i <= 7 && UNITS.has(s.slice(i, b).toLowerCase());
 }
 
-/** The trailing delimiters of the token [i, end) (`,` of `KB,`). */
-function trailing(s: string, i: number, end: number): string {
+/** How many delimiters end the token [i, end) (the `,` of `KB,`). */
+function trailing(s: string, i: number, end: number): number {
   let b = end;
   while (b > i + 1 && isDelimiter(s.charCodeAt(b - 1))) b--;
-  return s.slice(b, end);
+  return end - b;
 }
 
 /**
