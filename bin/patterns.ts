@@ -38,6 +38,6 @@ export const patternsCommand: CommandModule<object, PatternsArgs> = {
     const events = summary.events as { event_id: string; count: number; template: string }[];
     console.log(`${result.rows.length} lines, ${result.templates.size} templates (shape ${result.reader.name})`);
     for (const e of events.slice(0, a.top)) console.log(`${String(e.count).padStart(8)}  ${e.event_id.padEnd(7)} ${e.template}`);
-    if (events.length > a.top) console.log(`... ${events.length - a.top} more (--top, --json)`);
+    if (events.length > a.top && a.top > 0) console.log(`... ${events.length - a.top} more (--top, --json)`);
   },
 };
