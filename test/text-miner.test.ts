@@ -91,3 +91,24 @@ describe("grouping accuracy", () => {
     expect(mean, JSON.stringify(ga)).toBeGreaterThanOrEqual(0.95);
   });
 });
+
+describe("template state", () => {
+  it("saves and restores the templates with their ids, and goes on giving new ids", () => {
+    const m = new TemplateMiner();
+    for (const u of ["ann", "bob", "cy", "dee"]) m.learn(`login by ${u} ok`);
+    m.learn("disk full on /dev/sda1");
+    const saved = JSON.parse(JSON.stringify(m.toState()));
+    const r = TemplateMiner.fromState(saved);
+    expect(r.templates().map((t) => [t.id, templateText(t)])).toEqual(m.templates().map((t) => [t.id, templateText(t)]));
+    expect(r.match("login by eve ok")?.id).toBe(m.match("login by eve ok")?.id);
+    expect(r.learn("something else entirely").id).toBe(m.idsGiven + 1);
+  });
+
+  it("refuses a damaged state, saying what is wrong", () => {
+    const good = new TemplateMiner().toState();
+    expect(() => TemplateMiner.fromState({ ...good, format: "x" })).toThrow(/template state: format must be "logforest-templates"/);
+    expect(() => TemplateMiner.fromState({ ...good, version: 99 })).toThrow(/version 99 is newer/);
+    expect(() => TemplateMiner.fromState({ ...good, templates: [{ id: 5, tokens: ["a"], count: 1, lastSeen: 1 }] })).toThrow(/templates\[0\]\.id must be a unique whole number below nextId/);
+    expect(() => TemplateMiner.fromState({ ...good, nextId: 9, templates: [{ id: 5, tokens: ["a b"], count: 1, lastSeen: 1 }] })).toThrow(/tokens must be non-empty strings without spaces/);
+  });
+});

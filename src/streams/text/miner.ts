@@ -12,6 +12,7 @@
  * Memory is bounded: past `maxTemplates` the least recently seen are evicted, counted.
  */
 import { maskMessage, WILDCARD } from "./mask.js";
+import { checkMinerState, MINER_STATE_FORMAT, MINER_STATE_VERSION, type MinerState } from "./miner-state.js";
 
 /** One template: its tokens (`<*>` for a variable) and how it was seen. */
 export interface Template {
@@ -80,6 +81,37 @@ export class TemplateMiner {
 
   constructor(options: MinerOptions = {}) {
     this.opts = resolveMinerOptions(options);
+  }
+
+  /** The state a model keeps: templates, ids given, counters (see miner-state.ts). */
+  toState(): MinerState {
+    return {
+      format: MINER_STATE_FORMAT,
+      version: MINER_STATE_VERSION,
+      nextId: this.nextId,
+      tick: this.tick,
+      merges: this.merges,
+      evicted: this.evicted,
+      templates: this.templates().map((t) => ({ id: t.id, tokens: t.tokens.slice(), count: t.count, lastSeen: t.lastSeen })),
+    };
+  }
+
+  /** A miner carrying on from a saved state (checked; a damaged one is refused with a ModelFileError). */
+  static fromState(state: unknown, options: MinerOptions = {}): TemplateMiner {
+    const s = checkMinerState(state);
+    const m = new TemplateMiner(options);
+    m.nextId = s.nextId;
+    m.tick = s.tick;
+    m.merges = s.merges;
+    m.evicted = s.evicted;
+    for (const t of s.templates) {
+      const tpl: Template = { id: t.id, tokens: t.tokens.slice(), count: t.count, lastSeen: t.lastSeen, mergedInto: null };
+      m.byId.set(t.id, tpl);
+      const bucket = m.buckets.get(tpl.tokens.length);
+      if (bucket === undefined) m.buckets.set(tpl.tokens.length, [tpl]);
+      else bucket.push(tpl);
+    }
+    return m;
   }
 
   /** Templates standing now, by id. */
