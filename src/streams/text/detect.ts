@@ -14,10 +14,11 @@ import { TemplateMiner, templateText, type Template } from "./miner.js";
 import { numericValue, type TemplateProfile } from "./profile.js";
 import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
-import { WindowClock, levelColumn, recordLevel, windowRow, type TextModel } from "./train.js";
+import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
+import { WindowClock, levelColumn, recordLevel, sessionKeyOf, windowRow, type TextModel } from "./train.js";
 
 /** What an alert found. */
-export type TextRule = "new_template" | "param_range" | "rate_spike" | "rate_drop" | "heartbeat_stopped" | "level_burst" | "forest";
+export type TextRule = "new_template" | "param_range" | "rate_spike" | "rate_drop" | "heartbeat_stopped" | "level_burst" | "forest" | "session";
 
 /** One alert of the free-text detector. */
 export interface TextAlert {
@@ -36,6 +37,8 @@ export interface TextAlert {
   usual: string;
   /** What changed, in words. */
   now: string;
+  /** The session's key, for a session alert. */
+  session?: string;
 }
 
 /** Options of a TextDetector. */
@@ -83,6 +86,9 @@ export class TextDetector {
   private file = "";
   private line = 0;
   private emit: (a: TextAlert) => void = () => undefined;
+  private readonly sessions: SessionTracker | null;
+  private readonly keyRe: RegExp | null;
+  private now = 0;
 
   constructor(private readonly model: TextModel, options: TextDetectOptions = {}) {
     this.minSeverity = options.minSeverity ?? 60;
@@ -93,6 +99,8 @@ export class TextDetector {
     this.profiles = new Map(Object.entries(model.profiles).map(([id, p]) => [Number(id), p]));
     this.clock = new WindowClock(model.timed, model.windowMs, model.windowLines);
     this.forest = model.forest === null ? null : IsolationForest.fromBytes(model.forest.bytes);
+    this.sessions = model.sessions === null ? null : new SessionTracker(model.sessions, this.onSession);
+    this.keyRe = model.sessions === null ? null : keyRegex(model.sessions.keyPattern);
   }
 
   /** Read a batch of lines of `file` (numbered from `lineNo`), emitting alerts. */
@@ -116,6 +124,7 @@ export class TextDetector {
     this.emit = emit;
     for (const r of this.readers.values()) r.flush(this.onRecord);
     if (!Number.isNaN(this.window)) this.closeWindow(this.window);
+    this.sessions?.closeAll();
   }
 
   /** Counts so far. */
@@ -147,6 +156,11 @@ export class TextDetector {
     this.levels[levelColumn(level)] = (this.levels[levelColumn(level)] ?? 0) + 1;
     this.lastSeen.set(t.id, at);
     this.stopped.delete(t.id);
+    this.now = at;
+    if (this.sessions !== null && this.keyRe !== null) {
+      const key = sessionKeyOf(this.keyRe, rec);
+      if (key !== null) this.sessions.add(key, t.id, at);
+    }
     const p = this.profiles.get(t.id);
     if (p === undefined) {
       this.fresh++;
@@ -179,6 +193,7 @@ export class TextDetector {
     for (const [id, p] of this.profiles) this.checkRate(id, p, this.counts.get(id) ?? 0, end);
     this.checkWarn(end);
     this.checkForest(end);
+    this.sessions?.sweep(end);
     this.counts.clear();
     this.levels.fill(0);
     this.fresh = 0;
@@ -227,6 +242,18 @@ export class TextDetector {
     if (sev >= 95 && this.cool("forest", 0)) this.raise("forest", sev, end, null, "", "window counts like training's", `an unusual mix: ${total} lines, ${this.fresh} of new templates`);
   }
 
+  /** A session that ended: an alert when it had an unseen template, transition or a missing step. */
+  private readonly onSession = (v: SessionVerdict): void => {
+    const what = [
+      v.unseen.length > 0 ? `unseen templates ${v.unseen.map((id) => `E${id}`).join(", ")}` : "",
+      v.transitions.length > 0 ? `unseen transitions ${v.transitions.slice(0, 5).map((t) => t.replace(/(\d+)/g, (d) => (d === "0" ? "start/end" : `E${d}`))).join(", ")}` : "",
+      v.missing.length > 0 ? `missing steps ${v.missing.map((id) => `E${id}`).join(", ")}` : "",
+    ].filter((x) => x !== "");
+    if (what.length === 0) return;
+    const sev = v.unseen.length > 0 ? 85 : v.missing.length > 0 ? 80 : 70;
+    this.raise("session", sev, this.now, null, "", `sessions like the ${this.model.sessions?.sessions ?? 0} of training`, `${v.lines} lines: ${what.join("; ")}`, v.key);
+  };
+
   /** Whether `rule` may alert on template `id` now (then it is in cooldown). */
   private cool(rule: string, id: number): boolean {
     const key = `${rule}:${id}`;
@@ -242,7 +269,7 @@ export class TextDetector {
   }
 
   /** Emit an alert (or count it when below minSeverity). */
-  private raise(rule: TextRule, severity: number, at: number, t: Template | null, level: Level, usual: string, now: string): void {
+  private raise(rule: TextRule, severity: number, at: number, t: Template | null, level: Level, usual: string, now: string, session?: string): void {
     const sev = Math.round(severity * 10) / 10;
     if (sev < this.minSeverity) {
       this.stats.below_severity++;
@@ -260,6 +287,7 @@ export class TextDetector {
       template: t === null ? null : { id: `E${t.id}`, text: templateText(t), level },
       usual,
       now,
+      ...(session === undefined ? {} : { session }),
     });
   }
 }

@@ -11,6 +11,7 @@ import type { MinerState } from "./miner-state.js";
 import { ProfileBuilder, isWarnOrWorse, messageLevel, type TemplateProfile } from "./profile.js";
 import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
+import { keyOf, keyRegex, learnSessions, type SessionModel } from "./sessions.js";
 
 /** Options of trainText (and the windows detection uses). */
 export interface TextTrainOptions {
@@ -26,6 +27,10 @@ export interface TextTrainOptions {
   year?: number;
   /** Miner options. */
   miner?: MinerOptions;
+  /** Group lines into sessions by this regular expression (its first group, else the match). */
+  sessionKey?: string;
+  /** A session idle this long is over (ms, or lines); default twice the longest gap inside a training session. */
+  sessionIdle?: number;
 }
 
 /** Default training options. */
@@ -77,6 +82,8 @@ export interface TextModel {
   warn: { mean: number; variance: number; peak: number };
   /** The window forest, or null with fewer than 32 training windows. */
   forest: WindowForest | null;
+  /** What sessions were like, when trained with a session key. */
+  sessions: SessionModel | null;
 }
 
 /** The level of a record: its header's, else the one its message names. */
@@ -113,7 +120,8 @@ export function trainText(lines: readonly string[], options: TextTrainOptions = 
   const o = resolveTextTrainOptions(options);
   const reader = TextReader.detect(lines.slice(0, 200), { year: options.year });
   const miner = new TemplateMiner(options.miner);
-  const records: { t: Template; level: Level; at: number; raw: string[] }[] = [];
+  const records: { t: Template; level: Level; at: number; raw: string[]; key: string | null }[] = [];
+  const keyRe = options.sessionKey === undefined ? null : keyRegex(options.sessionKey);
   let timed: boolean | null = null;
   const clockFor = (ts: number) => new WindowClock((timed ??= !Number.isNaN(ts)), o.windowMs, o.windowLines);
   let clock: WindowClock | null = null;
@@ -121,7 +129,8 @@ export function trainText(lines: readonly string[], options: TextTrainOptions = 
   const onRecord = (rec: TextRecord): void => {
     clock ??= clockFor(rec.ts);
     const msg = firstLine(rec.message);
-    records.push({ t: miner.learn(msg), level: recordLevel(rec), at: clock.at(rec.ts, index++), raw: msg.trim().split(/\s+/) });
+    const key = keyRe === null ? null : sessionKeyOf(keyRe, rec);
+    records.push({ t: miner.learn(msg), level: recordLevel(rec), at: clock.at(rec.ts, index++), raw: msg.trim().split(/\s+/), key });
   };
   lines.forEach((l, i) => reader.push(l, i + 1, onRecord));
   reader.flush(onRecord);
@@ -166,7 +175,29 @@ export function trainText(lines: readonly string[], options: TextTrainOptions = 
     profiles,
     warn: { mean: warnMean, variance: Math.max(0, warnVar), peak: Math.max(0, ...warnCounts) },
     forest: windowForest(profiles, windowRows, levelsPer, o.forestTemplates, o.seed),
+    sessions: options.sessionKey === undefined ? null : trainSessions(options.sessionKey, records, options.sessionIdle),
   };
+}
+
+/** The session key of a record: found in its message, else its component or pid. */
+export function sessionKeyOf(re: RegExp, rec: TextRecord): string | null {
+  return keyOf(re, rec.message) ?? keyOf(re, rec.component) ?? keyOf(re, rec.pid);
+}
+
+/** Sessions of the training records, by key, as final template ids. */
+function trainSessions(pattern: string, records: readonly { t: Template; at: number; key: string | null }[], idle: number | undefined): SessionModel {
+  const byKey = new Map<string, { ids: number[]; gaps: number[]; last: number }>();
+  for (const r of records) {
+    if (r.key === null) continue;
+    const s = byKey.get(r.key);
+    if (s === undefined) byKey.set(r.key, { ids: [rootOf(r.t).id], gaps: [], last: r.at });
+    else {
+      s.ids.push(rootOf(r.t).id);
+      s.gaps.push(r.at - s.last);
+      s.last = r.at;
+    }
+  }
+  return learnSessions(pattern, [...byKey.values()], idle);
 }
 
 /** A window's feature row: chosen template counts, other, new, the three level counts, total. */
