@@ -27,7 +27,7 @@ describe("template miner", () => {
   it("merges a position that takes many values, keeps one that takes a few often, and keeps ids stable", () => {
     const m = new TemplateMiner();
     const first = m.learn("Invalid user webmaster from 1.2.3.4");
-    for (const u of ["test", "admin", "oracle", "guest"]) m.learn(`Invalid user ${u} from 1.2.3.4`);
+    for (let i = 0; i < 24; i++) m.learn(`Invalid user user${String.fromCharCode(97 + i)}x from 1.2.3.4`);
     expect(rootOf(first).id).toBe(first.id);
     expect(templateText(rootOf(first))).toBe("Invalid user <*> from <*>");
     expect(m.match("Invalid user zed from 9.9.9.9")?.id).toBe(first.id);
@@ -35,7 +35,7 @@ describe("template miner", () => {
       m.learn(`Accepted password for root from 1.2.3.${i}`);
       m.learn(`Failed password for root from 1.2.3.${i}`);
     }
-    m.learn("Rejected password for root from 1.2.3.4");
+    for (let i = 0; i < 30; i++) m.learn("Rejected password for root from 1.2.3.4");
     const acc = m.match("Accepted password for root from 5.5.5.5");
     const fail = m.match("Failed password for root from 5.5.5.5");
     expect(acc?.id).not.toBe(fail?.id);
@@ -66,6 +66,7 @@ describe("template miner", () => {
   it("refuses bad options, naming them", () => {
     expect(() => new TemplateMiner({ maxTemplates: 0 })).toThrow(/maxTemplates must be an integer in \[1, 10000000\], got 0/);
     expect(() => new TemplateMiner({ minVariants: 1 })).toThrow(/minVariants must be an integer in \[2, 1000\], got 1/);
+    expect(() => new TemplateMiner({ minEvidence: -1 })).toThrow(/minEvidence must be an integer in \[0, 1000000\], got -1/);
   });
 });
 
@@ -95,7 +96,7 @@ describe("grouping accuracy", () => {
 describe("template state", () => {
   it("saves and restores the templates with their ids, and goes on giving new ids", () => {
     const m = new TemplateMiner();
-    for (const u of ["ann", "bob", "cy", "dee"]) m.learn(`login by ${u} ok`);
+    for (let i = 0; i < 25; i++) m.learn(`login by ${String.fromCharCode(97 + i)}name ok`);
     m.learn("disk full on /dev/sda1");
     const saved = JSON.parse(JSON.stringify(m.toState()));
     const r = TemplateMiner.fromState(saved);

@@ -6,8 +6,9 @@
  * `<*>` matching any token; none matching, the masked form becomes a new template.
  * A new template is then weighed against its siblings: templates of its length that
  * agree with it outside a few positions. When at least `minVariants` of them differ
- * only there, those positions hold a variable (many values, not two meanings: "Accepted"
- * and "Failed" stay apart, user names merge) and the siblings merge into the oldest,
+ * only there, over `minEvidence` lines, and new values keep coming, those positions hold
+ * a variable (not a few meanings: "Accepted" and "Failed" stay apart, user names
+ * merge) and the siblings merge into the oldest,
  * whose id stays. Ids never change meaning; a merged id resolves to the one it joined.
  * Memory is bounded: past `maxTemplates` the least recently seen are evicted, counted.
  */
@@ -36,10 +37,12 @@ export interface MinerOptions {
   maxCache?: number;
   /** Distinct variants a position needs before it is taken for a variable (default 3). */
   minVariants?: number;
+  /** Lines the siblings need before a position is judged at all (default 20): a few lines are too little evidence. */
+  minEvidence?: number;
 }
 
 /** Default miner options. */
-export const MINER_DEFAULTS: Required<MinerOptions> = { maxTemplates: 20_000, maxCache: 200_000, minVariants: 3 };
+export const MINER_DEFAULTS: Required<MinerOptions> = { maxTemplates: 20_000, maxCache: 200_000, minVariants: 3, minEvidence: 20 };
 
 /** Check miner options; each error names the option, its range and the value. */
 export function resolveMinerOptions(o: MinerOptions = {}): Required<MinerOptions> {
@@ -51,6 +54,7 @@ export function resolveMinerOptions(o: MinerOptions = {}): Required<MinerOptions
   check("maxTemplates", 1, 10_000_000);
   check("maxCache", 0, 100_000_000);
   check("minVariants", 2, 1000);
+  check("minEvidence", 0, 1_000_000);
   return r;
 }
 
@@ -224,7 +228,7 @@ export class TemplateMiner {
     let group = bucket.filter((v) => agreesOutside(t.tokens, v.tokens, d));
     for (;;) {
       if (group.length < this.opts.minVariants) return null;
-      const keep = d.filter((p) => varies(group, p, this.opts.minVariants));
+      const keep = d.filter((p) => varies(group, p, this.opts.minVariants, this.opts.minEvidence));
       if (keep.length === d.length) return keep.length === 0 ? null : { group, diff: d };
       if (keep.length === 0) return null;
       d = keep;
@@ -315,11 +319,12 @@ function keepsConstants(tokens: readonly string[], diff: readonly number[]): boo
 }
 
 /**
- * Whether position `p` varies among `group`: at least `min` values, and besides the
- * most common one, at least one value per four lines (a user name: root, then many
- * rare ones). A few values that each come often (boot, wait, halt) are a distinction.
+ * Whether position `p` varies among `group`: at least `min` values over at least
+ * `evidence` lines, and besides the most common value, at least one value per four
+ * lines (a user name: root, then many rare ones). A few values that each come often
+ * (boot, wait, halt) are a distinction.
  */
-function varies(group: readonly Template[], p: number, min: number): boolean {
+function varies(group: readonly Template[], p: number, min: number, evidence: number): boolean {
   const lines = new Map<string, number>();
   for (const v of group) {
     const tok = v.tokens[p] ?? "";
@@ -332,5 +337,5 @@ function varies(group: readonly Template[], p: number, min: number): boolean {
     total += c;
     top = Math.max(top, c);
   }
-  return (lines.size - 1) * 4 >= total - top;
+  return total >= evidence && (lines.size - 1) * 4 >= total - top;
 }
