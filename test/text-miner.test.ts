@@ -51,6 +51,17 @@ describe("template miner", () => {
     expect(templateText(rootOf(a))).toBe("session opened for user <*>");
   });
 
+  it("takes a variable that spans a different number of tokens for the same template", () => {
+    const m = new TemplateMiner();
+    const a = m.learn("proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec");
+    const b = m.learn("proxy.example.org:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:02");
+    const c = m.learn("proxy.example.org:5070 close, 88 bytes sent, 1671 bytes (1.63 KB) received, lifetime 02:14:11");
+    expect(rootOf(b)).toBe(rootOf(a));
+    expect(rootOf(c)).toBe(rootOf(a));
+    // A different constant is a different template.
+    expect(m.learn("proxy.example.org:5070 open, 88 bytes sent, 12 bytes received, lifetime <1 sec").id).not.toBe(rootOf(a).id);
+  });
+
   it("stays within maxTemplates, evicting the least recently seen and counting them", () => {
     const m = new TemplateMiner({ maxTemplates: 100 });
     const keep = m.learn("heartbeat ok");

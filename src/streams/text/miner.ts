@@ -79,6 +79,7 @@ export class TemplateMiner {
   private readonly opts: Required<MinerOptions>;
   private readonly byId = new Map<number, Template>();
   private readonly buckets = new Map<number, Template[]>();
+  private readonly skeletons = new Map<string, Template>();
   private cache = new Map<string, Template>();
   private nextId = 1;
   private tick = 0;
@@ -114,6 +115,8 @@ export class TemplateMiner {
       const bucket = m.buckets.get(tpl.tokens.length);
       if (bucket === undefined) m.buckets.set(tpl.tokens.length, [tpl]);
       else bucket.push(tpl);
+      const key = skeletonKey(tpl.tokens);
+      if (key !== null && !m.skeletons.has(key)) m.skeletons.set(key, tpl);
     }
     return m;
   }
@@ -140,11 +143,8 @@ export class TemplateMiner {
     const hit = this.cache.get(masked);
     if (hit !== undefined) return this.seen(rootOf(hit));
     const tokens = masked === "" ? [] : masked.split(" ");
-    let t = this.find(tokens);
-    if (t === null) {
-      t = this.create(tokens);
-      t = this.consolidate(t);
-    }
+    let t = this.find(tokens) ?? this.bySkeleton(skeletonKey(tokens));
+    if (t === null) t = this.unifySkeleton(this.consolidate(this.create(tokens)));
     this.remember(masked, t);
     return this.seen(t);
   }
@@ -154,7 +154,8 @@ export class TemplateMiner {
     const masked = maskMessage(message);
     const hit = this.cache.get(masked);
     if (hit !== undefined) return rootOf(hit);
-    return this.find(masked === "" ? [] : masked.split(" "));
+    const tokens = masked === "" ? [] : masked.split(" ");
+    return this.find(tokens) ?? this.bySkeleton(skeletonKey(tokens));
   }
 
   /** Count a line under `t`. */
@@ -262,6 +263,37 @@ export class TemplateMiner {
     return into;
   }
 
+  /** The standing template with skeleton `key`, of whatever length, or null. */
+  private bySkeleton(key: string | null): Template | null {
+    if (key === null) return null;
+    const u = this.skeletons.get(key);
+    return u !== undefined && u.mergedInto === null && this.byId.get(u.id) === u ? u : null;
+  }
+
+  /**
+   * Register `t`'s skeleton; an older standing template with the same one (a variable
+   * that spans a different number of tokens: `bytes sent` / `bytes (1.2 KB) sent`) absorbs it.
+   */
+  private unifySkeleton(t: Template): Template {
+    const key = skeletonKey(t.tokens);
+    const u = this.bySkeleton(key);
+    if (key === null) return t;
+    if (u === null || u === t) {
+      this.skeletons.set(key, t);
+      return t;
+    }
+    const [older, younger] = u.id < t.id ? [u, t] : [t, u];
+    younger.mergedInto = older;
+    older.count += younger.count;
+    older.lastSeen = Math.max(older.lastSeen, younger.lastSeen);
+    this.byId.delete(younger.id);
+    const bucket = this.buckets.get(younger.tokens.length) ?? [];
+    this.buckets.set(younger.tokens.length, bucket.filter((v) => v !== younger));
+    this.skeletons.set(key, older);
+    this.merges++;
+    return older;
+  }
+
   /** Drop the least recently seen tenth of the templates. */
   private evict(): void {
     const all = [...this.byId.values()].sort((a, b) => a.lastSeen - b.lastSeen);
@@ -338,4 +370,19 @@ function varies(group: readonly Template[], p: number, min: number, evidence: nu
     top = Math.max(top, c);
   }
   return total >= evidence && (lines.size - 1) * 4 >= total - top;
+}
+
+/**
+ * A template's constant skeleton: its tokens less those that are variables only
+ * (`<*>`, `(<*>`, `<*>:<*>`), or null when it has no such token or fewer than two others.
+ */
+function skeletonKey(tokens: readonly string[]): string | null {
+  const kept = tokens.filter((t) => !variableOnly(t));
+  return kept.length === tokens.length || kept.length < 2 ? null : kept.join(" ");
+}
+
+/** Whether a token is wildcards and punctuation only. */
+function variableOnly(token: string): boolean {
+  if (!token.includes(WILDCARD)) return false;
+  return !/[\p{L}\p{N}]/u.test(token.replaceAll(WILDCARD, ""));
 }
