@@ -381,8 +381,16 @@ function skeletonKey(tokens: readonly string[]): string | null {
   return kept.length === tokens.length || kept.length < 2 ? null : kept.join(" ");
 }
 
-/** Whether a token is wildcards and punctuation only. */
+/** Whether a token is wildcards and punctuation only (no letter or digit outside `<*>`). */
 function variableOnly(token: string): boolean {
   if (!token.includes(WILDCARD)) return false;
-  return !/[\p{L}\p{N}]/u.test(token.replaceAll(WILDCARD, ""));
+  for (let i = 0; i < token.length; i++) {
+    if (token.startsWith(WILDCARD, i)) {
+      i += WILDCARD.length - 1;
+      continue;
+    }
+    const c = token.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) || c > 127) return false;
+  }
+  return true;
 }
