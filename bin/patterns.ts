@@ -9,6 +9,7 @@ interface PatternsArgs {
   json: boolean;
   "max-templates": number;
   year?: number;
+  shape?: string;
   top: number;
 }
 
@@ -22,13 +23,14 @@ export const patternsCommand: CommandModule<object, PatternsArgs> = {
       .option("json", { type: "boolean", default: false, describe: "print the summary as one JSON object" })
       .option("max-templates", { type: "number", default: 20000, describe: "most templates held; the least recently seen beyond are evicted" })
       .option("year", { type: "number", describe: "year assumed for times without one (default: this year)" })
+      .option("shape", { type: "string", describe: "read this header shape instead of detecting it (e.g. log4j, syslog, plain)" })
       .option("top", { type: "number", default: 20, describe: "templates listed in the text summary" }),
   handler: async (a) => {
     intOption("max-templates", a["max-templates"], 1, 10_000_000);
     intOption("top", a.top, 0, 1_000_000);
     if (a.year !== undefined) intOption("year", a.year, 1970, 2199);
     if (!existsSync(a.input)) throw new RangeError(`--input ${a.input}: no such file`);
-    const result = await parseFile(a.input, { year: a.year }, { maxTemplates: a["max-templates"] });
+    const result = await parseFile(a.input, { year: a.year, shape: a.shape }, { maxTemplates: a["max-templates"] });
     if (a.csv !== undefined) writeFileSync(a.csv, patternsCsv(result));
     const summary = patternsSummary(result);
     if (a.json) {
