@@ -42,6 +42,15 @@ describe("template miner", () => {
     expect(templateText(acc ?? first)).toBe("Accepted password for root from <*>");
   });
 
+  it("keeps the frame a varying position's values share: user=<*>", () => {
+    const m = new TemplateMiner();
+    let t = m.learn("auth failure rhost=1.2.3.4 user=root");
+    for (let i = 0; i < 30; i++) t = m.learn(`auth failure rhost=1.2.3.${i} user=${i % 2 === 0 ? "root" : `u${String.fromCharCode(97 + i)}x`}`);
+    expect(templateText(rootOf(t))).toBe("auth failure rhost=<*> user=<*>");
+    expect(m.match("auth failure rhost=9.9.9.9 user=zed")?.id).toBe(rootOf(t).id);
+    expect(m.match("auth failure rhost=9.9.9.9 group=zed")).toBeNull();
+  });
+
   it("a template learned from a masked variable absorbs the specific ones it covers", () => {
     const m = new TemplateMiner();
     const a = m.learn("session opened for user bob");

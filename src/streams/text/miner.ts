@@ -249,7 +249,7 @@ export class TemplateMiner {
   private merge(group: Template[], diff: readonly number[], tokens: readonly string[]): Template {
     const into = group.reduce((a, b) => (a.id < b.id ? a : b));
     into.tokens = tokens.slice();
-    for (const p of diff) into.tokens[p] = WILDCARD;
+    for (const p of diff) into.tokens[p] = generalised(group.map((v) => v.tokens[p] ?? ""));
     for (const v of group) {
       if (v === into) continue;
       v.mergedInto = into;
@@ -309,9 +309,9 @@ export class TemplateMiner {
 function matchConstants(template: readonly string[], tokens: readonly string[]): number {
   let c = 0;
   for (let i = 0; i < template.length; i++) {
-    const t = template[i];
+    const t = template[i] ?? "";
     if (t === WILDCARD) continue;
-    if (t !== tokens[i]) return -1;
+    if (t !== tokens[i] && !framedMatch(t, tokens[i] ?? "")) return -1;
     c++;
   }
   return c;
@@ -393,4 +393,40 @@ function variableOnly(token: string): boolean {
     if ((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) || c > 127) return false;
   }
   return true;
+}
+
+/** Whether the code unit is a delimiter that frames a value (`=`, `:`, brackets, quotes, `,`). */
+function frames(c: number): boolean {
+  return c === 61 || c === 58 || c === 40 || c === 41 || c === 91 || c === 93 || c === 123 || c === 125 || c === 34 || c === 39 || c === 44 || c === 59;
+}
+
+/**
+ * The token a varying position becomes: `<*>` kept in the frame all its values share
+ * (`user=root`, `user=ftp` -> `user=<*>`; `[ann]`, `[bob]` -> `[<*>]`), else `<*>`.
+ */
+function generalised(values: readonly string[]): string {
+  const first = values[0] ?? "";
+  let pre = first.length;
+  let suf = first.length;
+  for (const v of values) {
+    let i = 0;
+    while (i < pre && i < v.length && v.charCodeAt(i) === first.charCodeAt(i)) i++;
+    pre = i;
+    let j = 0;
+    while (j < suf && j < v.length && v.charCodeAt(v.length - 1 - j) === first.charCodeAt(first.length - 1 - j)) j++;
+    suf = j;
+  }
+  // Cut the shared ends back to a delimiter, so `user=ro`+`ot` never keeps half a value.
+  while (pre > 0 && !frames(first.charCodeAt(pre - 1))) pre--;
+  while (suf > 0 && !frames(first.charCodeAt(first.length - suf))) suf--;
+  if (pre + suf >= first.length || first.includes(WILDCARD)) return WILDCARD;
+  return `${first.slice(0, pre)}${WILDCARD}${first.slice(first.length - suf)}`;
+}
+
+/** Whether `token` fits a template token with one `<*>` in a frame (`user=<*>` takes `user=bob`). */
+function framedMatch(t: string, token: string): boolean {
+  const w = t.indexOf(WILDCARD);
+  if (w < 0 || t.indexOf(WILDCARD, w + 1) >= 0) return false;
+  const tail = t.length - w - WILDCARD.length;
+  return token.length > w + tail && token.startsWith(t.slice(0, w)) && token.endsWith(t.slice(t.length - tail));
 }
