@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { TextDetector, type TextAlert, type TextRule } from "../src/streams/text/detect.js";
 import { textModelFromJson, textModelToJson } from "../src/streams/text/model-file.js";
-import { trainText } from "../src/streams/text/train.js";
+import { trainText, WindowClock } from "../src/streams/text/train.js";
 import { DATA_DIR, dataFile } from "./data.js";
 
 /** `Dec 10 06:55:46` of a syslog line. */
@@ -146,5 +146,20 @@ describe("free-text model file", () => {
     expect(() => textModelFromJson(JSON.stringify({ ...good, format: "x" }))).toThrow(/format must be "logforest-text"/);
     expect(() => textModelFromJson(JSON.stringify({ ...good, profiles: { 1: { mean: 1 } } }))).toThrow(/profiles\[1\] is incomplete/);
     expect(() => textModelFromJson(JSON.stringify({ ...good, forest: { ...good.forest, bytes: "AAAA" } }))).toThrow();
+  });
+});
+
+describe("window clock", () => {
+  it("never goes back and takes a jump of more than a day only when the next line confirms it", () => {
+    const c = new WindowClock(true, 60_000, 1000);
+    const day = 86_400_000;
+    expect(c.at(1000, 0)).toBe(1000);
+    expect(c.at(500, 1)).toBe(1000);
+    expect(c.at(1000 + 400 * day, 2)).toBe(1000);
+    expect(c.at(2000, 3)).toBe(2000);
+    expect(c.at(2000 + 3 * day, 4)).toBe(2000);
+    expect(c.at(2000 + 3 * day + 5, 5)).toBe(2000 + 3 * day + 5);
+    expect([c.late, c.jumps]).toEqual([1, 2]);
+    expect(c.at(Number.NaN, 6)).toBe(2000 + 3 * day + 5);
   });
 });

@@ -96,16 +96,42 @@ export function levelColumn(level: Level): number {
   return level === "WARN" ? 1 : level === "ERROR" || level === "FATAL" ? 2 : 0;
 }
 
-/** Assigns lines to windows: by time when the log has times, else by line count. */
+/** A jump forward longer than this waits for a second line to confirm it. */
+const MAX_JUMP_MS = 86_400_000;
+
+/**
+ * Assigns lines to windows: by time when the log has times, else by line count. The
+ * clock never goes back (a line out of order counts at the latest time), and a jump of
+ * more than a day is taken only when the next line confirms it, so one damaged time
+ * cannot throw the windows a year ahead. Both are counted.
+ */
 export class WindowClock {
+  /** Lines whose time was behind the clock. */
+  late = 0;
+  /** Lines whose time jumped ahead and was not confirmed. */
+  jumps = 0;
   private last = Number.NaN;
+  private pending = Number.NaN;
 
   constructor(readonly timed: boolean, readonly windowMs: number, readonly windowLines: number) {}
 
   /** The time of a record (its own, else the last one seen; the line index when untimed). */
   at(ts: number, index: number): number {
     if (!this.timed) return index;
-    if (!Number.isNaN(ts)) this.last = ts;
+    if (!Number.isNaN(ts)) {
+      if (Number.isNaN(this.last) || (ts >= this.last && ts - this.last <= MAX_JUMP_MS)) {
+        this.last = ts;
+        this.pending = Number.NaN;
+      } else if (ts < this.last) {
+        this.late++;
+      } else if (!Number.isNaN(this.pending) && Math.abs(ts - this.pending) <= MAX_JUMP_MS) {
+        this.last = Math.max(ts, this.pending);
+        this.pending = Number.NaN;
+      } else {
+        this.pending = ts;
+        this.jumps++;
+      }
+    }
     return Number.isNaN(this.last) ? 0 : this.last;
   }
 
