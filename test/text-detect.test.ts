@@ -146,6 +146,14 @@ describe("free-text model file", () => {
     expect(() => textModelFromJson(JSON.stringify({ ...good, format: "x" }))).toThrow(/format must be "logforest-text"/);
     expect(() => textModelFromJson(JSON.stringify({ ...good, profiles: { 1: { mean: 1 } } }))).toThrow(/profiles\[1\] is incomplete/);
     expect(() => textModelFromJson(JSON.stringify({ ...good, forest: { ...good.forest, bytes: "AAAA" } }))).toThrow();
+    expect(() => textModelFromJson(JSON.stringify({ ...good, sessions: { keyPattern: "(" } }))).toThrow(/sessions is incomplete/);
+  });
+
+  it("keeps the sessions a model learned", () => {
+    const model = trainText(lines, { sessionKey: String.raw`job (\d+)` });
+    const back = textModelFromJson(textModelToJson(model));
+    expect(back.sessions).toEqual(model.sessions);
+    expect(back.sessions?.sessions).toBe(3000);
   });
 });
 

@@ -8,6 +8,7 @@ import { IsolationForest } from "../../forest/forest.js";
 import { isCalibration } from "../severity.js";
 import { checkMinerState } from "./miner-state.js";
 import type { TemplateProfile } from "./profile.js";
+import { keyRegex, type SessionModel } from "./sessions.js";
 import type { TextModel } from "./train.js";
 
 /** The model as the text of a file. */
@@ -33,7 +34,6 @@ export function textModelFromJson(text: string): TextModel {
   if (m.version !== 1) throw new ModelFileError("newer-version", `free-text model version ${JSON.stringify(m.version)} is not one this logforest reads (1)`);
   for (const k of ["windowMs", "windowLines", "windows", "lines", "span"]) if (typeof m[k] !== "number" || !Number.isFinite(m[k]) || (m[k] as number) < 0) bad(`${k} must be a number >= 0`);
   if (typeof m.timed !== "boolean" || typeof m.shape !== "string") bad("timed and shape are missing");
-  checkMinerState(m.miner);
   if (m.profiles === null || typeof m.profiles !== "object") return bad("profiles must be an object");
   for (const [id, p] of Object.entries(m.profiles as Record<string, Partial<TemplateProfile>>)) {
     if (!/^\d+$/.test(id) || p === null || typeof p !== "object" || typeof p.mean !== "number" || typeof p.variance !== "number" || typeof p.peak !== "number"
@@ -51,5 +51,32 @@ export function textModelFromJson(text: string): TextModel {
     IsolationForest.fromBytes(bytes).close(); // its own checks: a damaged forest is refused here
     forest = { templateIds: f.templateIds as number[], bytes, calibration: f.calibration };
   }
-  return { ...(m as unknown as TextModel), forest };
+  return {
+    format: "logforest-text",
+    version: 1,
+    shape: m.shape as string,
+    timed: m.timed as boolean,
+    windowMs: m.windowMs as number,
+    windowLines: m.windowLines as number,
+    windows: m.windows as number,
+    lines: m.lines as number,
+    span: m.span as number,
+    miner: checkMinerState(m.miner),
+    profiles: m.profiles as Record<string, TemplateProfile>,
+    warn: m.warn as TextModel["warn"],
+    forest,
+    sessions: m.sessions === null || m.sessions === undefined ? null : checkSessions(m.sessions),
+  };
+}
+
+/** A saved session model, checked. */
+function checkSessions(v: unknown): SessionModel {
+  const s = v as Partial<SessionModel>;
+  const ints = (x: unknown) => Array.isArray(x) && x.every((n) => Number.isInteger(n));
+  if (typeof s !== "object" || typeof s.keyPattern !== "string" || typeof s.idle !== "number" || !(s.idle > 0) || typeof s.sessions !== "number"
+    || !ints(s.templates) || !ints(s.required) || !Array.isArray(s.transitions) || !s.transitions.every((t) => typeof t === "string")) {
+    throw new ModelFileError("malformed", "free-text model: sessions is incomplete");
+  }
+  keyRegex(s.keyPattern);
+  return s as SessionModel;
 }
