@@ -21,6 +21,10 @@ export const EXAMPLES: Record<string, [string, string][]> = {
   accuracy: [["$0 accuracy", "detection quality on the simulator's incidents"]],
   ship: [["$0 ship --to redis://127.0.0.1:6379 --follow access.log", "ship lines to a Redis stream for scaled-out detection"]],
   status: [["$0 status --from redis://127.0.0.1:6379", "the state of a scaled-out detection"]],
+  patterns: [
+    ["$0 patterns --input /var/log/auth.log", "the templates of a free-text log, with their counts"],
+    ["$0 patterns --input HDFS_2k.log --csv HDFS_2k.log_structured.csv", "Loghub's LineId,EventId,EventTemplate columns, to score with its tools"],
+  ],
 };
 
 /** `cmd` with its EXAMPLES added to its --help. */

@@ -14,6 +14,7 @@ import { shipCommand } from "./ship.js";
 import { statusCommand } from "./status.js";
 import { withExamples } from "./examples.js";
 import { badNumber, closest, givenOptions, optionTable } from "./options.js";
+import { patternsCommand } from "./patterns.js";
 
 // `logforest detect ... | head`: when the reader goes away, stop quietly.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -37,7 +38,7 @@ function shortUsage(help: string): string {
   return `${head}\n\nRun "logforest ${command ?? ""}${command ? " " : ""}--help" for every option and examples.`;
 }
 
-const COMMANDS = ["demo", "simulate", "train", "detect", "evaluate", "bench", "accuracy", "ship", "status"];
+const COMMANDS = ["demo", "simulate", "train", "detect", "evaluate", "bench", "accuracy", "ship", "status", "patterns"];
 
 const cli = yargs(argv)
   .scriptName("logforest")
@@ -51,6 +52,7 @@ const cli = yargs(argv)
   .command(withExamples(accuracyCommand))
   .command(withExamples(shipCommand))
   .command(withExamples(statusCommand))
+  .command(withExamples(patternsCommand))
   .demandCommand(1, "name a command (see --help)")
   .strict()
   .recommendCommands()

@@ -7,6 +7,7 @@ import { TelemetryTrainer } from "../src/streams/metrics/telemetry.js";
 import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/http/train.js";
 import { fileProgress } from "../src/runtime/progress.js";
 import { checkInput, fieldsOf } from "./options.js";
+import { kindOfFile, TEXT_TRAIN_OPTIONS, trainTextCommand } from "./train-text.js";
 
 interface TrainArgs {
   input: string;
@@ -25,6 +26,7 @@ interface TrainArgs {
   timestamp?: string;
   "latency-unit"?: string;
   "max-lines": number;
+  "session-key"?: string;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -33,7 +35,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y) =>
     y
       .option("input", { type: "string", demandOption: true, describe: "log file to learn from (normal traffic); - reads stdin" })
-      .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns)" })
+      .option("format", { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv", "text"], default: "auto", describe: "log format; csv: a telemetry stream (a header, a timestamp column and value columns); text: a free-text application log (auto finds it too)" })
       .option("shingle", { type: "number", default: 4, describe: "csv: the last k values of each series used as features" })
       .option("context", { type: "number", default: 0, describe: "csv: also each value against its rolling median over this many values, a longer-run level (0: none; else window to 4096)" })
       .option("season", { type: "string", choices: ["off", "day", "week"], default: "off", describe: "csv: also each value against the usual level of its hour of the day or week (UTC), learned as the stream goes (off: none; see docs/telemetry.md)" })
@@ -51,11 +53,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         default: TRAIN_DEFAULTS.maxLines,
         describe: "lines held to learn from; a longer log is sampled (seeded by --seed) and read twice, so memory stays bounded",
       })
+      .options(TEXT_TRAIN_OPTIONS)
       .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" }),
   handler: async (a) => {
     // A missing file or a directory: said now, before any work; "-" is stdin.
     const source = checkInput(a.input) ?? process.stdin;
     if (a.format === "csv") return trainCsv(a, source);
+    if (a.format === "text" || (a.format === "auto" && typeof source === "string" && kindOfFile(source) === "text")) return trainTextCommand(a, source);
     const bar = fileProgress("reading", a.input, a.json);
     let pass = 1;
     const { forest, summary } = await trainFromFile(

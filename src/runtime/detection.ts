@@ -7,7 +7,7 @@
 import type { IsolationForest } from "../forest/forest.js";
 import { zeroCounts, type RunCounts, type ScoredBatch } from "../streams/counts.js";
 import { kindOf, STREAM_KINDS } from "../streams/kinds.js";
-import type { DetectorSettings, ModelDescription, StreamDetector, StreamKind, StreamSummary } from "../streams/stream.js";
+import type { DetectorSettings, ModelDescription, StreamAlert, StreamDetector, StreamKind, StreamSummary } from "../streams/stream.js";
 
 /** A scored batch with the detector that scored it (its severity scale). */
 export type ScoredHook = (batch: ScoredBatch, detector: StreamDetector) => void;
@@ -71,6 +71,11 @@ export class Detection {
       this.made.set(key, d);
     }
     return d;
+  }
+
+  /** The end of the input: every detector judges what it still holds open. */
+  finish(emit: (a: StreamAlert) => void): void {
+    for (const d of this.made.values()) d.endOfInput?.(emit);
   }
 
   /** Forget the detector of `key` (its windows); its counts stay in the totals. */

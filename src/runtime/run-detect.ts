@@ -221,6 +221,9 @@ async function loop(source: LineSource, detection: Detection, o: OutputOptions, 
     read: (file, lines, bytes) => o.onBatch?.(file, lines, bytes),
   };
   await source.run(run, signal);
+  // What the detectors still hold open (a free-text log's last window) is judged at the end of the input.
+  detection.finish(emit);
+  run.flush();
   return { summary: withSkipped(detection.summary(), tooLong), seconds: (performance.now() - started) / 1000 };
 }
 

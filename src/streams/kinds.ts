@@ -6,10 +6,11 @@
 import type { IsolationForest } from "../forest/forest.js";
 import { httpKind } from "./http/kind.js";
 import { metricsKind } from "./metrics/kind.js";
+import { textKind } from "./text/kind.js";
 import type { StreamAlert, StreamKind } from "./stream.js";
 
 /** The registered kinds; the first that accepts a model reads it. */
-export const STREAM_KINDS: readonly StreamKind[] = [metricsKind, httpKind];
+export const STREAM_KINDS: readonly StreamKind[] = [metricsKind, httpKind, textKind];
 
 /** The kind that reads this model (a model no kind accepts goes to the access-log kind, whose detector says what is missing). */
 export function kindOf(model: IsolationForest): StreamKind {

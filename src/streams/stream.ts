@@ -110,6 +110,8 @@ export interface StreamDetector<A extends StreamAlert = StreamAlert, S extends S
   readonly featureNames: readonly string[];
   /** The model as the dashboard shows it. */
   describe(): ModelDescription;
+  /** At the end of the input: judge what is still open (a free-text detector's last window and sessions). */
+  endOfInput?(emit: (a: A) => void): void;
   /** Present when lines can be parsed on worker threads for this detector (no retraining then). */
   readonly pipelined?: PipelinedDetector<A> | null;
 }

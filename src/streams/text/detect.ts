@@ -1,0 +1,293 @@
+/**
+ * Detection on a free-text log against a trained TextModel, as a library with the
+ * run loop's detector shape (processBatch, summary, severity). Per line: a template
+ * never seen in training (severity by its level; one alert per template per cooldown,
+ * so a burst is one alert) and a numeric parameter outside its learned range. Per
+ * window, once it has closed: a template's rate spiking or dropping, a heartbeat that
+ * stopped (a regular template missing for several of its usual gaps), a burst of
+ * warn/error lines, and the Isolation Forest over the window's counts. Templates are
+ * learned on during detection too (new ones get new ids).
+ */
+import { IsolationForest } from "../../forest/forest.js";
+import { severityOf } from "../severity.js";
+import { TemplateMiner, templateText, type Template } from "./miner.js";
+import { numericValue, type TemplateProfile } from "./profile.js";
+import { TextReader, firstLine } from "./reader.js";
+import type { Level, TextRecord } from "./record.js";
+import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
+import { WindowClock, levelColumn, recordLevel, sessionKeyOf, windowRow, type TextModel } from "./train.js";
+
+/** What an alert found. */
+export type TextRule = "new_template" | "param_range" | "rate_spike" | "rate_drop" | "heartbeat_stopped" | "level_burst" | "forest" | "session";
+
+/** One alert of the free-text detector. */
+export interface TextAlert {
+  kind: "text";
+  rule: TextRule;
+  file: string;
+  /** Line number of the line that raised it (for a window: the first line after it closed). */
+  line: number;
+  /** ISO time of the line or window, null when the log has no times. */
+  ts: string | null;
+  /** 0-100. */
+  severity: number;
+  /** The template concerned, if one. */
+  template: { id: string; text: string; level: Level } | null;
+  /** What is usual, in words (`about 2.1 lines per window`, `values 3..18`). */
+  usual: string;
+  /** What changed, in words. */
+  now: string;
+  /** The session's key, for a session alert. */
+  session?: string;
+}
+
+/** Options of a TextDetector. */
+export interface TextDetectOptions {
+  /** Alerts below this severity are counted, not emitted (default 60: a new INFO template is counted only). */
+  minSeverity?: number;
+  /** Windows during which the same rule on the same template alerts once (default 10). */
+  cooldownWindows?: number;
+}
+
+/** The detector's summary. */
+export interface TextDetectSummary {
+  kind: "text";
+  lines: number;
+  records: number;
+  alerts: number;
+  by_rule: Partial<Record<TextRule, number>>;
+  /** Alerts found below minSeverity, not emitted. */
+  below_severity: number;
+  new_templates: number;
+  templates: number;
+}
+
+const NEW_SEVERITY: Readonly<Record<Level, number>> = { "": 55, TRACE: 40, DEBUG: 45, INFO: 55, NOTICE: 60, WARN: 75, ERROR: 90, FATAL: 95 };
+
+/** Detects on free-text lines; see the file comment. */
+export class TextDetector {
+  private readonly miner: TemplateMiner;
+  private readonly profiles: Map<number, TemplateProfile>;
+  private readonly clock: WindowClock;
+  private readonly readers = new Map<string, TextReader>();
+  private readonly forest: IsolationForest | null;
+  private readonly minSeverity: number;
+  private readonly cooldown: number;
+  private readonly lastSeen = new Map<number, number>();
+  private readonly alerted = new Map<string, number>(); // rule:template -> window
+  private readonly counts = new Map<number, number>();
+  private readonly levels = [0, 0, 0];
+  private readonly stopped = new Set<number>();
+  private window = Number.NaN;
+  private start = Number.NaN;
+  private fresh = 0;
+  private index = 0;
+  private readonly stats: TextDetectSummary = { kind: "text", lines: 0, records: 0, alerts: 0, by_rule: {}, below_severity: 0, new_templates: 0, templates: 0 };
+  private file = "";
+  private line = 0;
+  private emit: (a: TextAlert) => void = () => undefined;
+  private readonly sessions: SessionTracker | null;
+  private readonly keyRe: RegExp | null;
+  private now = 0;
+
+  constructor(private readonly model: TextModel, options: TextDetectOptions = {}) {
+    this.minSeverity = options.minSeverity ?? 60;
+    this.cooldown = options.cooldownWindows ?? 10;
+    if (!(this.minSeverity >= 0 && this.minSeverity <= 100)) throw new RangeError(`minSeverity must be in [0, 100], got ${this.minSeverity}`);
+    if (!Number.isInteger(this.cooldown) || this.cooldown < 0) throw new RangeError(`cooldownWindows must be an integer >= 0, got ${this.cooldown}`);
+    this.miner = TemplateMiner.fromState(model.miner);
+    this.profiles = new Map(Object.entries(model.profiles).map(([id, p]) => [Number(id), p]));
+    this.clock = new WindowClock(model.timed, model.windowMs, model.windowLines);
+    this.forest = model.forest === null ? null : IsolationForest.fromBytes(model.forest.bytes);
+    this.sessions = model.sessions === null ? null : new SessionTracker(model.sessions, this.onSession);
+    this.keyRe = model.sessions === null ? null : keyRegex(model.sessions.keyPattern);
+  }
+
+  /** Read a batch of lines of `file` (numbered from `lineNo`), emitting alerts. */
+  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: TextAlert) => void): void {
+    this.emit = emit;
+    let reader = this.readers.get(file);
+    if (reader === undefined) {
+      reader = TextReader.detect(lines.slice(0, 200));
+      this.readers.set(file, reader);
+    }
+    this.file = file;
+    for (let i = 0; i < lines.length; i++) {
+      const n = typeof lineNo === "number" ? lineNo + i : (lineNo[i] ?? 0);
+      reader.push(lines[i] ?? "", n, this.onRecord);
+      this.stats.lines++;
+    }
+  }
+
+  /** End of input: the last record and the last window are judged. */
+  finish(emit: (a: TextAlert) => void): void {
+    this.emit = emit;
+    for (const r of this.readers.values()) r.flush(this.onRecord);
+    if (!Number.isNaN(this.window)) this.closeWindow(this.window);
+    this.sessions?.closeAll();
+  }
+
+  /** Counts so far. */
+  summary(): TextDetectSummary {
+    return { ...this.stats, by_rule: { ...this.stats.by_rule }, templates: this.miner.templates().length };
+  }
+
+  /** Severity 0-100 of a window forest score (calibrated on training windows). */
+  severity(score: number): number {
+    return this.model.forest === null ? Math.round(score * 1000) / 10 : severityOf(this.model.forest.calibration, score);
+  }
+
+  private readonly onRecord = (rec: TextRecord, line: number): void => {
+    this.stats.records++;
+    this.line = line;
+    const at = this.clock.at(rec.ts, this.index++);
+    if (Number.isNaN(this.start)) this.start = at;
+    const w = this.clock.window(at);
+    if (Number.isNaN(this.window)) this.window = w;
+    if (w > this.window) {
+      // Judge every window that ended, empty ones too (up to a day's worth of them).
+      for (let x = this.window; x < w && x < this.window + 1440; x++) this.closeWindow(x);
+      this.window = w;
+    }
+    const msg = firstLine(rec.message);
+    const t = this.miner.learn(msg);
+    const level = recordLevel(rec);
+    this.counts.set(t.id, (this.counts.get(t.id) ?? 0) + 1);
+    this.levels[levelColumn(level)] = (this.levels[levelColumn(level)] ?? 0) + 1;
+    this.lastSeen.set(t.id, at);
+    this.stopped.delete(t.id);
+    this.now = at;
+    if (this.sessions !== null && this.keyRe !== null) {
+      const key = sessionKeyOf(this.keyRe, rec);
+      if (key !== null) this.sessions.add(key, t.id, at);
+    }
+    const p = this.profiles.get(t.id);
+    if (p === undefined) {
+      this.fresh++;
+      if (this.cool("new_template", t.id)) {
+        this.stats.new_templates++;
+        this.raise("new_template", NEW_SEVERITY[level], at, t, level, "not seen in training", `first line: ${msg.slice(0, 200)}`);
+      }
+    } else if (Object.keys(p.params).length > 0) {
+      this.checkParams(t, p, msg, at);
+    }
+  };
+
+  /** A numeric parameter outside its learned range, widened by the range's own width. */
+  private checkParams(t: Template, p: TemplateProfile, msg: string, at: number): void {
+    const raw = msg.trim().split(/\s+/);
+    if (raw.length !== t.tokens.length) return;
+    for (const [pos, r] of Object.entries(p.params)) {
+      const v = numericValue(raw[Number(pos)] ?? "");
+      const span = Math.max(r.hi - r.lo, Math.abs(r.hi) * 0.5, 1);
+      if (Number.isNaN(v) || (v >= r.lo - span && v <= r.hi + span)) continue;
+      if (!this.cool(`param_range:${pos}`, t.id)) continue;
+      const far = Math.min(1, Math.abs(v > r.hi ? v - r.hi : r.lo - v) / (10 * span));
+      this.raise("param_range", 70 + 25 * far, at, t, p.level, `parameter ${Number(pos) + 1} in ${r.lo}..${r.hi} (${r.n} values)`, `${v}`);
+    }
+  }
+
+  /** Judge window `w` and reset its counts. */
+  private closeWindow(w: number): void {
+    const end = (w + 1) * (this.model.timed ? this.model.windowMs : this.model.windowLines);
+    for (const [id, p] of this.profiles) this.checkRate(id, p, this.counts.get(id) ?? 0, end);
+    this.checkWarn(end);
+    this.checkForest(end);
+    this.sessions?.sweep(end);
+    this.counts.clear();
+    this.levels.fill(0);
+    this.fresh = 0;
+  }
+
+  /** A template's count far above or below its usual one, or a heartbeat gone quiet. */
+  private checkRate(id: number, p: TemplateProfile, c: number, end: number): void {
+    const sd = Math.sqrt(Math.max(p.variance, p.mean, 1));
+    const z = (c - p.mean) / sd;
+    const usual = `about ${p.mean.toFixed(2)} lines per window`;
+    // Twice training's own busiest window at least: a bursty template's bursts are usual.
+    if (c >= 2 * p.mean + 5 && c >= 2 * p.peak && z >= 6) {
+      if (this.cool("rate_spike", id)) this.raise("rate_spike", Math.min(95, 60 + 3 * z), end, this.template(id), p.level, usual, `${c} lines in the window`);
+    } else if (p.mean >= 10 && c <= p.mean / 4 && z <= -4) {
+      if (this.cool("rate_drop", id)) this.raise("rate_drop", Math.min(90, 60 - 3 * z), end, this.template(id), p.level, usual, `${c} lines in the window`);
+    }
+    // A heartbeat: 10+ lines over most of training, every gap within 3x the median one.
+    if (p.lines < 10 || p.gapMedian <= 0 || p.gapMax > 3 * p.gapMedian || p.span < 0.5 * this.model.span || this.stopped.has(id)) return;
+    const last = this.lastSeen.get(id) ?? this.start;
+    const quiet = end - last;
+    if (quiet > Math.max(3 * p.gapMax, 5 * p.gapMedian)) {
+      this.stopped.add(id);
+      this.raise("heartbeat_stopped", 85, end, this.template(id), p.level, `every ${p.gapMedian} ${this.model.timed ? "ms" : "lines"} (at most ${p.gapMax})`, `none for ${quiet}`);
+    }
+  }
+
+  /** Warn-or-worse lines far above their usual count per window. */
+  private checkWarn(end: number): void {
+    const k = (this.levels[1] ?? 0) + (this.levels[2] ?? 0);
+    const { mean, variance, peak } = this.model.warn;
+    const z = (k - mean) / Math.sqrt(Math.max(variance, mean, 1));
+    if (k >= 2 * mean + 5 && k >= 1.5 * peak && z >= 6 && this.cool("level_burst", 0)) {
+      this.raise("level_burst", Math.min(95, 60 + 3 * z), end, null, "WARN", `about ${mean.toFixed(2)} warn/error lines per window`, `${k} in the window`);
+    }
+  }
+
+  /** The window forest's verdict on this window's counts. */
+  private checkForest(end: number): void {
+    const f = this.model.forest;
+    if (this.forest === null || f === null) return;
+    let total = 0;
+    for (const v of this.counts.values()) total += v;
+    if (total === 0) return;
+    const row = windowRow(f.templateIds, this.counts, this.fresh, this.levels);
+    const sev = this.severity(this.forest.score([row])[0] ?? 0);
+    if (sev >= 95 && this.cool("forest", 0)) this.raise("forest", sev, end, null, "", "window counts like training's", `an unusual mix: ${total} lines, ${this.fresh} of new templates`);
+  }
+
+  /** A session that ended: an alert when it had an unseen template, transition or a missing step. */
+  private readonly onSession = (v: SessionVerdict): void => {
+    const what = [
+      v.unseen.length > 0 ? `unseen templates ${v.unseen.map((id) => `E${id}`).join(", ")}` : "",
+      v.transitions.length > 0 ? `unseen transitions ${v.transitions.slice(0, 5).map((t) => t.replace(/(\d+)/g, (d) => (d === "0" ? "start/end" : `E${d}`))).join(", ")}` : "",
+      v.missing.length > 0 ? `missing steps ${v.missing.map((id) => `E${id}`).join(", ")}` : "",
+    ].filter((x) => x !== "");
+    if (what.length === 0) return;
+    const sev = v.unseen.length > 0 ? 85 : v.missing.length > 0 ? 80 : 70;
+    this.raise("session", sev, this.now, null, "", `sessions like the ${this.model.sessions?.sessions ?? 0} of training`, `${v.lines} lines: ${what.join("; ")}`, v.key);
+  };
+
+  /** Whether `rule` may alert on template `id` now (then it is in cooldown). */
+  private cool(rule: string, id: number): boolean {
+    const key = `${rule}:${id}`;
+    const last = this.alerted.get(key);
+    if (last !== undefined && this.window - last < this.cooldown) return false;
+    this.alerted.set(key, this.window);
+    return true;
+  }
+
+  /** The standing template of an id (a stub when it was evicted). */
+  private template(id: number): Template {
+    return this.miner.resolve(id) ?? { id, tokens: ["(evicted)"], count: 0, lastSeen: 0, mergedInto: null };
+  }
+
+  /** Emit an alert (or count it when below minSeverity). */
+  private raise(rule: TextRule, severity: number, at: number, t: Template | null, level: Level, usual: string, now: string, session?: string): void {
+    const sev = Math.round(severity * 10) / 10;
+    if (sev < this.minSeverity) {
+      this.stats.below_severity++;
+      return;
+    }
+    this.stats.alerts++;
+    this.stats.by_rule[rule] = (this.stats.by_rule[rule] ?? 0) + 1;
+    this.emit({
+      kind: "text",
+      rule,
+      file: this.file,
+      line: this.line,
+      ts: this.model.timed ? new Date(at).toISOString() : null,
+      severity: sev,
+      template: t === null ? null : { id: `E${t.id}`, text: templateText(t), level },
+      usual,
+      now,
+      ...(session === undefined ? {} : { session }),
+    });
+  }
+}

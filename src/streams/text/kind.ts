@@ -1,0 +1,145 @@
+/**
+ * The free-text stream kind (registered in ../kinds.ts): application logs a person wrote
+ * (log4j, Python logging, syslog, sshd, HDFS, ...), read through the one run loop like the
+ * other kinds. A text model travels in the one model file: the window forest's trees (a
+ * placeholder tree when training had too few windows for a forest) with everything else
+ * (miner state, profiles, sessions) in `metadata.text`.
+ */
+import { IsolationForest } from "../../forest/forest.js";
+import { countAlert, zeroCounts, type AlertReason, type RunCounts } from "../counts.js";
+import type { DetectorSettings, ModelDescription, StreamAlert, StreamDetector, StreamKind, StreamSummary } from "../stream.js";
+import { TextDetector, type TextAlert, type TextRule } from "./detect.js";
+import { textModelFromJson } from "./model-file.js";
+import { TextReader } from "./reader.js";
+import type { Level } from "./record.js";
+import type { TextModel } from "./train.js";
+
+/** A free-text alert as the run writes it: the common fields, the template in `record`, what changed as its reason. */
+export interface TextStreamAlert extends StreamAlert {
+  record: { ts: string | null; template: string | null; template_id: string | null; level: Level | null; usual: string; now: string };
+  reasons: AlertReason[];
+  /** The session's key, for a session alert. */
+  session?: string;
+}
+
+/** A free-text run's summary: the common counts and the miner's. */
+export interface TextStreamSummary extends StreamSummary {
+  records: number;
+  templates: number;
+  new_templates: number;
+  /** Findings below the alert severity, counted only. */
+  below_severity: number;
+  warnings: string[];
+}
+
+/** The model in the one model file's shape (see the file comment). */
+export function textForest(model: TextModel): IsolationForest {
+  const forest = model.forest === null
+    ? IsolationForest.fit([[0], [1]], { trees: 1, sampleSize: 2, seed: 0 })
+    : IsolationForest.fromBytes(model.forest.bytes);
+  const meta = { ...model, forest: model.forest === null ? null : { templateIds: model.forest.templateIds, calibration: model.forest.calibration } };
+  forest.metadata = { text: meta };
+  return forest;
+}
+
+/** The text model inside a model file, checked (a ModelFileError names what is wrong). */
+export function textModelOf(forest: IsolationForest): TextModel {
+  const meta = forest.metadata.text as Record<string, unknown> & { forest: Record<string, unknown> | null };
+  // The trees are the window forest's: its bytes are the file's own.
+  const withBytes = { ...meta, forest: meta.forest === null ? null : { ...meta.forest, bytes: Buffer.from(forest.toBytes()).toString("base64") } };
+  return textModelFromJson(JSON.stringify(withBytes));
+}
+
+/** A TextDetector as the run loop sees a detector. */
+class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
+  private readonly detector: TextDetector;
+  private readonly model: TextModel;
+  private readonly live: RunCounts = zeroCounts();
+
+  constructor(readonly forest: IsolationForest, settings: DetectorSettings) {
+    this.model = textModelOf(forest);
+    const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number };
+    this.detector = new TextDetector(this.model, rules.minSeverity !== undefined ? { minSeverity: rules.minSeverity } : {});
+  }
+
+  get featureNames(): readonly string[] {
+    const ids = this.model.forest?.templateIds ?? [];
+    return [...ids.map((id) => `template_${id}`), "other", "new", "info_or_less", "warn", "error_or_worse", "total"];
+  }
+
+  processBatch(file: string, lines: readonly string[], lineNo: number | ArrayLike<number>, emit: (a: TextStreamAlert) => void): void {
+    this.detector.processBatch(file, lines, lineNo, (a) => emit(this.alert(a)));
+    this.live.lines_read += lines.length;
+    this.live.lines_scored += lines.length;
+  }
+
+  endOfInput(emit: (a: TextStreamAlert) => void): void {
+    this.detector.finish((a) => emit(this.alert(a)));
+  }
+
+  private alert(a: TextAlert): TextStreamAlert {
+    countAlert(this.live, a.rule, a.severity);
+    const t = a.template;
+    const out: TextStreamAlert = {
+      line: a.line, file: a.file, ts: a.ts, score: Math.round(a.severity * 10) / 1000, severity: a.severity, rule: a.rule,
+      record: { ts: a.ts, template: t?.text ?? null, template_id: t?.id ?? null, level: t?.level ?? null, usual: a.usual, now: a.now },
+      reasons: [{ feature: a.rule, share: 1, text: `${RULE_TEXT[a.rule]}: ${a.now} (usual: ${a.usual})` }],
+    };
+    if (a.session !== undefined) out.session = a.session;
+    return out;
+  }
+
+  summary(): TextStreamSummary {
+    const s = this.detector.summary();
+    return { ...structuredClone(this.live), records: s.records, templates: s.templates, new_templates: s.new_templates, below_severity: s.below_severity, warnings: [] };
+  }
+
+  counts(): RunCounts {
+    return this.live;
+  }
+
+  severity(score: number): number {
+    return this.detector.severity(score);
+  }
+
+  describe(): ModelDescription {
+    const cal = this.model.forest?.calibration.scores;
+    return { kind: "text", format: this.model.shape, severityScores: { "50": cal?.[2] ?? 0, "75": cal?.[3] ?? 0, "90": cal?.[4] ?? 0 }, routes: 0 };
+  }
+}
+
+const RULE_TEXT: Readonly<Record<TextRule, string>> = {
+  new_template: "a template never seen in training",
+  param_range: "a parameter outside its learned range",
+  rate_spike: "a template's rate spiked",
+  rate_drop: "a template's rate dropped",
+  heartbeat_stopped: "a regular template stopped",
+  level_burst: "a burst of warnings and errors",
+  forest: "an unusual mix of templates",
+  session: "an unusual session",
+};
+
+/** Free-text application logs; see docs/free-text.md. */
+export const textKind: StreamKind = {
+  name: "text",
+  reads: "free-text application logs (log4j/logback, Python logging, syslog, sshd, HDFS, Spark, ...)",
+  accepts: (model: IsolationForest) => typeof model.metadata.text === "object" && model.metadata.text !== null,
+  trainedOn: (model: IsolationForest) => `a free-text log (${String((model.metadata.text as { shape?: unknown }).shape)})`,
+  recognise(sample: readonly string[]): string | null {
+    const name = TextReader.detect(sample).name;
+    return name === "plain" ? null : `is a free-text log (${name})`;
+  },
+  check(s: DetectorSettings): void {
+    for (const [option, given] of [["--format", s.format !== undefined && s.format !== "auto"], ["--field", s.fields !== undefined], ["--adapt-every", (s.adaptEvery ?? 0) !== 0], ["--retrain", s.retrain !== undefined]] as const) {
+      if (given) throw new RangeError(`${option} does not apply to a free-text model (its reader finds each file's header itself; retraining is not offered for free text yet)`);
+    }
+  },
+  create: (model: IsolationForest, s: DetectorSettings) => new TextStream(model, s),
+  owns: (a: StreamAlert) => "template" in a.record,
+  alertText(alert: StreamAlert): string {
+    const r = (alert as TextStreamAlert).record;
+    const session = (alert as TextStreamAlert).session;
+    return `${r.level || "-"}  ${r.template ?? "(window)"}${session !== undefined ? `  session ${session}` : ""}`;
+  },
+  dashboard: { window: "short", selects: "route" },
+};
