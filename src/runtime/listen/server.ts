@@ -14,12 +14,14 @@ import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
-import { uncompress as snappyUncompress } from "snappyjs";
+import { createRequire } from "node:module";
 import { hostCheck, MAX_HEADER_BYTES, refuseMalformed, SECURITY_HEADERS } from "../../dashboard/http.js";
 import { lokiJson, lokiProto, ndjson, otlpJson, otlpProto, PayloadError, type SourceLines } from "./decode.js";
 import type { ResolvedListen } from "./options.js";
 import { wireTypes, type WireTypes } from "./schema.js";
 
+/** snappyjs (CommonJS, no types): the one function used, a raw snappy block to at most maxLength bytes. */
+const snappy = createRequire(import.meta.url)("snappyjs") as { uncompress(compressed: Uint8Array, maxLength?: number): Uint8Array };
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
@@ -163,7 +165,7 @@ export class Receiver {
 
   private unsnappy(body: Buffer): Uint8Array {
     try {
-      return snappyUncompress(body, this.o.maxBodyBytes);
+      return snappy.uncompress(body, this.o.maxBodyBytes);
     } catch (err) {
       if (/too big/.test((err as Error).message)) throw new Refused(413, "too_large", `the body is over ${this.o.maxBodyBytes} bytes once decompressed (--listen-max-body)`);
       throw new Refused(400, "bad_payload", `bad payload: not a snappy block: ${(err as Error).message}`);
