@@ -1,7 +1,7 @@
 // detect --listen's honest delivery and guards: a retrying client under overload (429) loses
 // nothing; bad payloads get 400 with the reason and are counted; body limits (413), token (401),
 // web pages (403), foreign Host (421); TLS; each source keeps its own windows; bad options refused.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detect, type DetectResult } from "../src/runtime/detect.js";
 import type { ListenOptions } from "../src/runtime/listen/options.js";
+import { DetectMetrics } from "../src/runtime/metrics.js";
 import { trainFromLines } from "../src/streams/http/train.js";
 import { simulate } from "../src/tools/simulate.js";
 
@@ -27,12 +28,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A listening run fed by `send(url)`, stopped once it resolves; the result and the --scores CSV rows. */
-async function listening(send: (url: string) => Promise<void>, listen: Partial<ListenOptions> = {}): Promise<{ result: DetectResult; scores: string[] }> {
+async function listening(send: (url: string) => Promise<void>, listen: Partial<ListenOptions> = {}, metrics?: DetectMetrics): Promise<{ result: DetectResult; scores: string[] }> {
   const stop = new AbortController();
   const scores = join(dir, `scores-${Math.random().toString(36).slice(2)}.csv`);
   let ready: (url: string) => void = () => undefined;
   const url = new Promise<string>((resolve) => (ready = resolve));
-  const run = detect({ input: { listen: { address: "127.0.0.1:0", ...listen, onListening: ready } }, model: { model }, outputs: { out: null, scores }, signal: stop.signal });
+  const run = detect({ input: { listen: { address: "127.0.0.1:0", ...listen, onListening: ready } }, model: { model }, outputs: { out: null, scores, metrics }, signal: stop.signal });
   const sent = url.then(send).finally(() => stop.abort());
   const [result] = await Promise.all([run, sent]);
   return { result, scores: readFileSync(scores, "utf8").trim().split("\n").slice(1) };
@@ -107,6 +108,7 @@ describe("detect --listen: delivery", () => {
   it("body limits before and after gzip (413), the token (401), web pages (403), a foreign Host (421), GET (405)", async () => {
     const token = "a-long-enough-secret-token";
     const statuses: number[] = [];
+    const metrics = new DetectMetrics();
     const { result } = await listening(async (url) => {
       const auth = { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" };
       const big = ndjsonBody(lines.slice(0, 200)); // about 36 KB
@@ -129,8 +131,11 @@ describe("detect --listen: delivery", () => {
       statuses.push(foreign);
       const get = await fetch(`${url}/v1/logs`, { headers: auth });
       statuses.push(get.status);
-    }, { token, maxBodyBytes: 16 * 1024 });
+    }, { token, maxBodyBytes: 16 * 1024 }, metrics);
     expect(statuses).toEqual([200, 413, 413, 401, 401, 403, 421, 405]);
+    const text = await metrics.text();
+    expect(text).toMatch(/^logforest_received_records_total 10$/m);
+    expect(text).toMatch(/^logforest_received_refused_total\{reason="too_large"\} 2$/m);
     expect(result.listen?.records).toBe(10);
     expect(result.listen?.refused).toMatchObject({ too_large: 2, unauthorized: 2, forbidden: 2, bad_method: 1 });
   }, 60_000);
@@ -156,6 +161,32 @@ describe("detect --listen: delivery", () => {
     const count = (src: string) => scores.filter((r) => r.startsWith(`${src},`)).length;
     expect([count("a"), count("b")]).toEqual([300, 200]);
     expect(scores.filter((r) => r.startsWith("b,")).map((r) => Number(r.split(",")[1]))[0]).toBe(1);
+  }, 60_000);
+
+  it("the CLI: prints where it listens, scores what it gets, on SIGTERM prints what it received and the summary", async () => {
+    const BIN = new URL("../dist/bin/logforest.js", import.meta.url).pathname;
+    const child = spawn(process.execPath, [BIN, "detect", "--model", model, "--listen", "0", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (c: Buffer) => {
+        err += c.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.on("exit", () => reject(new Error(err)));
+    });
+    const r = await fetch(`${url}/ndjson?source=cli`, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: ndjsonBody(lines.slice(0, 50)) });
+    expect(r.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(err).toContain('received: {"requests":1,"records":50,"refused":{}}');
+    expect(JSON.parse(err.trim().split("\n").pop() ?? "").lines_read).toBe(50);
+    const refused = spawnSync(process.execPath, [BIN, "detect", "--model", model, "--listen", "0.0.0.0:0"], { encoding: "utf8", env: { ...process.env, LOGFOREST_LISTEN_TOKEN: "" } });
+    expect(refused.status).toBe(2); // a usage error
+    expect(refused.stderr).toMatch(/--listen on 0\.0\.0\.0 .*needs --listen-token/);
+    const alone = spawnSync(process.execPath, [BIN, "detect", "--model", model, "--tls-cert", "c.pem", "--input", "x.log"], { encoding: "utf8" });
+    expect(alone.stderr).toMatch(/--tls-cert needs --listen/);
   }, 60_000);
 
   it("refuses bad options with a RangeError naming the option", async () => {

@@ -38,6 +38,7 @@ export function listenSource(options: ListenOptions, o: { durationSeconds?: numb
       const queue = new Queue(listen.queueRecords, loop);
       receiver = new Receiver(listen, (lines, records) => queue.submit(lines, records));
       const server = receiver;
+      loop.metrics?.watchReceived(() => server.counts);
       let stop: (err?: Error) => void = () => undefined;
       const stopped = new Promise<Error | undefined>((resolve) => (stop = resolve));
       queue.onFailure = (err) => stop(err);
