@@ -9,6 +9,7 @@ export const LISTEN_OPTIONS = {
   "tls-key": { type: "string", describe: "with --listen: PEM private key file of --tls-cert" },
   "listen-max-body": { type: "number", default: LISTEN_DEFAULTS.maxBodyBytes, describe: "with --listen: largest request body in bytes, compressed or not (413 beyond)" },
   "listen-queue": { type: "number", default: LISTEN_DEFAULTS.queueRecords, describe: "with --listen: records received and not yet scored; beyond, requests get 429 with Retry-After" },
+  "listen-max-sources": { type: "number", default: LISTEN_DEFAULTS.maxSources, describe: "with --listen: sources (services, Loki streams) whose windows are kept; beyond, the one unheard from longest starts again when it returns" },
 } as const;
 
 /** The parsed values of LISTEN_OPTIONS. */
@@ -19,6 +20,7 @@ export interface ListenArgs {
   "tls-key"?: string;
   "listen-max-body": number;
   "listen-queue": number;
+  "listen-max-sources": number;
 }
 
 /** The ListenOptions asked for (undefined without --listen); the URL is written to stderr once listening. */
@@ -31,7 +33,7 @@ export function listenOf(a: ListenArgs & { from?: string }): ListenOptions | und
   if (a.from !== undefined) throw new RangeError("--listen cannot be combined with --from: receive over HTTP, or consume shipped lines");
   return {
     address: String(a.listen), token: a["listen-token"] ?? process.env.LOGFOREST_LISTEN_TOKEN, tlsCert: a["tls-cert"], tlsKey: a["tls-key"],
-    maxBodyBytes: a["listen-max-body"], queueRecords: a["listen-queue"],
+    maxBodyBytes: a["listen-max-body"], queueRecords: a["listen-queue"], maxSources: a["listen-max-sources"],
     onListening: (url) => void process.stderr.write(`listening on ${url} (POST /v1/logs, /loki/api/v1/push, /ndjson)\n`),
   };
 }

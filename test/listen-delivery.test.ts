@@ -189,6 +189,23 @@ describe("detect --listen: delivery", () => {
     expect(alone.stderr).toMatch(/--tls-cert needs --listen/);
   }, 60_000);
 
+  it("past --listen-max-sources the source unheard from longest is dropped: its windows start again, its counts stay", async () => {
+    const send = (maxSources: number) => listening(async (url) => {
+      for (const [source, from] of [["a", 0], ["b", 2000], ["a", 1000], ["b", 3000]] as const) {
+        const r = await fetch(`${url}/ndjson?source=${source}`, { method: "POST", body: ndjsonBody(lines.slice(from, from + 1000)) });
+        expect(r.status).toBe(200);
+      }
+    }, { maxSources });
+    const kept = await send(2);
+    const dropped = await send(1);
+    expect(kept.result.summary.lines_read).toBe(4000);
+    expect(dropped.result.summary.lines_read).toBe(4000);
+    // Each return after a drop warms up again; with both kept only the first lines of each do.
+    expect(dropped.result.summary.suppressed.warmup).toBeGreaterThan(kept.result.summary.suppressed.warmup);
+    // Line numbers go on across a drop: a's second request is its lines 1001-2000.
+    expect(dropped.scores.filter((r) => r.startsWith("a,")).map((r) => Number(r.split(",")[1])).at(-1)).toBe(2000);
+  }, 60_000);
+
   it("refuses bad options with a RangeError naming the option", async () => {
     const bad: Array<[ListenOptions, RegExp]> = [
       [{ address: "0.0.0.0:4318" }, /--listen on 0\.0\.0\.0 .*needs --listen-token/],
@@ -196,6 +213,7 @@ describe("detect --listen: delivery", () => {
       [{ address: "4318", token: "short" }, /--listen-token must be at least 16 characters/],
       [{ address: "4318", maxBodyBytes: 10 }, /--listen-max-body must be .* got 10/],
       [{ address: "4318", queueRecords: 0 }, /--listen-queue must be .* got 0/],
+      [{ address: "4318", maxSources: 0 }, /--listen-max-sources must be .* got 0/],
       [{ address: "4318", tlsCert: "c.pem" }, /--tls-cert and --tls-key go together/],
     ];
     for (const [listen, message] of bad) await expect(detect({ input: { listen }, model: { model } })).rejects.toThrow(message);

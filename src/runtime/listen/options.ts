@@ -15,6 +15,8 @@ export interface ListenOptions {
   maxBodyBytes?: number;
   /** Records received but not yet scored; a request that would go beyond waits outside with 429. */
   queueRecords?: number;
+  /** Sources whose detectors (windows) are kept; beyond, the one unheard from longest is dropped (its windows start again if it returns). */
+  maxSources?: number;
   /** Told the server's URL once it listens. */
   onListening?: (url: string) => void;
 }
@@ -24,6 +26,7 @@ export const LISTEN_DEFAULTS = {
   host: "127.0.0.1",
   maxBodyBytes: 16 * 1024 * 1024,
   queueRecords: 200_000,
+  maxSources: 10_000,
 } as const;
 
 /** The options checked, files read. */
@@ -34,6 +37,7 @@ export interface ResolvedListen {
   tls: { cert: Buffer; key: Buffer } | null;
   maxBodyBytes: number;
   queueRecords: number;
+  maxSources: number;
   onListening: (url: string) => void;
 }
 
@@ -50,9 +54,11 @@ export function resolveListen(o: ListenOptions): ResolvedListen {
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024 || maxBodyBytes > 1024 ** 3) throw new RangeError(`--listen-max-body must be an integer number of bytes in [1024, 1073741824], got ${maxBodyBytes}`);
   const queueRecords = o.queueRecords ?? LISTEN_DEFAULTS.queueRecords;
   if (!Number.isInteger(queueRecords) || queueRecords < 1 || queueRecords > 10_000_000) throw new RangeError(`--listen-queue must be an integer in [1, 10000000], got ${queueRecords}`);
+  const maxSources = o.maxSources ?? LISTEN_DEFAULTS.maxSources;
+  if (!Number.isInteger(maxSources) || maxSources < 1 || maxSources > 1_000_000) throw new RangeError(`--listen-max-sources must be an integer in [1, 1000000], got ${maxSources}`);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new RangeError("--tls-cert and --tls-key go together: give both or neither");
   const tls = o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: readPem(o.tlsCert, "--tls-cert"), key: readPem(o.tlsKey, "--tls-key") } : null;
-  return { host, port, token, tls, maxBodyBytes, queueRecords, onListening: o.onListening ?? (() => undefined) };
+  return { host, port, token, tls, maxBodyBytes, queueRecords, maxSources, onListening: o.onListening ?? (() => undefined) };
 }
 
 function readPem(path: string, option: string): Buffer {

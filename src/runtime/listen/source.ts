@@ -35,7 +35,7 @@ export function listenSource(options: ListenOptions, o: { durationSeconds?: numb
   return {
     counts: () => receiver?.counts ?? { requests: 0, records: 0, refused: {} },
     async run(loop, signal) {
-      const queue = new Queue(listen.queueRecords, loop);
+      const queue = new Queue(listen.queueRecords, listen.maxSources, loop);
       receiver = new Receiver(listen, (lines, records) => queue.submit(lines, records));
       const server = receiver;
       loop.metrics?.watchReceived(() => server.counts);
@@ -69,7 +69,21 @@ class Queue {
   private readonly lineNos = new Map<string, number>();
   onFailure: (err: Error) => void = () => undefined;
 
-  constructor(private readonly limit: number, private readonly loop: RunLoop) {}
+  /** Sources with a detector, the one heard from longest ago first. */
+  private readonly live = new Set<string>();
+
+  constructor(private readonly limit: number, private readonly maxSources: number, private readonly loop: RunLoop) {}
+
+  /** `source` is heard from: it becomes the newest; past maxSources the oldest one's detector is dropped (its counts kept). */
+  private touch(source: string): void {
+    this.live.delete(source);
+    this.live.add(source);
+    if (this.live.size <= this.maxSources) return;
+    const oldest = this.live.values().next().value;
+    if (oldest === undefined) return;
+    this.live.delete(oldest);
+    this.loop.detection.drop(oldest);
+  }
 
   submit(lines: SourceLines[], records: number): Promise<void> | "full" {
     if (this.failed) return Promise.reject(this.failed);
@@ -101,6 +115,7 @@ class Queue {
         for (const { source, lines } of job.lines) {
           const first = this.lineNos.get(source) ?? 1;
           this.lineNos.set(source, first + lines.length);
+          this.touch(source);
           this.loop.score({ file: source, key: source, lines, lineNo: first });
           this.loop.read(source, lines.length);
         }
