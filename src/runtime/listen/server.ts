@@ -35,8 +35,8 @@ export interface ListenCounts {
   refused: Partial<Record<RefusedReason, number>>;
 }
 
-/** Hand the lines to the run: resolves once scored and written; "full" when the queue has no room now. */
-export type Submit = (lines: SourceLines[], records: number) => Promise<void> | "full";
+/** Hand the lines to the run: resolves once scored and written; "full" when the queue has no room now, "stopping" once the run ends. */
+export type Submit = (lines: SourceLines[], records: number) => Promise<void> | "full" | "stopping";
 
 /** A refusal as the request is answered. */
 class Refused extends Error {
@@ -75,12 +75,17 @@ export class Receiver {
     return `${this.o.tls ? "https" : "http"}://${host}:${bound.port}`;
   }
 
-  /** Refuse new requests (503) from now on; close the listening socket and, once answered, the connections. */
+  /** Refuse new requests (503) from now on and close the listening socket; resolves once every connection is closed (see `disconnect`). */
   async stop(): Promise<void> {
     this.stopping = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     await closed;
+  }
+
+  /** Close every connection left (kept alive by clients) once what was let in is answered. */
+  disconnect(): void {
+    this.server.closeAllConnections();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,6 +94,7 @@ export class Receiver {
       const records = lines.reduce((n, s) => n + s.lines.length, 0);
       const done = this.submit(lines, records);
       if (done === "full") throw new Refused(429, "overloaded", "the queue is full: retry later", { "retry-after": "1" });
+      if (done === "stopping") throw stoppingRefusal();
       await done;
       this.counts.requests++;
       this.counts.records += records;
@@ -115,7 +121,7 @@ export class Receiver {
     if (this.o.token !== null && !bearerMatches(req.headers.authorization, this.o.token)) {
       throw new Refused(401, "unauthorized", "a valid Authorization: Bearer token is required", { "www-authenticate": 'Bearer realm="logforest"' });
     }
-    if (this.stopping) throw new Refused(503, "stopping", "the detector is stopping", { "retry-after": "5" });
+    if (this.stopping) throw stoppingRefusal();
     const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
     const body = await this.body(req);
     try {
@@ -181,6 +187,10 @@ export class Receiver {
     } else if (path === "/loki/api/v1/push") send(res, 204, null, "");
     else send(res, 200, "application/json", "{}");
   }
+}
+
+function stoppingRefusal(): Refused {
+  return new Refused(503, "stopping", "the detector is stopping", { "retry-after": "5" });
 }
 
 function bearerMatches(header: string | undefined, token: string): boolean {

@@ -52,7 +52,9 @@ export function listenSource(options: ListenOptions, o: { durationSeconds?: numb
       signal?.removeEventListener("abort", abort);
       // What was let in is scored and answered; what comes after is refused with 503.
       const closed = server.stop();
+      queue.close();
       await queue.idle();
+      server.disconnect();
       await closed;
       if (failure) throw failure;
     },
@@ -65,6 +67,7 @@ class Queue {
   private queued = 0;
   private scheduled = false;
   private failed: Error | null = null;
+  private closed = false;
   private idleWaiters: Array<() => void> = [];
   private readonly lineNos = new Map<string, number>();
   onFailure: (err: Error) => void = () => undefined;
@@ -85,8 +88,9 @@ class Queue {
     this.loop.detection.drop(oldest);
   }
 
-  submit(lines: SourceLines[], records: number): Promise<void> | "full" {
+  submit(lines: SourceLines[], records: number): Promise<void> | "full" | "stopping" {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return "stopping";
     if (this.queued > 0 && this.queued + records > this.limit) return "full";
     return new Promise<void>((resolve, reject) => {
       this.jobs.push({ lines, records, done: (err) => (err ? reject(err) : resolve()) });
@@ -96,6 +100,11 @@ class Queue {
         setImmediate(() => this.drain());
       }
     });
+  }
+
+  /** Take nothing more (the run is ending): what is queued is still scored. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Resolves once nothing is queued. */
