@@ -53,20 +53,28 @@ function listAt(o: Obj, field: string, where: string): unknown[] {
   return v;
 }
 
-/** An OTLP AnyValue (JSON mapping or protobufjs message) as a plain value. */
+/** An OTLP AnyValue (JSON mapping or protobufjs message) as a plain value. Only the field set counts: protobufjs keeps defaults on the prototype. */
 function anyValue(v: unknown): unknown {
   if (!isObj(v)) return null;
-  if (typeof v.stringValue === "string") return v.stringValue;
-  if (v.boolValue !== undefined && v.boolValue !== null) return Boolean(v.boolValue);
-  if (v.intValue !== undefined && v.intValue !== null) {
-    const n = Number(String(v.intValue));
-    return Number.isSafeInteger(n) ? n : String(v.intValue);
+  const set = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
+  const s = set("stringValue");
+  if (typeof s === "string") return s;
+  const b = set("boolValue");
+  if (b !== undefined && b !== null) return Boolean(b);
+  const i = set("intValue");
+  if (i !== undefined && i !== null) {
+    const n = Number(String(i));
+    return Number.isSafeInteger(n) ? n : String(i);
   }
-  if (v.doubleValue !== undefined && v.doubleValue !== null) return Number(v.doubleValue);
-  if (isObj(v.arrayValue)) return listAt(v.arrayValue, "values", "arrayValue").map(anyValue);
-  if (isObj(v.kvlistValue)) return keyValues(listAt(v.kvlistValue, "values", "kvlistValue"));
-  if (v.bytesValue instanceof Uint8Array) return Buffer.from(v.bytesValue).toString("base64");
-  if (typeof v.bytesValue === "string") return v.bytesValue;
+  const d = set("doubleValue");
+  if (d !== undefined && d !== null) return Number(d);
+  const a = set("arrayValue");
+  if (isObj(a)) return listAt(a, "values", "arrayValue").map(anyValue);
+  const kv = set("kvlistValue");
+  if (isObj(kv)) return keyValues(listAt(kv, "values", "kvlistValue"));
+  const bytes = set("bytesValue");
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes).toString("base64");
+  if (typeof bytes === "string") return bytes;
   return null;
 }
 
