@@ -11,6 +11,8 @@ import { OTLPLogExporter as OtlpJsonExporter } from "@opentelemetry/exporter-log
 import { OTLPLogExporter as OtlpProtoExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from "@opentelemetry/sdk-logs";
 import { resourceFromAttributes } from "@opentelemetry/resources";
+import { logs } from "@opentelemetry/api-logs";
+import { OpenTelemetryTransportV3 } from "@opentelemetry/winston-transport";
 import pino from "pino";
 import { pinoLoki } from "pino-loki";
 import winston from "winston";
@@ -53,16 +55,27 @@ async function received(send: (url: string) => Promise<void>, listen: { queueRec
   return { alerts, result };
 }
 
-async function viaOtel(exporter: LogRecordExporter): Promise<void> {
+/** Lines to an OTLP exporter through the SDK's logger, or from a winston app through @opentelemetry/winston-transport. */
+async function viaOtel(exporter: LogRecordExporter, app: "sdk" | "winston" = "sdk"): Promise<void> {
   // One export at a time (the SDK's batch processor), so the lines arrive in order.
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ "service.name": "checkout" }),
     processors: [new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 2000, maxQueueSize: lines.length, scheduledDelayMillis: 20 })],
   });
-  const logger = provider.getLogger("access");
-  for (const body of lines) logger.emit({ body });
+  if (app === "winston") {
+    logs.setGlobalLoggerProvider(provider);
+    const log = winston.createLogger({ transports: [new OpenTelemetryTransportV3()] });
+    const finished = once(log, "finish");
+    for (const l of lines) log.info(l);
+    log.end();
+    await finished;
+  } else {
+    const logger = provider.getLogger("access");
+    for (const body of lines) logger.emit({ body });
+  }
   await provider.forceFlush();
   await provider.shutdown();
+  logs.disable();
 }
 
 function expectSameAlerts(alerts: StreamAlert[], source: string): void {
@@ -79,8 +92,8 @@ describe("detect --listen: real clients, the alerts of the file", () => {
     expect(result.summary.lines_scored).toBe(lines.length);
   }, 120_000);
 
-  it("OTLP/HTTP protobuf, gzip (@opentelemetry/exporter-logs-otlp-proto)", async () => {
-    const { alerts, result } = await received((url) => viaOtel(new OtlpProtoExporter({ url: `${url}/v1/logs`, compression: "gzip" as never })));
+  it("OTLP/HTTP protobuf, gzip (@opentelemetry/exporter-logs-otlp-proto), from a winston app (@opentelemetry/winston-transport)", async () => {
+    const { alerts, result } = await received((url) => viaOtel(new OtlpProtoExporter({ url: `${url}/v1/logs`, compression: "gzip" as never }), "winston"));
     expectSameAlerts(alerts, "checkout");
     expect(result.listen?.records).toBe(lines.length);
   }, 120_000);
