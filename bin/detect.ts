@@ -5,18 +5,20 @@ import { detect } from "../src/runtime/detect.js";
 import { fileProgress, writerAbove } from "../src/runtime/progress.js";
 import { DETECT_OPTIONS, groupsOf, type DetectArgs } from "./detect-args.js";
 import { detectExitCode } from "./options.js";
+import { LISTEN_OPTIONS, listenOf, type ListenArgs } from "./detect-listen.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
 
-type Args = DetectArgs & RedisDetectArgs & SinkArgs;
+type Args = DetectArgs & RedisDetectArgs & SinkArgs & ListenArgs;
 
 export const detectCommand: CommandModule<object, Args> = {
   command: "detect",
-  describe: "Score log lines and raise alerts (a file, stdin, files followed live, or shipped lines from Redis)",
-  builder: (y) => y.options(DETECT_OPTIONS).options(SINK_OPTIONS).options(REDIS_DETECT_OPTIONS) as never,
+  describe: "Score log lines and raise alerts (a file, stdin, files followed live, logs received over HTTP, or shipped lines from Redis)",
+  builder: (y) => y.options(DETECT_OPTIONS).options(SINK_OPTIONS).options(LISTEN_OPTIONS).options(REDIS_DETECT_OPTIONS) as never,
   handler: async (a) => {
-    if (a.from === undefined && !a.input && !a.follow && process.stdin.isTTY) {
-      throw new RangeError("no input: pass --input FILE, --follow FILE..., or pipe log lines into stdin");
+    const listen = listenOf(a);
+    if (a.from === undefined && !a.input && !a.follow && !listen && process.stdin.isTTY) {
+      throw new RangeError("no input: pass --input FILE, --follow FILE..., --listen PORT, or pipe log lines into stdin");
     }
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -45,7 +47,9 @@ export const detectCommand: CommandModule<object, Args> = {
         // A Redis model key is not a file: a refreshed model is saved only where --retrain-save says.
         await detectFromRedis(a, { ...groupsOf(a, undefined), outputs, sinks }, stop.signal);
       } else {
-        const { summary, seconds } = await detect({ ...groupsOf(a, a.model), outputs, sinks, signal: stop.signal }).finally(() => bar?.stop());
+        const groups = groupsOf(a, a.model);
+        const { summary, seconds, listen: received } = await detect({ ...groups, input: { ...groups.input, listen }, outputs, sinks, signal: stop.signal }).finally(() => bar?.stop());
+        if (received) process.stderr.write(`received: ${JSON.stringify(received)}\n`);
         for (const line of dropWarnings(summary.sinks)) process.stderr.write(`${line}\n`);
         process.exitCode = detectExitCode(summary, process.exitCode);
         if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`);

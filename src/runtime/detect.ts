@@ -13,14 +13,19 @@ import { Detection } from "./detection.js";
 import { workersFor } from "./pipeline.js";
 import { checkSinkOptions, runDetect, type DetectRunResult, type LineSource, type OutputOptions, type SinkOptions } from "./run-detect.js";
 import { fileSource, followSource, streamSource } from "./sources.js";
+import { listenSource, type ListenSource } from "./listen/source.js";
+import type { ListenOptions } from "./listen/options.js";
+import type { ListenCounts } from "./listen/server.js";
 
-/** Where the lines come from: one of file, follow, stdin (default process.stdin). */
+/** Where the lines come from: one of file, follow, listen, stdin (default process.stdin). */
 export interface InputOptions {
   /** Score this whole file. */
   file?: string;
   /** Follow these files as they grow. */
   follow?: readonly string[];
-  /** Read from this stream when neither file nor follow is given. */
+  /** Receive records over HTTP: OTLP logs, Loki push, NDJSON (runtime/listen/). */
+  listen?: ListenOptions;
+  /** Read from this stream when neither file nor follow nor listen is given. */
   stdin?: Readable;
   /** Follow: positions file. */
   positions?: string;
@@ -34,7 +39,7 @@ export interface InputOptions {
    * a worker-thread parser, and maxLineBytes over 512 KiB, read on this thread whatever this says.
    */
   workers?: number;
-  /** Follow: stop after this many seconds. */
+  /** Follow, listen: stop after this many seconds. */
   durationSeconds?: number;
 }
 
@@ -80,6 +85,8 @@ export function resolveDetect(o: DetectOptions): ResolvedDetect {
   const maxLineBytes = checkMaxLineBytes(input.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes");
   const following = input.follow !== undefined && input.follow.length > 0;
   if (input.file !== undefined && following) throw new RangeError("--input and --follow cannot be combined: score a whole file, or follow files as they grow");
+  const listening = input.listen !== undefined;
+  if (listening && (input.file !== undefined || following)) throw new RangeError(`--listen cannot be combined with --${following ? "follow" : "input"}: the lines come from the network`);
   if (input.durationSeconds !== undefined && !(input.durationSeconds > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${input.durationSeconds}`);
   const workers = workersFor({ workers: input.workers, input: input.file, follow: input.follow ? [...input.follow] : undefined, retrain: o.model.retrain });
   checkSinkOptions(o.sinks);
@@ -87,19 +94,29 @@ export function resolveDetect(o: DetectOptions): ResolvedDetect {
   const settings: DetectorSettings = {
     rules: o.rules, format: o.model.format, fields: o.model.fields, latencyUnit: o.model.latencyUnit, retrain: o.model.retrain,
     metricScore: o.model.metricScore, adaptEvery: o.model.adaptEvery,
-    // A followed line without a timestamp is timed by its arrival; a file's, by line order.
-    untimedClock: following ? "arrival" : "lines",
+    // A followed or received line without a timestamp is timed by its arrival; a file's, by line order.
+    untimedClock: following || listening ? "arrival" : "lines",
   };
   const detection = new Detection(forest, settings);
   let source: LineSource;
-  if (following) source = followSource(input.follow ?? [], { positions: input.positions, start: input.start, maxLineBytes, durationSeconds: input.durationSeconds });
+  if (listening) source = listenSource(input.listen ?? { address: "" }, { durationSeconds: input.durationSeconds });
+  else if (following) source = followSource(input.follow ?? [], { positions: input.positions, start: input.start, maxLineBytes, durationSeconds: input.durationSeconds });
   else if (input.file !== undefined) source = fileSource(input.file, { maxLineBytes, workers });
   else source = streamSource(input.stdin ?? process.stdin, "-", { maxLineBytes });
   return { source, detection };
 }
 
-/** Run detection until the input ends (file, stdin) or the run is stopped (follow). */
-export async function detect(o: DetectOptions): Promise<DetectRunResult> {
+/** A run's result; `listen`: what the server received and refused, when listening. */
+export type DetectResult = DetectRunResult & { listen?: ListenCounts };
+
+/** Run detection until the input ends (file, stdin) or the run is stopped (follow, listen). */
+export async function detect(o: DetectOptions): Promise<DetectResult> {
   const { source, detection } = resolveDetect(o);
-  return runDetect(source, detection, { ...o.outputs, sinks: o.sinks }, o.signal);
+  const result: DetectResult = await runDetect(source, detection, { ...o.outputs, sinks: o.sinks }, o.signal);
+  if (isListen(source)) result.listen = source.counts();
+  return result;
+}
+
+function isListen(s: LineSource): s is ListenSource {
+  return "counts" in s;
 }

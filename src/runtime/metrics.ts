@@ -119,6 +119,19 @@ export class DetectMetrics {
     this.sinks = sinks;
   }
 
+  /** Report what `detect --listen` received (runtime/listen/): requests and records scored, requests refused by reason. */
+  watchReceived(counts: () => { requests: number; records: number; refused: Partial<Record<string, number>> }): void {
+    this.counter("logforest_received_requests_total", "HTTP requests received and scored (--listen)", [], function* () {
+      yield [{}, counts().requests];
+    });
+    this.counter("logforest_received_records_total", "Records received and scored (--listen)", [], function* () {
+      yield [{}, counts().records];
+    });
+    this.counter("logforest_received_refused_total", "HTTP requests refused, by reason (bad_payload, too_large, overloaded, ...)", ["reason"], function* () {
+      for (const [reason, n] of Object.entries(counts().refused)) yield [{ reason }, n ?? 0];
+    });
+  }
+
   /** An alert was raised. */
   alert(rule: string, severity: number): void {
     this.alerts.inc({ rule, severity: bandOf(severity) });
