@@ -99,13 +99,20 @@ describe("files and stdin", () => {
   });
 
   it(`exits ${EXIT_NOTHING_PARSED} when no line could be parsed, with the reason in the summary`, () => {
+    // Access-log lines that no format reads (a status of 999).
     const junk = join(dir, "junk.log");
-    writeFileSync(junk, Array.from({ length: 20 }, (_, i) => `Dec  6 03:00:${String(i).padStart(2, "0")} host sshd[1]: Invalid user admin`).join("\n") + "\n");
+    writeFileSync(junk, Array.from({ length: 20 }, (_, i) => `10.0.0.${i} - - [06/Dec/2026:03:00:00 +0000] "GET / HTTP/1.1" 999 1`).join("\n") + "\n");
     const r = run(["detect", "--model", model, "--input", junk]);
     expect(r.code).toBe(EXIT_NOTHING_PARSED);
     expect(r.err).toContain("scored 0 of 20 lines");
     expect(r.err).toContain("could not recognise the log format");
     expect(run(["detect", "--model", model, "--input", log, "--alerts", join(dir, "ok.jsonl")]).code).toBe(0);
+    // A log of another kind (free text) is refused before any line, by kind: a usage error.
+    const sshd = join(dir, "auth.log");
+    writeFileSync(sshd, Array.from({ length: 20 }, (_, i) => `Dec  6 03:00:${String(i).padStart(2, "0")} host sshd[1]: Invalid user admin`).join("\n") + "\n");
+    const text = run(["detect", "--model", model, "--input", sshd]);
+    expect(text.code).toBe(2);
+    expect(text.err).toMatch(/auth\.log is a free-text log .* but the model was trained on a json/);
   });
 });
 

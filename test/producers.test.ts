@@ -46,7 +46,8 @@ describe.each(PRODUCERS)("%s", (format) => {
 
   it("is not read by any other producer's format", () => {
     for (const other of FORMAT_NAMES) {
-      if (other === format || other === "json") continue;
+      // The generic formats (json, combined) read some producers' lines, less well, and lose a tie to them.
+      if (other === format || other === "json" || other === "combined") continue;
       const p = createParser(other);
       for (const [line] of samples) {
         const reason = p.parse(line, emptyRecord());
@@ -211,6 +212,15 @@ describe("fastify on the worker-thread parse path", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe("ingress-nginx", () => {
+  it("trains with no --latency-unit question: $request_length is not taken for a latency", () => {
+    const at = (i: number) => `192.168.1.${i % 50} - - [06/Dec/2026:02:${String(10 + Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} +0000] "GET /api/x/${i % 5} HTTP/1.1" 200 ${500 + i} "-" "curl/8.0" ${70 + (i % 30)} 0.${String(5 + (i % 80)).padStart(3, "0")} [default-shop-80] [] 10.244.0.5:8080 ${500 + i} 0.${String(4 + (i % 80)).padStart(3, "0")} 200 3f2a${i}`;
+    const t = trainFromLines(Array.from({ length: 300 }, (_, i) => at(i)), { forest: { seed: 1, trees: 10 } });
+    expect(t.summary.format).toBe("ingress-nginx");
+    expect(t.summary.features).toContain("latency_vs_route");
+  });
 });
 
 describe("units are never guessed silently", () => {

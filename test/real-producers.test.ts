@@ -40,13 +40,21 @@ describe.each(PRODUCER_NAMES)("logforest on %s's own log, no flags", (name) => {
     const r = runLogger({ dir, logger: name, train, test });
     expect(r.train.summary?.format).toBe(name);
     // Fastify logs no response size: an oversized response cannot be seen there (train says so).
-    const required = KINDS.filter((k) => k !== "oversized" || PRODUCERS[name].bytes);
+    // A proxy's latency holds the app's queueing: when most of the run's requests were in flight
+    // during a stall of the harness's own processes (a machine busy with other work), a route's
+    // 20x spike no longer stands out in the log itself, for any detector; it is then reported,
+    // not required (the stall share is measured by the harness, test/harness/stalls.mjs).
+    const stalledShare = test.stalledLines[name].size / Math.max(1, test.logs[name].lines);
+    const calm = stalledShare < 0.5;
+    if (!calm) console.warn(`${name}: ${Math.round(stalledShare * 100)}% of the detection run's requests were in flight during a harness stall; latency_spike caught ${r.caught.latency_spike?.caught ?? 0}/1, not required`);
+    const required = KINDS.filter((k) => (k !== "oversized" || PRODUCERS[name].bytes) && (k !== "latency_spike" || calm));
     const caught = required.reduce((n, k) => n + (r.caught[k]?.caught ?? 0), 0);
     const incidents = required.reduce((n, k) => n + (r.caught[k]?.incidents ?? 0), 0);
     // Latency alerts on requests in flight while a harness process stalled (a busy machine) are not held against it.
     const falseAlerts = r.falseAlerts - r.falseDuringStalls;
     const detail = JSON.stringify({ caught: r.caught, falseAlerts, stalled: r.falseDuringStalls, by_rule: r.evaluation.false_alerts_by_rule, samples: r.falseSamples.slice(0, 5) });
     expect(incidents, detail).toBe(required.length);
+    expect(required.length, detail).toBeGreaterThanOrEqual(4);
     expect(caught / incidents, detail).toBeGreaterThanOrEqual(0.9);
     expect(falseAlerts, detail).toBeLessThanOrEqual(Math.max(1, r.normalLines / 1000));
     if (!PRODUCERS[name].bytes) expect(JSON.stringify(r.train.summary?.warnings)).toContain("oversized responses cannot be seen");

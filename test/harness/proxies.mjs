@@ -15,7 +15,7 @@ const NGINX_JSON = `'{"time_local":"$time_local","remote_addr":"$remote_addr","r
   `"http_user_agent":"$http_user_agent","http_x_forwarded_for":"$http_x_forwarded_for"}'`;
 
 /** A free port on 127.0.0.1 (closed again: the proxy binds it next). */
-async function freePort() {
+export async function freePort() {
   const s = createServer();
   s.listen(0, "127.0.0.1");
   await once(s, "listening");
@@ -40,10 +40,13 @@ async function ready(child, port, ms, name, errors) {
   }
 }
 
-/** Start `cmd` and wait for it to listen on `port`; close() stops it with `signal` and waits for it. */
-async function run(name, cmd, args, port, signal, env = {}) {
+/**
+ * Start `cmd` and wait for it to listen on `port`; close() stops it with `signal` and waits for it.
+ * `stdout`: a file descriptor its output goes to (HAProxy's and uvicorn's logs), else dropped.
+ */
+export async function run(name, cmd, args, port, signal, env = {}, stdout = "ignore") {
   let stderr = "";
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(cmd, args, { stdio: ["ignore", stdout, "pipe"], env: { ...process.env, ...env } });
   child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   try {
     await ready(child, port, 20_000, name, () => stderr);

@@ -10,7 +10,7 @@ import { emptyRecord } from "./record.js";
 
 /** What logforest reads, one phrase per kind (the HTTP formats and the telemetry stream). */
 export const READS = [
-  "access logs of nginx (JSON), Caddy, Traefik, Envoy/Istio, Google Cloud (httpRequest), ECS, OpenTelemetry, Fastify, AWS ALB/ELB, HAProxy and uvicorn, recognised by their field names (see docs/formats.md)",
+  "access logs of nginx (JSON), Caddy, Traefik, Envoy/Istio, Google Cloud (httpRequest), ECS, OpenTelemetry, Fastify, ingress-nginx, AWS ALB/ELB, HAProxy and uvicorn, recognised by their field names (see docs/formats.md)",
   "JSON lines of HTTP requests (pino, pino-http, winston, express-winston, bunyan, or any JSON with --field mappings): --format json",
   "Apache/nginx access logs, combined or common, with an optional trailing latency: --format combined",
   "plain request lines that start with a timestamp (2026-11-24 14:00:00.123 INFO GET /checkout 200 123.4ms): --format seed",

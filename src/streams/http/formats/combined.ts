@@ -317,7 +317,9 @@ export function guessLatencyUnit(lines: readonly string[]): LatencyUnit | null {
 /** The combined format (registered in ./index.ts). */
 export const combinedFormat = {
   name: "combined",
-  label: "Apache/nginx combined or common log, optional trailing latency (also gunicorn, ingress-nginx)",
+  label: "Apache/nginx combined or common log, optional trailing latency (also gunicorn)",
   mapsFields: false,
+  // It reads ingress-nginx's lines too, less well: that format wins a tie.
+  generic: true,
   create: (o) => new CombinedParser(o.latencyUnit),
 } as const satisfies LogFormat<"combined">;

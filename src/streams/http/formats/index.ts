@@ -12,6 +12,7 @@ import { envoyFormat } from "./envoy.js";
 import { fastifyFormat } from "./fastify.js";
 import { gcpFormat } from "./gcp.js";
 import { haproxyFormat } from "./haproxy.js";
+import { ingressNginxFormat } from "./ingress-nginx.js";
 import { jsonFormat } from "./json.js";
 import { nginxJsonFormat } from "./nginx-json.js";
 import { otelFormat } from "./otel.js";
@@ -23,7 +24,7 @@ import type { LogFormat } from "./types.js";
 // A producer's format reads only its own lines; json reads them all (less well) and loses a tie.
 export const FORMATS = [
   jsonFormat, combinedFormat, seedFormat, nginxJsonFormat, caddyFormat, traefikFormat, envoyFormat, gcpFormat, ecsFormat,
-  otelFormat, fastifyFormat, albFormat, haproxyFormat, uvicornFormat,
+  otelFormat, fastifyFormat, ingressNginxFormat, albFormat, haproxyFormat, uvicornFormat,
 ] as const satisfies readonly LogFormat[];
 
 /** Formats a parser exists for. */
