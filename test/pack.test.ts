@@ -74,7 +74,7 @@ beforeAll(() => {
   install(cjs, { name: "cjs-consumer", version: "1.0.0", main: "index.js", type: "commonjs", license: "ISC" });
   esm = join(dir, "esm");
   install(esm, { name: "esm-consumer", version: "2.0.0", type: "module", private: true });
-}, 180_000);
+}, 1_800_000); // a hang guard: with four CPU-bound processes beside it, packing and two installs took about 390 s (docs/reliability.md)
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -173,5 +173,5 @@ describe("an ESM/TypeScript project (module nodenext, strict, nothing else)", ()
     expectOutlierFirst(run("node", ["out/use.js"], esm));
     expectOutlierFirst(run("node", ["out/use-cjs.cjs"], esm));
     expect(readFileSync(join(esm, "out", "use-cjs.cjs"), "utf8")).toContain('require("logforest")');
-  });
+  }, 900_000); // tsc twice and node twice: 283 s with four CPU-bound processes beside it; a hang guard
 });

@@ -61,6 +61,9 @@ describe("slow clients", () => {
       const server = await start();
       try {
         await halfSent(server.port, 500);
+        // Readiness: once a first request is answered, the server has taken in the 500 (connected
+        // is not accepted: on a busy machine the accept backlog alone can take seconds).
+        expect((await timedGet(server.port, path)).status).toBe(200);
         const answers = [];
         for (let i = 0; i < 5; i++) answers.push(await timedGet(server.port, path));
         expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);

@@ -71,6 +71,8 @@ export interface ConsumeSummary {
   alerts_already_written: number;
   /** Entries of a line already scored (a shipper's re-send) passed over. */
   duplicate_lines: number;
+  /** Lines never seen between two scored ones of a file (lost with Redis's memory, or trimmed by MAXLEN). */
+  lines_missing: number;
   skipped: Record<string, number>;
   takeovers: number;
   shards_released: number;
@@ -156,6 +158,8 @@ class Consumer implements LineSource {
   /** Rejects STOP_GRACE_MS after a stop is asked for. */
   private stopped: Promise<never> = new Promise<never>(() => undefined);
   private gaveUp = false;
+  /** The last error a call answered with (not a lost connection): said if a stop gives up on it. */
+  private lastError: Error | null = null;
 
   constructor(
     private readonly transport: StreamTransport,
@@ -166,7 +170,7 @@ class Consumer implements LineSource {
     this.member = transport.member(c.stream, c.group, c.consumer);
     this.lease = new Leases(this.member, c.shards, c.leaseMs, (f) => this.retry(f));
     this.summary = {
-      consumer: c.consumer, entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, skipped: {},
+      consumer: c.consumer, entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, lines_missing: 0, skipped: {},
       takeovers: 0, shards_released: 0, claimed: 0, replayed: 0, model_reloads: 0, takeover_ms_max: 0, rss_max_mb: 0, seconds: 0,
     };
     transport.onReconnect(() => (this.reconnected = true));
@@ -182,7 +186,8 @@ class Consumer implements LineSource {
     let grace: NodeJS.Timeout | null = null;
     this.stopped = new Promise<never>((_, reject) => {
       stop.signal.addEventListener("abort", () => {
-        grace = setTimeout(() => (this.gaveUp = true, reject(new Error(`stopped while ${this.transport.name} did not answer for ${STOP_GRACE_MS} ms: unacknowledged entries stay pending for the next owner`))), STOP_GRACE_MS);
+        const what = () => (this.lastError === null ? "did not answer" : `kept failing (${this.lastError.message})`);
+        grace = setTimeout(() => (this.gaveUp = true, reject(new Error(`stopped while ${this.transport.name} ${what()} for ${STOP_GRACE_MS} ms: unacknowledged entries stay pending for the next owner`))), STOP_GRACE_MS);
       }, { once: true });
     });
     this.stopped.catch(() => undefined);
@@ -275,6 +280,7 @@ class Consumer implements LineSource {
           continue;
         }
         if (no === 1 && nos.length > 0) break; // a new file at the path: its own run
+        if (live && last > 0 && no > last + 1) this.summary.lines_missing += no - last - 1;
         s.lastLine.set(file, no);
         if (line.tooLong) {
           if (live) this.summary.skipped.too_long = (this.summary.skipped.too_long ?? 0) + 1;
@@ -403,6 +409,7 @@ class Consumer implements LineSource {
         return await Promise.race([f(), this.stopped]);
       } catch (err) {
         if (this.gaveUp) throw err;
+        this.lastError = err instanceof Error && !/connect|closed|ECONN|LOADING/i.test(err.message) ? err : null;
         await Promise.race([sleep(retryDelay(attempt)), this.stopped]);
       }
     }

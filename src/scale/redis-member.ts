@@ -23,15 +23,64 @@ const MARKER_TTL_SECONDS = 86_400;
 
 type RawEntry = [id: string, fields: string[] | null];
 
+/** Says what the member did that the user should know; default: a line on stderr. */
+export type Notice = (message: string) => void;
+const toStderr: Notice = (m) => void process.stderr.write(`logforest: ${m}\n`);
+
 /** One member of a group, over one connection. */
 export class RedisMember implements GroupMember {
-  constructor(private readonly redis: Redis, private readonly keys: Keys, readonly name: string) {}
+  /** Times Redis was found to have lost its data (the group and streams made again). */
+  recreated = 0;
+  private epoch: string | null = null;
+
+  constructor(private readonly redis: Redis, private readonly keys: Keys, readonly name: string, private readonly notice: Notice = toStderr) {}
 
   async ensureShard(shard: number): Promise<void> {
+    await this.checkEpoch();
+    await this.createGroup(shard);
+  }
+
+  /**
+   * Redis's memory, told apart by a key set once (NX) with the group: when the one this member
+   * saw is gone, Redis lost its data (restarted without persistence, or flushed). Said once per loss.
+   */
+  private async checkEpoch(): Promise<void> {
+    const key = `${this.keys.consumers}:epoch`;
+    await this.redis.set(key, `${Date.now()}-${this.name}`, "NX");
+    const now = await this.redis.get(key);
+    if (this.epoch !== null && now !== this.epoch) {
+      this.recreated++;
+      this.notice(`Redis lost its data (restarted without persistence, or flushed): the consumer group "${this.keys.group}" is made again on each shard `
+        + `from the entries its stream holds now; entries shipped before the loss and not yet scored are gone with it `
+        + `(lines_missing in the summary counts the gaps in line numbers this consumer sees)`);
+    }
+    this.epoch = now;
+  }
+
+  /** XGROUP CREATE from the first entry (MKSTREAM); false when the group was there already. */
+  private async createGroup(shard: number): Promise<boolean> {
     try {
       await this.redis.call("XGROUP", "CREATE", this.keys.shard(shard), this.keys.group, "0", "MKSTREAM");
+      return true;
     } catch (err) {
       if (!(err instanceof Error && err.message.includes("BUSYGROUP"))) throw err;
+      return false;
+    }
+  }
+
+  /**
+   * Run `f` on `shards`; if Redis says a group is gone (NOGROUP: restarted without persistence,
+   * or the stream deleted), make it again from the stream's first entry (every entry there now
+   * came after the loss), say so (checkEpoch), and run `f` once more.
+   */
+  private async withGroup<T>(shards: readonly number[], f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith("NOGROUP"))) throw err;
+      await this.checkEpoch();
+      for (const shard of shards) await this.createGroup(shard);
+      return await f();
     }
   }
 
@@ -43,7 +92,7 @@ export class RedisMember implements GroupMember {
     if (blockMs > 0) args.push("BLOCK", blockMs);
     const from = which === "new" ? ">" : "0";
     args.push("STREAMS", ...byKey.keys(), ...shards.map(() => from));
-    const reply = (await this.redis.call("XREADGROUP", ...args)) as Array<[string, RawEntry[]]> | null;
+    const reply = await this.withGroup(shards, async () => (await this.redis.call("XREADGROUP", ...args)) as Array<[string, RawEntry[]]> | null);
     for (const [key, entries] of reply ?? []) {
       const shard = byKey.get(key);
       if (shard !== undefined) res.set(shard, entries.map(entryOf));
@@ -57,7 +106,7 @@ export class RedisMember implements GroupMember {
 
   async claim(shard: number, idleMs: number): Promise<{ claimed: number; waiting: boolean }> {
     const key = this.keys.shard(shard);
-    if ((await this.othersPending(key)) === 0) return { claimed: 0, waiting: false };
+    if ((await this.withGroup([shard], () => this.othersPending(key))) === 0) return { claimed: 0, waiting: false };
     let claimed = 0;
     let cursor = "0-0";
     for (let round = 0; round < 1000; round++) {
@@ -77,7 +126,7 @@ export class RedisMember implements GroupMember {
 
   async replay(shard: number, count: number): Promise<Entry[]> {
     const key = this.keys.shard(shard);
-    const p = (await this.redis.call("XPENDING", key, this.keys.group)) as [number, string | null, ...unknown[]];
+    const p = await this.withGroup([shard], async () => (await this.redis.call("XPENDING", key, this.keys.group)) as [number, string | null, ...unknown[]]);
     let end: string;
     if (Number(p[0]) > 0 && p[1] !== null) {
       end = `(${p[1]}`;
