@@ -15,12 +15,12 @@ export const READS = [
   "Apache/nginx access logs, combined or common, with an optional trailing latency: --format combined",
   "plain request lines that start with a timestamp (2026-11-24 14:00:00.123 INFO GET /checkout 200 123.4ms): --format seed",
   "CSV metric streams (a header, a timestamp column, value columns): --format csv",
+  "free-text application logs behind a header (syslog/sshd, log4j/logback, Python logging, Go, klog, Apache/nginx error logs, HDFS, Spark, BGL, ...): found by themselves, or --format text (see docs/free-text.md)",
 ] as const;
 
 /** Logs it does not read (no --format fits them). */
 export const DOES_NOT_READ =
-  "syslog lines (sshd/OpenSSH, cron, kernel), Apache or nginx error logs, system logs such as HDFS or BGL, " +
-  "and other free text without one HTTP request per line";
+  "lines with neither an HTTP request nor a header it knows (a time, a level, a component) before the message";
 
 /** Lines shown, and the characters kept of each. */
 const SHOWN_LINES = 3;
