@@ -9,8 +9,9 @@ import { FORMAT_NAMES, LATENCY_UNITS, type LatencyUnit } from "../src/streams/ht
 import { fieldsOf } from "./options.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
+import { METRIC_DETECT_OPTIONS, metricAdaptOf, metricLikelihoodOf, type MetricDetectArgs } from "./detect-metrics.js";
 
-interface DetectArgs extends RedisDetectArgs, SinkArgs {
+interface DetectArgs extends RedisDetectArgs, SinkArgs, MetricDetectArgs {
   model: string;
   input?: string;
   follow?: string[];
@@ -35,8 +36,6 @@ interface DetectArgs extends RedisDetectArgs, SinkArgs {
   "retrain-save"?: string;
   host: string;
   workers?: number;
-  "metric-score": string;
-  "adapt-every": number;
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {
@@ -57,8 +56,6 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option("json", { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" })
       .option("latency-unit", { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" })
       .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" })
-      .option("metric-score", { type: "string", choices: ["likelihood", "raw"], default: "likelihood", describe: "a telemetry model's score: the anomaly likelihood, comparable across series (default), or the forest's raw score" })
-      .option("adapt-every", { type: "number", default: 0, describe: "a telemetry model: replace a tree every N rows (10 to 1e6) with one grown on recent rows that did not alert (0: never; measured to help little, see docs/telemetry.md)" })
       .option("workers", { type: "number", describe: "with --input: parse on this many worker threads, 0-16 (0: on the detecting thread; default: 1 for a file of 32 MiB or more on 2+ cores, else 0); the output is the same" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("retrain", { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" })
@@ -71,7 +68,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         describe: "serve a live dashboard on this port (bare: 8377; 0: any free port); with --input or stdin it stays up after the end of input until Ctrl-C",
       })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address the dashboard binds to; 127.0.0.1 keeps it on this machine, another (e.g. 0.0.0.0) exposes it: your choice" })
-      .options(SINK_OPTIONS)
+      .options({ ...SINK_OPTIONS, ...METRIC_DETECT_OPTIONS })
       .options(REDIS_DETECT_OPTIONS)
       .conflicts("input", "follow")
       .check((a) => {
@@ -126,7 +123,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         durationSeconds: a.duration,
         maxLineBytes: a["max-line-bytes"],
         workers: a.workers,
-        telemetry: { output: a["metric-score"] as "likelihood" | "raw", adapt: a["adapt-every"] === 0 ? false : { every: a["adapt-every"] } },
+        telemetry: { output: a["metric-score"] as "likelihood" | "raw", adapt: metricAdaptOf(a["adapt-every"], a), likelihood: metricLikelihoodOf(a) },
         signal: stop.signal,
         retrain: a.retrain
           ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], save: a["retrain-save"] ?? a.model }

@@ -81,7 +81,7 @@ export interface DetectRunOptions {
   /** Keep learning from recent normal lines (see streams/retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** A telemetry model's score (likelihood or raw) and continuous tree replacement (streams/metrics/detect.ts). */
-  telemetry?: Pick<TelemetryDetectorOptions, "output" | "adapt">;
+  telemetry?: Pick<TelemetryDetectorOptions, "output" | "adapt" | "likelihood">;
   /** Called once the detector exists, before any line (the dashboard reads its summary and model). */
   onStart?: (detector: AnyDetector) => void;
   /** POST each alert to a URL (see runtime/sinks/webhook.ts). */

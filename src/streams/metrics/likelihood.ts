@@ -62,7 +62,7 @@ export interface LikelihoodOptions {
 }
 
 export const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodOptions> = Object.freeze({
-  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 100, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3,
+  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 75, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3,
 });
 
 /** Share of alertScore that held rows report at most. */
@@ -189,9 +189,17 @@ export class AnomalyLikelihood {
   /** Recent means ("mean") and raw scores ("peaks") of rows that joined the history. */
   private readonly means: Window;
   private readonly raws: Window;
-  /** Every row's raw score (excluded ones too), and a sorted copy refreshed every REFIT rows: what `recur` counts. */
+  /**
+   * What `recur` counts, over the last `long` rows (excluded ones too): each raw score, and
+   * the smaller of it and the largest of the `hold` before it; sorted copies are refreshed
+   * every REFIT rows. Rows >= x less joined rows >= x = the episodes reaching x (a row
+   * reaching x with none in the `hold` rows before it starts one).
+   */
   private readonly seen: Window;
+  private readonly joined: Window;
+  private readonly before: SlidingMax;
   private seenSorted = new Float64Array(0);
+  private joinedSorted = new Float64Array(0);
   private sinceSeen = 0;
   /** Peaks over threshold, refitted every REFIT rows: the sorted history, the threshold, its exceedance rate and scale. */
   private sorted = new Float64Array(0);
@@ -212,6 +220,8 @@ export class AnomalyLikelihood {
     this.means = new Window(opts.method === "peaks" ? 1 : opts.long);
     this.raws = new Window(opts.method === "mean" ? 1 : opts.long);
     this.seen = new Window(opts.long);
+    this.joined = new Window(opts.long);
+    this.before = new SlidingMax(Math.max(1, opts.hold));
   }
 
   /** Start over, as for a new stream. */
@@ -220,7 +230,10 @@ export class AnomalyLikelihood {
     this.means.clear();
     this.raws.clear();
     this.seen.clear();
+    this.joined.clear();
+    this.before.clear();
     this.seenSorted = new Float64Array(0);
+    this.joinedSorted = new Float64Array(0);
     this.sinceSeen = 0;
     this.threshold = NaN;
     this.sinceFit = this.held = this.peak = 0;
@@ -235,14 +248,18 @@ export class AnomalyLikelihood {
     let p = 1;
     if (o.method !== "peaks") p = this.meanTail(m);
     if (o.method !== "mean") p = o.method === "both" ? Math.min(1, 2 * Math.min(p, this.peaksTail(raw))) : this.peaksTail(raw);
-    // A raw score seen `recur` times among the last `long` rows is a pattern of the stream's own.
-    const recurred = this.seenSorted.length - lowerBound(this.seenSorted, raw) >= o.recur;
+    // A raw score reached by `recur` separate episodes of the last `long` rows is a pattern of the stream's own.
+    const episodes = this.seenSorted.length - lowerBound(this.seenSorted, raw) - (this.joinedSorted.length - lowerBound(this.joinedSorted, raw));
+    const recurred = episodes >= o.recur;
     if (o.training && !recurred) p = Math.min(p, this.trainingTail(raw));
     const s = scoreOfTail(p);
     this.last = s;
     this.seen.push(raw);
+    this.joined.push(Math.min(raw, this.before.max()));
+    this.before.push(raw);
     if (++this.sinceSeen >= REFIT) {
       this.seenSorted = Float64Array.from(this.seen.values.subarray(0, this.seen.count)).sort();
+      this.joinedSorted = Float64Array.from(this.joined.values.subarray(0, this.joined.count)).sort();
       this.sinceSeen = 0;
     }
     if (!o.exclude || s < EXCLUDE_FROM || recurred) {
@@ -322,4 +339,39 @@ function lowerBound(a: Float64Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The largest of the last `size` values pushed (-Infinity before any), O(1) amortised: a ring of candidates, decreasing. */
+class SlidingMax {
+  private readonly vals: Float64Array;
+  private readonly at: Float64Array;
+  private head = 0;
+  private len = 0;
+  private n = 0;
+
+  constructor(private readonly size: number) {
+    this.vals = new Float64Array(size + 1);
+    this.at = new Float64Array(size + 1);
+  }
+
+  push(x: number): void {
+    const cap = this.vals.length;
+    while (this.len > 0 && this.vals[(this.head + this.len - 1) % cap] <= x) this.len--;
+    const slot = (this.head + this.len) % cap;
+    this.vals[slot] = x;
+    this.at[slot] = this.n++;
+    this.len++;
+    while (this.at[this.head] <= this.n - 1 - this.size) {
+      this.head = (this.head + 1) % cap;
+      this.len--;
+    }
+  }
+
+  max(): number {
+    return this.len > 0 ? this.vals[this.head] : -Infinity;
+  }
+
+  clear(): void {
+    this.head = this.len = this.n = 0;
+  }
 }
