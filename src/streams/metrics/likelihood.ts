@@ -37,6 +37,8 @@
  * a new hold: a larger anomaly is not swallowed by a smaller one (1: never).
  */
 
+import { Episodes } from "./episodes.js";
+
 /** Options of the anomaly likelihood; see LIKELIHOOD_DEFAULTS. */
 export interface LikelihoodOptions {
   /** How a row's tail probability is found (see the top of the file). */
@@ -78,9 +80,12 @@ const P_FLOOR = 1e-10;
  * of the corpus went from 153 to 723 false ones).
  */
 export const EXCLUDE_FROM = 0.5;
-// Peaks over threshold: the tail starts at this quantile; its fit is redone every REFIT rows.
+// Peaks over threshold: the tail starts at this quantile; its fit (a sort of the history) is
+// redone every REFIT rows, or every (history rows) / REFIT_SHARE when that is more: a long
+// history costs no more per row than 2,000 rows did.
 const TAIL_QUANTILE = 0.98;
 const REFIT = 100;
+const REFIT_SHARE = 20;
 const METHODS = ["mean", "peaks", "both"] as const;
 
 /** Validate options; each error names the option, the range and the value. */
@@ -189,19 +194,9 @@ export class AnomalyLikelihood {
   /** Recent means ("mean") and raw scores ("peaks") of rows that joined the history. */
   private readonly means: Window;
   private readonly raws: Window;
-  /**
-   * What `recur` counts, over the last `long` rows (excluded ones too): each raw score, and
-   * the smaller of it and the largest of the `hold` before it; sorted copies are refreshed
-   * every REFIT rows. Rows >= x less joined rows >= x = the episodes reaching x (a row
-   * reaching x with none in the `hold` rows before it starts one).
-   */
-  private readonly seen: Window;
-  private readonly joined: Window;
-  private readonly before: SlidingMax;
-  private seenSorted = new Float64Array(0);
-  private joinedSorted = new Float64Array(0);
-  private sinceSeen = 0;
-  /** Peaks over threshold, refitted every REFIT rows: the sorted history, the threshold, its exceedance rate and scale. */
+  /** What `recur` counts: the episodes of the last `long` rows (excluded ones too) reaching a raw score. */
+  private readonly episodes: Episodes;
+  /** Peaks over threshold, refitted every REFIT rows or more (see REFIT_SHARE): the sorted history, the threshold, its exceedance rate and scale. */
   private sorted = new Float64Array(0);
   private threshold = NaN;
   private rate = 0;
@@ -219,9 +214,7 @@ export class AnomalyLikelihood {
     this.recent = new Window(opts.short);
     this.means = new Window(opts.method === "peaks" ? 1 : opts.long);
     this.raws = new Window(opts.method === "mean" ? 1 : opts.long);
-    this.seen = new Window(opts.long);
-    this.joined = new Window(opts.long);
-    this.before = new SlidingMax(Math.max(1, opts.hold));
+    this.episodes = new Episodes(opts.long, Math.max(1, opts.hold));
   }
 
   /** Start over, as for a new stream. */
@@ -229,12 +222,7 @@ export class AnomalyLikelihood {
     this.recent.clear();
     this.means.clear();
     this.raws.clear();
-    this.seen.clear();
-    this.joined.clear();
-    this.before.clear();
-    this.seenSorted = new Float64Array(0);
-    this.joinedSorted = new Float64Array(0);
-    this.sinceSeen = 0;
+    this.episodes.clear();
     this.threshold = NaN;
     this.sinceFit = this.held = this.peak = 0;
     this.wasHigh = false;
@@ -249,19 +237,11 @@ export class AnomalyLikelihood {
     if (o.method !== "peaks") p = this.meanTail(m);
     if (o.method !== "mean") p = o.method === "both" ? Math.min(1, 2 * Math.min(p, this.peaksTail(raw))) : this.peaksTail(raw);
     // A raw score reached by `recur` separate episodes of the last `long` rows is a pattern of the stream's own.
-    const episodes = this.seenSorted.length - lowerBound(this.seenSorted, raw) - (this.joinedSorted.length - lowerBound(this.joinedSorted, raw));
-    const recurred = episodes >= o.recur;
+    const recurred = this.episodes.reaching(raw) >= o.recur;
     if (o.training && !recurred) p = Math.min(p, this.trainingTail(raw));
     const s = scoreOfTail(p);
     this.last = s;
-    this.seen.push(raw);
-    this.joined.push(Math.min(raw, this.before.max()));
-    this.before.push(raw);
-    if (++this.sinceSeen >= REFIT) {
-      this.seenSorted = Float64Array.from(this.seen.values.subarray(0, this.seen.count)).sort();
-      this.joinedSorted = Float64Array.from(this.joined.values.subarray(0, this.joined.count)).sort();
-      this.sinceSeen = 0;
-    }
+    this.episodes.push(raw);
     if (!o.exclude || s < EXCLUDE_FROM || recurred) {
       if (o.method !== "peaks") this.means.push(m);
       if (o.method !== "mean") this.raws.push(raw);
@@ -301,7 +281,7 @@ export class AnomalyLikelihood {
       const pr = this.prior;
       return x <= pr.p99 ? Math.max(0.01, normalTail((x - pr.mean) / pr.sd)) : 0.01 * Math.exp(-(x - pr.p99) / pr.tailScale);
     }
-    if (Number.isNaN(this.threshold) || ++this.sinceFit >= REFIT) this.fit();
+    if (Number.isNaN(this.threshold) || ++this.sinceFit >= Math.max(REFIT, this.raws.count / REFIT_SHARE)) this.fit();
     if (x > this.threshold) return this.rate * Math.exp(-(x - this.threshold) / this.scale);
     // Share of the history at or above x.
     const a = this.sorted;
@@ -341,37 +321,3 @@ function lowerBound(a: Float64Array, x: number): number {
   return lo;
 }
 
-/** The largest of the last `size` values pushed (-Infinity before any), O(1) amortised: a ring of candidates, decreasing. */
-class SlidingMax {
-  private readonly vals: Float64Array;
-  private readonly at: Float64Array;
-  private head = 0;
-  private len = 0;
-  private n = 0;
-
-  constructor(private readonly size: number) {
-    this.vals = new Float64Array(size + 1);
-    this.at = new Float64Array(size + 1);
-  }
-
-  push(x: number): void {
-    const cap = this.vals.length;
-    while (this.len > 0 && this.vals[(this.head + this.len - 1) % cap] <= x) this.len--;
-    const slot = (this.head + this.len) % cap;
-    this.vals[slot] = x;
-    this.at[slot] = this.n++;
-    this.len++;
-    while (this.at[this.head] <= this.n - 1 - this.size) {
-      this.head = (this.head + 1) % cap;
-      this.len--;
-    }
-  }
-
-  max(): number {
-    return this.len > 0 ? this.vals[this.head] : -Infinity;
-  }
-
-  clear(): void {
-    this.head = this.len = this.n = 0;
-  }
-}
