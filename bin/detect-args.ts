@@ -4,8 +4,9 @@ import { RETRAIN_DEFAULTS } from "../src/streams/retrain.js";
 import type { DetectOptions } from "../src/runtime/detect.js";
 import { FORMAT_NAMES, LATENCY_UNITS } from "../src/streams/http/parse.js";
 import { checkInput, fieldsOf } from "./options.js";
+import { metricLikelihoodOf, type MetricDetectArgs } from "./detect-metrics.js";
 
-/** The options of `detect` but its sinks (detect-sinks.ts) and --from (detect-redis.ts). */
+/** The options of `detect` but its sinks (detect-sinks.ts), metric-stream switches (detect-metrics.ts) and --from (detect-redis.ts). */
 export const DETECT_OPTIONS = {
   model: { type: "string", demandOption: true, describe: "model file written by `logforest train`" },
   input: { type: "string", coerce: checkInput, describe: "score this whole file (- : stdin)", conflicts: "follow" },
@@ -20,8 +21,6 @@ export const DETECT_OPTIONS = {
   json: { type: "boolean", default: false, describe: "alerts as JSON lines even on a terminal, summary as JSON" },
   "latency-unit": { type: "string", choices: [...LATENCY_UNITS], describe: "unit of a latency written as a bare number (default: the one the model was trained with)" },
   "max-line-bytes": { type: "number", default: 65536, describe: "longest line scored, in bytes; a longer one is skipped as too_long without being held in memory" },
-  "metric-score": { type: "string", choices: ["likelihood", "raw"], default: "likelihood", describe: "a telemetry model's score: the anomaly likelihood, comparable across series (default), or the forest's raw score" },
-  "adapt-every": { type: "number", default: 0, describe: "a telemetry model: replace a tree every N rows (10 to 1e6) with one grown on recent rows that did not alert (0: never; measured to help little, see docs/telemetry.md)" },
   workers: { type: "number", describe: "with --input: parse on this many worker threads, 0-16 (0: on the detecting thread; default: 1 for a file of 32 MiB or more on 2+ cores, else 0); the output is the same" },
   duration: { type: "number", describe: "follow mode or --from: stop after this many seconds" },
   retrain: { type: "boolean", default: false, describe: "keep learning: refresh the oldest trees from recent normal lines (see README)" },
@@ -49,8 +48,6 @@ export interface DetectArgs {
   json: boolean;
   "latency-unit"?: string;
   "max-line-bytes": number;
-  "metric-score": string;
-  "adapt-every": number;
   workers?: number;
   duration?: number;
   retrain: boolean;
@@ -65,7 +62,7 @@ export interface DetectArgs {
 }
 
 /** The run's options by concern, from the command line (`saveDefault`: where --retrain saves when --retrain-save is not given). */
-export function groupsOf(a: DetectArgs, saveDefault: string | undefined): Pick<DetectOptions, "input" | "model" | "rules"> {
+export function groupsOf(a: DetectArgs & MetricDetectArgs, saveDefault: string | undefined): Pick<DetectOptions, "input" | "model" | "rules"> {
   const save = a["retrain-save"] ?? saveDefault;
   return {
     input: {
@@ -74,7 +71,8 @@ export function groupsOf(a: DetectArgs, saveDefault: string | undefined): Pick<D
     },
     model: {
       model: a.model, format: a.format, fields: fieldsOf(a.field), latencyUnit: a["latency-unit"],
-      metricScore: a["metric-score"] as "likelihood" | "raw", adaptEvery: a["adapt-every"],
+      metricScore: a["metric-score"] as "likelihood" | "raw", adaptEvery: a["adapt-every"], adaptReservoir: a["adapt-reservoir"],
+      metricLikelihood: metricLikelihoodOf(a),
       retrain: a.retrain
         ? { everyLines: a["retrain-every"], everyMinutes: a["retrain-minutes"], trees: a["retrain-trees"], sample: a["retrain-sample"], ...(save !== undefined ? { save } : {}) }
         : undefined,

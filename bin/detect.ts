@@ -8,13 +8,14 @@ import { detectExitCode } from "./options.js";
 import { LISTEN_OPTIONS, listenOf, type ListenArgs } from "./detect-listen.js";
 import { detectFromRedis, REDIS_DETECT_OPTIONS, type RedisDetectArgs } from "./detect-redis.js";
 import { dropWarnings, openMetrics, SINK_OPTIONS, sinkRunOptions, type SinkArgs } from "./detect-sinks.js";
+import { METRIC_DETECT_OPTIONS, type MetricDetectArgs } from "./detect-metrics.js";
 
-type Args = DetectArgs & RedisDetectArgs & SinkArgs & ListenArgs;
+type Args = DetectArgs & RedisDetectArgs & SinkArgs & MetricDetectArgs & ListenArgs;
 
 export const detectCommand: CommandModule<object, Args> = {
   command: "detect",
   describe: "Score log lines and raise alerts (a file, stdin, files followed live, logs received over HTTP, or shipped lines from Redis)",
-  builder: (y) => y.options(DETECT_OPTIONS).options(SINK_OPTIONS).options(LISTEN_OPTIONS).options(REDIS_DETECT_OPTIONS) as never,
+  builder: (y) => y.options(DETECT_OPTIONS).options(METRIC_DETECT_OPTIONS).options(SINK_OPTIONS).options(LISTEN_OPTIONS).options(REDIS_DETECT_OPTIONS) as never,
   handler: async (a) => {
     const listen = listenOf(a);
     if (a.from === undefined && !a.input && !a.follow && !listen && process.stdin.isTTY) {

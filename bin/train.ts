@@ -8,8 +8,9 @@ import { describeSkipped, trainFromFile, TRAIN_DEFAULTS } from "../src/streams/h
 import { fileProgress } from "../src/runtime/progress.js";
 import { checkInput, fieldsOf } from "./options.js";
 import { kindOfFile, TEXT_TRAIN_OPTIONS, trainTextCommand } from "./train-text.js";
+import { METRIC_TRAIN_OPTIONS, metricTrainOf, type MetricTrainArgs } from "./detect-metrics.js";
 
-interface TrainArgs {
+interface TrainArgs extends MetricTrainArgs {
   input: string;
   format: string;
   model: string;
@@ -40,6 +41,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("context", { type: "number", default: 0, describe: "csv: also each value against its rolling median over this many values, a longer-run level (0: none; else window to 4096)" })
       .option("season", { type: "string", choices: ["off", "day", "week"], default: "off", describe: "csv: also each value against the usual level of its hour of the day or week (UTC), learned as the stream goes (off: none; see docs/telemetry.md)" })
       .option("timestamp", { type: "string", describe: "csv: name of the timestamp column (default: ts, time or timestamp)" })
+      .options(METRIC_TRAIN_OPTIONS)
       .option("model", { type: "string", default: "logforest.model", describe: "model file to write" })
       .option("field", { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" })
       .option("trees", { type: "number", default: 100, describe: "trees in the forest" })
@@ -104,6 +106,7 @@ async function trainCsv(a: TrainArgs, source: string | Readable): Promise<void> 
     k: a.shingle,
     context: a.context,
     season: a.season === "day" || a.season === "week" ? a.season : "off",
+    ...metricTrainOf(a),
     maxRows: a["max-lines"],
     forest: { trees: a.trees, seed: a.seed, ...(a["sample-size"] !== 256 ? { sampleSize: a["sample-size"] } : {}) },
   });

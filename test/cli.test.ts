@@ -86,7 +86,8 @@ describe("telemetry streams from the CLI", () => {
     expect(t.code).toBe(0);
     expect(JSON.parse(t.out)).toMatchObject({ format: "csv", series: ["cpu_pct", "latency_ms", "queue_depth"] });
     expect(run(["simulate", "--kind", "telemetry", "--count", "8640", "--seed", "101", "--start", "2026-11-26T00:00:00Z", "--out", path("t-test.csv"), "--truth", path("t-truth.jsonl")]).code).toBe(0);
-    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-alerts.jsonl"), "--scores", path("t-scores.csv"), "--json"]);
+    // An incident every 300 rows recurs: the training reference stays on for every value (docs/telemetry.md).
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-alerts.jsonl"), "--scores", path("t-scores.csv"), "--metric-recur", "1000000", "--json"]);
     expect(d.code).toBe(0);
     expect(JSON.parse(d.err)).toMatchObject({ lines_read: 8641, lines_scored: 8640, skipped: { header: 1 } });
     expect(readFileSync(path("t-scores.csv"), "utf8").trim().split("\n").length).toBe(1 + 8641); // header + every line
@@ -105,7 +106,7 @@ describe("telemetry streams from the CLI", () => {
     // the forest's score sits near 0.4-0.5 on normal rows; the likelihood score -log10(p)/10 near 0
     expect(medianScore(path("t-raw.csv"))).toBeGreaterThan(0.3);
     expect(medianScore(path("t-scores.csv"))).toBeLessThan(0.1);
-    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-aalerts.jsonl"), "--adapt-every", "50", "--json"]);
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-aalerts.jsonl"), "--adapt-every", "50", "--metric-recur", "1000000", "--json"]);
     expect(d.code).toBe(0);
     const ev = JSON.parse(run(["evaluate", "--alerts", path("t-aalerts.jsonl"), "--truth", path("t-truth.jsonl"), "--json"]).out);
     expect(ev.incident_recall).toBeGreaterThanOrEqual(0.9);
@@ -117,7 +118,7 @@ describe("telemetry streams from the CLI", () => {
 
   it("detect --retrain on a telemetry stream refreshes, saves the new generation and still catches incidents", () => {
     const saved = path("t-retrained.lfm");
-    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-ralerts.jsonl"), "--retrain", "--retrain-every", "2000", "--retrain-sample", "5000", "--retrain-save", saved, "--json"]);
+    const d = run(["detect", "--model", path("t.lfm"), "--input", path("t-test.csv"), "--alerts", path("t-ralerts.jsonl"), "--retrain", "--retrain-every", "2000", "--retrain-sample", "5000", "--retrain-save", saved, "--metric-recur", "1000000", "--json"]);
     expect(d.code).toBe(0);
     const s = JSON.parse(d.err);
     // 8,641 lines in parts of 2,000 (the first holds the header): 1,999 + 2,000 rows, then 2,000, 2,000; 641 left over.

@@ -59,6 +59,10 @@ export interface ModelOptions {
   metricScore?: "likelihood" | "raw";
   /** A metric stream: replace a tree every N rows (0: never, the default). */
   adaptEvery?: number;
+  /** A metric stream, with adaptEvery: recent normal rows kept to grow trees on. */
+  adaptReservoir?: number;
+  /** A metric stream: its anomaly likelihood's options (streams/metrics/likelihood.ts: method, short, long, hold, recur, ...). */
+  metricLikelihood?: object;
 }
 
 /** A detection run's options, by concern. */
@@ -93,7 +97,7 @@ export function resolveDetect(o: DetectOptions): ResolvedDetect {
   const forest = typeof o.model.model === "string" ? IsolationForest.load(o.model.model) : o.model.model;
   const settings: DetectorSettings = {
     rules: o.rules, format: o.model.format, fields: o.model.fields, latencyUnit: o.model.latencyUnit, retrain: o.model.retrain,
-    metricScore: o.model.metricScore, adaptEvery: o.model.adaptEvery,
+    metricScore: o.model.metricScore, adaptEvery: o.model.adaptEvery, adaptReservoir: o.model.adaptReservoir, metricLikelihood: o.model.metricLikelihood,
     // A followed or received line without a timestamp is timed by its arrival; a file's, by line order.
     untimedClock: following || listening ? "arrival" : "lines",
   };

@@ -42,6 +42,10 @@ export interface DetectorSettings {
   metricScore?: "likelihood" | "raw";
   /** A metric stream: replace a tree every N rows (0 or undefined: never). */
   adaptEvery?: number;
+  /** A metric stream, with adaptEvery: recent normal rows kept to grow trees on. */
+  adaptReservoir?: number;
+  /** A metric stream: its anomaly likelihood's options (streams/metrics/likelihood.ts), checked by that kind. */
+  metricLikelihood?: object;
   /** Reasons on every alert (default true). */
   explain?: boolean;
   /** Called after each batch with every scored line. */

@@ -3,6 +3,7 @@ import type { IsolationForest } from "../../forest/forest.js";
 import type { DetectorSettings, StreamAlert, StreamKind } from "../stream.js";
 import { TelemetryDetector, type TelemetryAlert } from "./detect.js";
 import { isTelemetryModel } from "./train.js";
+import { resolveLikelihoodOptions, type LikelihoodOptions } from "./likelihood.js";
 
 /** The rules a metric stream honours, when a rules file gives them. */
 function ruleNumbers(rules: unknown): { minSeverity?: number; cooldownSeconds?: number } {
@@ -38,11 +39,13 @@ export const metricsKind: StreamKind = {
     if (s.metricScore !== undefined && s.metricScore !== "likelihood" && s.metricScore !== "raw") {
       throw new RangeError(`--metric-score must be likelihood or raw, got ${JSON.stringify(s.metricScore)}`);
     }
+    if (s.metricLikelihood !== undefined) resolveLikelihoodOptions(s.metricLikelihood as Partial<LikelihoodOptions>);
   },
   create(model: IsolationForest, s: DetectorSettings): TelemetryDetector {
     return new TelemetryDetector(model, {
       ...(s.metricScore !== undefined ? { output: s.metricScore } : {}),
-      ...(s.adaptEvery !== undefined ? { adapt: s.adaptEvery === 0 ? false : { every: s.adaptEvery } } : {}),
+      ...(s.adaptEvery !== undefined ? { adapt: s.adaptEvery === 0 ? false : { every: s.adaptEvery, ...(s.adaptReservoir !== undefined ? { reservoir: s.adaptReservoir } : {}) } } : {}),
+      ...(s.metricLikelihood !== undefined ? { likelihood: s.metricLikelihood as Partial<LikelihoodOptions> } : {}),
       onScored: s.onScored,
       retrain: s.retrain,
       ...(s.rules !== undefined ? ruleNumbers(s.rules) : {}),

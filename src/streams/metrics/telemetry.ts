@@ -14,7 +14,7 @@
  *
  * This file is the stream kind's front: csv.ts (header and parser), features.ts
  * (spec and extractor), train.ts (trainer and the model's metadata), detect.ts (the
- * detector), likelihood.ts (the calibrated score), adapt.ts (a tree at a time) and
+ * detector), likelihood.ts (the calibrated score; episodes.ts, what recurs), adapt.ts (a tree at a time) and
  * retrain.ts (keeping up with drift).
  */
 export * from "./csv.js";
