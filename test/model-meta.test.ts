@@ -66,7 +66,7 @@ describe("crafted model metadata is refused with a ModelFileError naming the fie
 
   it("the models as trained still read, and JSON's null reads back as NaN", () => {
     expect(telemetryOf(IsolationForest.fromBytes(telemetry)).window).toBeGreaterThan(0);
-    const spec = pipelineOf(IsolationForest.fromBytes(withMeta(http, (m) => (m.metadata.pipeline.spec.overall.latencyMid = null)))).spec;
+    const spec = pipelineOf(IsolationForest.fromBytes(withMeta(http, (m: Meta) => (m.metadata.pipeline.spec.overall.latencyMid = null)))).spec;
     expect(spec.overall.latencyMid).toBeNaN();
   });
 });
@@ -75,7 +75,7 @@ describe("a run on the telemetry.window = 2^31 model", () => {
   it("is refused before allocating: a ModelFileError naming the field, under 100 MB of memory", () => {
     const model = join(dir, "window.lfm");
     const input = join(dir, "metrics.csv");
-    writeFileSync(model, withMeta(telemetry, (m) => (m.metadata.telemetry.window = 2 ** 31)));
+    writeFileSync(model, withMeta(telemetry, (m: Meta) => (m.metadata.telemetry.window = 2 ** 31)));
     writeFileSync(input, csv.join("\n") + "\n");
     const index = new URL("../dist/src/index.js", import.meta.url).href;
     const probe = `import(${JSON.stringify(index)}).then(async ({ runDetect }) => {
