@@ -185,7 +185,7 @@ describe("detect --listen: delivery", () => {
     const refused = spawnSync(process.execPath, [BIN, "detect", "--model", model, "--listen", "0.0.0.0:0"], { encoding: "utf8", env: { ...process.env, LOGFOREST_LISTEN_TOKEN: "" } });
     expect(refused.status).toBe(2); // a usage error
     expect(refused.stderr).toMatch(/--listen on 0\.0\.0\.0 .*needs --listen-token/);
-    const alone = spawnSync(process.execPath, [BIN, "detect", "--model", model, "--tls-cert", "c.pem", "--input", "x.log"], { encoding: "utf8" });
+    const alone = spawnSync(process.execPath, [BIN, "detect", "--model", model, "--tls-cert", "c.pem", "--input", model], { encoding: "utf8" });
     expect(alone.stderr).toMatch(/--tls-cert needs --listen/);
   }, 60_000);
 

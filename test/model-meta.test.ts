@@ -78,9 +78,9 @@ describe("a run on the telemetry.window = 2^31 model", () => {
     writeFileSync(model, withMeta(telemetry, (m: Meta) => (m.metadata.telemetry.window = 2 ** 31)));
     writeFileSync(input, csv.join("\n") + "\n");
     const index = new URL("../dist/src/index.js", import.meta.url).href;
-    const probe = `import(${JSON.stringify(index)}).then(async ({ runDetect }) => {
+    const probe = `import(${JSON.stringify(index)}).then(async ({ detect }) => {
       let error = null;
-      try { await runDetect({ model: ${JSON.stringify(model)}, input: ${JSON.stringify(input)}, out: null }); } catch (e) { error = { name: e.name, message: e.message }; }
+      try { await detect({ input: { file: ${JSON.stringify(input)} }, model: { model: ${JSON.stringify(model)} }, outputs: { out: null } }); } catch (e) { error = { name: e.name, message: e.message }; }
       console.log(JSON.stringify({ error, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
     });`;
     const r = spawnSync(process.execPath, ["-e", probe], { encoding: "utf8", timeout: 120_000 });

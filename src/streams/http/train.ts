@@ -403,9 +403,21 @@ export function pipelineOf(forest: IsolationForest): PipelineMeta {
   if (typeof p !== "object" || p === null) {
     throw new RangeError("this model was not trained on logs (no feature spec inside); train it with `logforest train`");
   }
-  const checked = checkPipelineMeta(p, forest.cols);
-  forest.metadata.pipeline = checked; // with NaN where the file's JSON holds null, as detection reads it
+  // With NaN where the file's JSON holds null, as detection reads it; in the model's own key order,
+  // so that a model saved again (a retraining refresh) is the same bytes where nothing changed.
+  const checked = inOrderOf(p, checkPipelineMeta(p, forest.cols));
+  forest.metadata.pipeline = checked;
   return checked;
+}
+
+/** `value` with the keys of its plain objects in `model`'s order (keys `model` lacks last), at every depth. */
+function inOrderOf<T>(model: unknown, value: T): T {
+  const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!plain(model) || !plain(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(model)) if (k in value) out[k] = inOrderOf(model[k], value[k]);
+  for (const k of Object.keys(value)) if (!(k in out)) out[k] = value[k];
+  return out as T;
 }
 
 export function describeSkipped(skipped: Record<string, number>): string {
