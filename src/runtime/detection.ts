@@ -42,10 +42,10 @@ export class Detection {
    * for a metric-stream model, a CSV for an access-log model), saying what each is; called by
    * the run loop with a file's first batch.
    */
-  checkFile(file: string, lines: readonly string[]): void {
+  checkFile(file: string, lines: readonly string[] | (() => readonly string[])): void {
     if (this.checked.has(file)) return;
     this.checked.add(file);
-    const sample = lines.filter((l) => l.trim() !== "").slice(0, 50);
+    const sample = (typeof lines === "function" ? lines() : lines).filter((l) => l.trim() !== "").slice(0, 50);
     if (sample.length < 2 || this.kind.recognise(sample) !== null) return;
     for (const other of STREAM_KINDS) {
       const what = other === this.kind ? null : other.recognise(sample);

@@ -199,7 +199,7 @@ async function loop(source: LineSource, detection: Detection, o: OutputOptions, 
       o.metrics?.batchScored((performance.now() - t0) / 1000);
     },
     scorePrepared(file, p, from, to, first, text) {
-      if (from === 0) detection.checkFile(file, Array.from({ length: Math.min(50, to) }, (_, i) => text(i)));
+      detection.checkFile(file, () => Array.from({ length: Math.min(50, to - from) }, (_, i) => text(from + i)));
       const piped = detection.get().pipelined;
       if (!piped) throw new Error(`the ${detection.kind.name} stream kind does not score lines parsed on worker threads`);
       const t0 = performance.now();
