@@ -66,6 +66,24 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
     hookUrl = `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}/hook`;
   }, 120_000);
 
+  /** A consumer `c1` of stream `name` with `args`, once it owns both shards (and `ready` holds of its stderr). */
+  async function consumer(name: string, args: string[], ready: (err: string) => boolean = () => true): Promise<ChildProcess & { err: () => string }> {
+    const c = spawn(process.execPath, [
+      BIN, "detect", "--from", `redis://127.0.0.1:${server.port}`, "--stream", name, "--model", "m.lfm", "--shards", String(SHARDS), "--lease-seconds", "2", "--consumer", "c1", ...args,
+    ], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    children.add(c);
+    let err = "";
+    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null });
+    try {
+      // Both shards owned before the lines arrive.
+      await waitFor("the consumer to own both shards", 30_000, async () => ready(err) && (await Promise.all([0, 1].map((s) => r.get(`${name}:detectors:lease:${s}`)))).every((o) => o === "c1"));
+    } finally {
+      r.disconnect();
+    }
+    return Object.assign(c, { err: () => err });
+  }
+
   afterAll(async () => {
     await Promise.all([...children].map((p) => stopChild(p, "SIGKILL", children)));
     await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
@@ -81,20 +99,9 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
 
     const url = `redis://127.0.0.1:${server.port}`;
     const [metricsPort, dashboardPort] = [await freePort(), await freePort()];
-    const c = spawn(process.execPath, [
-      BIN, "detect", "--from", url, "--stream", "t", "--model", "m.lfm", "--shards", String(SHARDS), "--lease-seconds", "2", "--consumer", "c1",
+    const c = await consumer("t", [
       "--alerts", "alerts.jsonl", "--scores", "scores.csv", "--webhook", hookUrl, "--metrics", String(metricsPort), "--dashboard", String(dashboardPort),
-    ], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-    children.add(c);
-    let err = "";
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null });
-    try {
-      // Both shards owned before the lines arrive.
-      await waitFor("the consumer to own both shards", 30_000, async () => err.includes("metrics:") && (await Promise.all([0, 1].map((s) => r.get(`t:detectors:lease:${s}`)))).every((o) => o === "c1"));
-    } finally {
-      r.disconnect();
-    }
+    ], (err) => err.includes("metrics:"));
     for (const f of files) cliSync(["ship", "--input", f, "--to", url, "--stream", "t", "--shards", String(SHARDS)]);
     const rows = refScores.length;
     await waitFor("every row's score written", 60_000, () => lines(join(dir, "scores.csv")).length - 1 >= rows);
@@ -119,7 +126,7 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
     expect(scored).toBe(scoredRows);
     expect(state.model.kind).toBe("telemetry");
     expect(state.totals.lines_scored).toBe(scoredRows);
-    const summary = JSON.parse(err.trim().split("\n").at(-1) ?? "{}") as { lines_scored: number; alerts: number; detection: { lines_scored: number; sinks: { webhook: { sent: number } } } };
+    const summary = JSON.parse(c.err().trim().split("\n").at(-1) ?? "{}") as { lines_scored: number; alerts: number; detection: { lines_scored: number; sinks: { webhook: { sent: number } } } };
     expect(summary.lines_scored).toBe(scoredRows);
     expect(summary.alerts).toBe(refAlerts.length);
     expect(summary.detection.lines_scored).toBe(scoredRows);
@@ -128,24 +135,12 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
 
   it("--retrain with --from: each source's detector keeps learning (refreshes counted), every row scored once", async () => {
     const url = `redis://127.0.0.1:${server.port}`;
-    const c = spawn(process.execPath, [
-      BIN, "detect", "--from", url, "--stream", "r", "--model", "m.lfm", "--shards", String(SHARDS), "--lease-seconds", "2", "--consumer", "c1",
-      "--retrain", "--retrain-every", "1000", "--retrain-sample", "2000", "--retrain-save", "r.lfm", "--alerts", "r-alerts.jsonl", "--scores", "r-scores.csv",
-    ], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-    children.add(c);
-    let err = "";
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const r = new Redis({ port: server.port, host: "127.0.0.1", maxRetriesPerRequest: null });
-    try {
-      await waitFor("the consumer to own both shards", 30_000, async () => (await Promise.all([0, 1].map((s) => r.get(`r:detectors:lease:${s}`)))).every((o) => o === "c1"));
-    } finally {
-      r.disconnect();
-    }
+    const c = await consumer("r", ["--retrain", "--retrain-every", "1000", "--retrain-sample", "2000", "--retrain-save", "r.lfm", "--alerts", "r-alerts.jsonl", "--scores", "r-scores.csv"]);
     for (const f of files) cliSync(["ship", "--input", f, "--to", url, "--stream", "r", "--shards", String(SHARDS)]);
     await waitFor("every row's score written", 60_000, () => lines(join(dir, "r-scores.csv")).length - 1 >= 2 * 4001);
     await stopChild(c, "SIGTERM", children);
     expect(c.exitCode).toBe(0);
-    const summary = JSON.parse(err.trim().split("\n").at(-1) ?? "{}") as { lines_scored: number; detection: { lines_scored: number; retrain: { refreshes: number; generation: number } } };
+    const summary = JSON.parse(c.err().trim().split("\n").at(-1) ?? "{}") as { lines_scored: number; detection: { lines_scored: number; retrain: { refreshes: number; generation: number } } };
     expect(summary.lines_scored).toBe(2 * 4000);
     expect(summary.detection.retrain.refreshes).toBeGreaterThanOrEqual(2 * 3); // 4,000 rows per source, a refresh about every 1,000
     expect(summary.detection.retrain.generation).toBeGreaterThanOrEqual(3);
