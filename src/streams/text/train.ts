@@ -180,8 +180,7 @@ export function trainText(lines: readonly string[], options: TextTrainOptions = 
     lv[levelColumn(r.level)] = (lv[levelColumn(r.level)] ?? 0) + 1;
     levelsPer.set(w, lv);
   }
-  const ws = [...windowRows.keys()];
-  const windows = ws.length === 0 ? 1 : Math.max(...ws) - Math.min(...ws) + 1;
+  const windows = windowRows.size === 0 ? 1 : extent(windowRows.keys()) + 1;
   const profiles: Record<string, TemplateProfile> = {};
   for (const [t, b] of builders) profiles[String(t.id)] = b.finish(windows);
   const warnCounts = [...warnPer.values()];
@@ -196,7 +195,7 @@ export function trainText(lines: readonly string[], options: TextTrainOptions = 
     windowLines: o.windowLines,
     windows,
     lines: lines.length,
-    span: records.length === 0 ? 0 : Math.max(...records.map((r) => r.at)) - Math.min(...records.map((r) => r.at)),
+    span: records.length === 0 ? 0 : extent(records.map((r) => r.at)),
     miner: miner.toState(),
     profiles,
     warn: { mean: warnMean, variance: Math.max(0, warnVar), peak: Math.max(0, ...warnCounts) },
@@ -247,4 +246,15 @@ function windowForest(
   const bytes = forest.toBytes();
   forest.close();
   return { templateIds, bytes, calibration };
+}
+
+/** Largest minus smallest of `values` (a loop: spreading a long array into Math.max overflows the stack). */
+function extent(values: Iterable<number>): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return hi - lo;
 }
