@@ -2,6 +2,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { startProgress } from "../src/runtime/progress.js";
 import { writeTelemetrySimulation } from "../src/tools/telemetry-cli.js";
+import { TEXT_SIM_SESSION_KEY, writeTextSimulation } from "../src/tools/simulate-text.js";
 import { DEFAULT_INCIDENT_KINDS, INCIDENT_KINDS, SIM_FORMATS, SIM_PROFILES, SIMULATE_DEFAULTS, formatSummary, writeSimulation } from "../src/tools/simulate.js";
 
 /** Parsed arguments of `simulate`. */
@@ -82,9 +83,9 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       })
       .option("kind", {
         type: "string",
-        choices: ["http", "telemetry"],
+        choices: ["http", "telemetry", "text"],
         default: "http",
-        describe: "http logs, or a telemetry stream (CSV metrics: a timestamp and value columns; --count rows)",
+        describe: "http logs, a telemetry stream (CSV metrics: a timestamp and value columns; --count rows), or a free-text service log (log4j layout, sessions by req=<hex>; --incidents none or any other value for all five)",
       })
       .option("series", { type: "number", default: 3, describe: "telemetry: value columns" })
       .option("realtime", {
@@ -105,6 +106,16 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
         truth: argv.truth,
       });
       if (argv.out !== undefined) process.stderr.write(`wrote ${r.lines} telemetry lines to ${argv.out}, ${r.labelled} labelled, ${r.incidents} incidents\n`);
+      return;
+    }
+    if (argv.kind === "text") {
+      const start = argv.start === undefined ? undefined : /^\d+$/.test(argv.start) ? Number(argv.start) : Date.parse(argv.start);
+      if (start !== undefined && Number.isNaN(start)) throw new RangeError(`--start must be an ISO 8601 date or epoch milliseconds, got ${JSON.stringify(argv.start)}`);
+      const r = writeTextSimulation({ count: argv.count ?? SIMULATE_DEFAULTS.count, seed: argv.seed, incidents: argv.incidents !== "none", start, out: argv.out, truth: argv.truth });
+      if (argv.out !== undefined) {
+        process.stderr.write(`wrote ${r.lines} free-text lines to ${argv.out}, ${r.labelled} labelled; incidents: ${r.incidents.map((i) => `${i.kind} ${new Date(i.start).toISOString()}..${new Date(i.end).toISOString()}`).join(", ") || "none"}\n`);
+        process.stderr.write(`sessions: --session-key '${TEXT_SIM_SESSION_KEY}'\n`);
+      }
       return;
     }
     const rateMode = argv.rate !== undefined || argv.duration !== undefined;

@@ -53,7 +53,7 @@ describe.skipIf(DATA_DIR === null)("sessions on the Hadoop split, read as log li
     expect(model.sessions?.sessions).toBe(train.length);
 
     const test = [...normal, ...abnormal];
-    const detector = new TextDetector(model, { minSeverity: 0 });
+    const detector = new TextDetector(model, { minSeverity: 0, sessionAlerts: "each" });
     const alerts: TextAlert[] = [];
     detector.processBatch("hadoop.log", render(test, templates, 2), 1, (a) => alerts.push(a));
     detector.finish((a) => alerts.push(a));

@@ -97,7 +97,9 @@ writeFileSync(join(dir, "train.log"), render(train, 1));
 writeFileSync(join(dir, "test.log"), render([...normal, ...abnormal], 2));
 const run = (...a) => execFileSync(process.execPath, [cli, ...a], { encoding: "utf8" });
 run("train", "--input", join(dir, "train.log"), "--model", join(dir, "model.json"), "--session-key", KEY);
-run("detect", "--input", join(dir, "test.log"), "--model", join(dir, "model.json"), "--alerts", join(dir, "alerts.jsonl"));
+// Every unusual session an alert of its own (the default groups sessions found unusual for the same reasons).
+writeFileSync(join(dir, "rules.json"), JSON.stringify({ sessionAlerts: "each" }));
+run("detect", "--input", join(dir, "test.log"), "--model", join(dir, "model.json"), "--rules", join(dir, "rules.json"), "--alerts", join(dir, "alerts.jsonl"));
 const flagged = new Set(
   readFileSync(join(dir, "alerts.jsonl"), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).filter((a) => a.rule === "session").map((a) => a.session),
 );

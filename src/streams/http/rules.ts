@@ -75,6 +75,11 @@ export interface Rules {
   cooldownSeconds: number;
   /** Conditions tried in order; a line must meet one of them. */
   conditions: Condition[];
+  /**
+   * Free-text models with sessions: `grouped` (default) alerts once per cooldown for sessions
+   * unusual for the same reasons, `each` alerts every unusual session. Access logs ignore it.
+   */
+  sessionAlerts?: "grouped" | "each";
 }
 
 /** The default rules; see the README for how they were chosen. */
@@ -94,7 +99,7 @@ export const DEFAULT_RULES: Rules = Object.freeze({
   ],
 }) as Rules;
 
-const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions"];
+const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions", "sessionAlerts"];
 const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minMs", "forSeconds", "minSeverity", "groupBy"];
 const CLIENT_TYPES: readonly ConditionType[] = ["client_scan", "client_failures", "client_rate_above"];
 /** Defaults per client condition type: [factor, minRequests, share]. */
@@ -126,6 +131,10 @@ export function resolveRules(input: unknown, source = "rules"): Rules {
     cooldownSeconds: num(`${source}: cooldownSeconds`, o.cooldownSeconds ?? DEFAULT_RULES.cooldownSeconds, 0, 86400),
     conditions: DEFAULT_RULES.conditions,
   };
+  if (o.sessionAlerts !== undefined) {
+    if (o.sessionAlerts !== "grouped" && o.sessionAlerts !== "each") throw new RangeError(`${source}: sessionAlerts must be "grouped" or "each", got ${JSON.stringify(o.sessionAlerts)}`);
+    rules.sessionAlerts = o.sessionAlerts;
+  }
   if (o.conditions !== undefined) {
     if (!Array.isArray(o.conditions) || o.conditions.length === 0) {
       throw new RangeError(`${source}: conditions must be a non-empty array, got ${JSON.stringify(o.conditions)}`);

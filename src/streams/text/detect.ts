@@ -47,6 +47,12 @@ export interface TextDetectOptions {
   minSeverity?: number;
   /** Windows during which the same rule on the same template alerts once (default 10). */
   cooldownWindows?: number;
+  /**
+   * `grouped` (the default): sessions found unusual for the same reasons (the same unseen
+   * templates, transitions and missing steps) alert once per cooldown, the rest counted in
+   * `sessions_flagged`; `each`: every unusual session is an alert (an audit of sessions).
+   */
+  sessionAlerts?: "grouped" | "each";
 }
 
 /** The detector's summary. */
@@ -60,6 +66,8 @@ export interface TextDetectSummary {
   below_severity: number;
   new_templates: number;
   templates: number;
+  /** Sessions judged unusual, alerted or not (grouped sessions alert once per cooldown). */
+  sessions_flagged: number;
 }
 
 const NEW_SEVERITY: Readonly<Record<Level, number>> = { "": 55, TRACE: 40, DEBUG: 45, INFO: 55, NOTICE: 60, WARN: 75, ERROR: 90, FATAL: 95 };
@@ -73,6 +81,7 @@ export class TextDetector {
   private readonly forest: IsolationForest | null;
   private readonly minSeverity: number;
   private readonly cooldown: number;
+  private readonly sessionAlerts: "grouped" | "each";
   private readonly lastSeen = new Map<number, number>();
   private readonly alerted = new Map<string, number>(); // rule:template -> window
   private readonly counts = new Map<number, number>();
@@ -82,7 +91,7 @@ export class TextDetector {
   private start = Number.NaN;
   private fresh = 0;
   private index = 0;
-  private readonly stats: TextDetectSummary = { kind: "text", lines: 0, records: 0, alerts: 0, by_rule: {}, below_severity: 0, new_templates: 0, templates: 0 };
+  private readonly stats: TextDetectSummary = { kind: "text", lines: 0, records: 0, alerts: 0, by_rule: {}, below_severity: 0, new_templates: 0, templates: 0, sessions_flagged: 0 };
   private file = "";
   private line = 0;
   private emit: (a: TextAlert) => void = () => undefined;
@@ -95,6 +104,8 @@ export class TextDetector {
     this.cooldown = options.cooldownWindows ?? 10;
     if (!(this.minSeverity >= 0 && this.minSeverity <= 100)) throw new RangeError(`minSeverity must be in [0, 100], got ${this.minSeverity}`);
     if (!Number.isInteger(this.cooldown) || this.cooldown < 0) throw new RangeError(`cooldownWindows must be an integer >= 0, got ${this.cooldown}`);
+    this.sessionAlerts = options.sessionAlerts ?? "grouped";
+    if (this.sessionAlerts !== "grouped" && this.sessionAlerts !== "each") throw new RangeError(`sessionAlerts must be "grouped" or "each", got ${JSON.stringify(this.sessionAlerts)}`);
     this.miner = TemplateMiner.fromState(model.miner);
     this.profiles = new Map(Object.entries(model.profiles).map(([id, p]) => [Number(id), p]));
     this.clock = new WindowClock(model.timed, model.windowMs, model.windowLines);
@@ -124,7 +135,7 @@ export class TextDetector {
     this.emit = emit;
     for (const r of this.readers.values()) r.flush(this.onRecord);
     if (!Number.isNaN(this.window)) this.closeWindow(this.window);
-    this.sessions?.closeAll();
+    this.sessions?.closeAll(this.now);
   }
 
   /** Counts so far. */
@@ -193,7 +204,8 @@ export class TextDetector {
     for (const [id, p] of this.profiles) this.checkRate(id, p, this.counts.get(id) ?? 0, end);
     this.checkWarn(end);
     this.checkForest(end);
-    this.sessions?.sweep(end);
+    // At the end of input the last window's end lies past the last line: sessions are idle by the last line's time.
+    this.sessions?.sweep(Math.min(end, this.now));
     this.counts.clear();
     this.levels.fill(0);
     this.fresh = 0;
@@ -250,6 +262,8 @@ export class TextDetector {
       v.missing.length > 0 ? `missing steps ${v.missing.map((id) => `E${id}`).join(", ")}` : "",
     ].filter((x) => x !== "");
     if (what.length === 0) return;
+    this.stats.sessions_flagged++;
+    if (this.sessionAlerts === "grouped" && !this.cool(`session:${[...v.unseen].sort().join(",")}|${[...v.transitions].sort().join(",")}|${v.missing.join(",")}`, 0)) return;
     const sev = v.unseen.length > 0 ? 85 : v.missing.length > 0 ? 80 : 70;
     this.raise("session", sev, this.now, null, "", `sessions like the ${this.model.sessions?.sessions ?? 0} of training`, `${v.lines} lines: ${what.join("; ")}`, v.key);
   };
@@ -259,6 +273,10 @@ export class TextDetector {
     const key = `${rule}:${id}`;
     const last = this.alerted.get(key);
     if (last !== undefined && this.window - last < this.cooldown) return false;
+    if (this.alerted.size >= 4096) {
+      // Keys of every session signature met could grow without end: forget those out of cooldown.
+      for (const [k, w] of this.alerted) if (this.window - w >= this.cooldown) this.alerted.delete(k);
+    }
     this.alerted.set(key, this.window);
     return true;
   }

@@ -29,6 +29,8 @@ export interface TextStreamSummary extends StreamSummary {
   new_templates: number;
   /** Findings below the alert severity, counted only. */
   below_severity: number;
+  /** Sessions judged unusual, alerted or grouped into an earlier alert of the same reasons. */
+  sessions_flagged: number;
   warnings: string[];
 }
 
@@ -58,8 +60,11 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
 
   constructor(readonly forest: IsolationForest, settings: DetectorSettings) {
     this.model = textModelOf(forest);
-    const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number };
-    this.detector = new TextDetector(this.model, rules.minSeverity !== undefined ? { minSeverity: rules.minSeverity } : {});
+    const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each" };
+    this.detector = new TextDetector(this.model, {
+      ...(rules.minSeverity !== undefined ? { minSeverity: rules.minSeverity } : {}),
+      ...(rules.sessionAlerts !== undefined ? { sessionAlerts: rules.sessionAlerts } : {}),
+    });
   }
 
   get featureNames(): readonly string[] {
@@ -91,7 +96,7 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
 
   summary(): TextStreamSummary {
     const s = this.detector.summary();
-    return { ...structuredClone(this.live), records: s.records, templates: s.templates, new_templates: s.new_templates, below_severity: s.below_severity, warnings: [] };
+    return { ...structuredClone(this.live), records: s.records, templates: s.templates, new_templates: s.new_templates, below_severity: s.below_severity, sessions_flagged: s.sessions_flagged, warnings: [] };
   }
 
   counts(): RunCounts {

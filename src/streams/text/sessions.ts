@@ -111,13 +111,18 @@ export class SessionTracker {
     for (const [key, s] of this.open) if (now - s.last > this.model.idle) this.close(key, s.ids);
   }
 
-  /** Close every open session (the input ended). */
-  closeAll(): void {
-    for (const [key, s] of this.open) this.close(key, s.ids);
+  /**
+   * Close every open session (the input ended). A session with a line within the idle
+   * time of `now` may still have been going on: it is judged on its templates and the
+   * transitions between its lines only, not on how it ended or on steps it has not
+   * reached yet. Without `now`, every session is judged whole.
+   */
+  closeAll(now?: number): void {
+    for (const [key, s] of this.open) this.close(key, s.ids, now !== undefined && now - s.last <= this.model.idle);
   }
 
   /** The verdict on one session's template sequence. */
-  judge(key: string, ids: readonly number[]): SessionVerdict {
+  judge(key: string, ids: readonly number[], inProgress = false): SessionVerdict {
     const unseen = new Set<number>();
     const trans = new Set<string>();
     let prev = 0;
@@ -127,14 +132,14 @@ export class SessionTracker {
       if (!this.transitions.has(t)) trans.add(t);
       prev = id;
     }
-    if (!this.transitions.has(`${prev}>0`)) trans.add(`${prev}>0`);
+    if (!inProgress && !this.transitions.has(`${prev}>0`)) trans.add(`${prev}>0`);
     const has = new Set(ids);
-    return { key, lines: ids.length, unseen: [...unseen], transitions: [...trans], missing: this.model.required.filter((r) => !has.has(r)) };
+    return { key, lines: ids.length, unseen: [...unseen], transitions: [...trans], missing: inProgress ? [] : this.model.required.filter((r) => !has.has(r)) };
   }
 
-  private close(key: string, ids: readonly number[]): void {
+  private close(key: string, ids: readonly number[], inProgress = false): void {
     this.open.delete(key);
     this.closed++;
-    this.onClose(this.judge(key, ids));
+    this.onClose(this.judge(key, ids, inProgress));
   }
 }
