@@ -15,6 +15,7 @@ export const DETECT_OPTIONS = {
   scores: { type: "string", describe: "append every line's score to this CSV (file,line,timestamp,score,severity,skipped); for a telemetry model, score is the anomaly likelihood -log10(p)/10 and severity 200 x it" },
   rules: { type: "string", describe: "rules file (JSON); see README" },
   positions: { type: "string", describe: "follow mode: file keeping each followed file's read position" },
+  "rotated-suffix": { type: "string", describe: "follow mode: what follows the name in a rotated copy's name, a regular expression (default: .1, .2, -20261206, .2026-12-06, each optionally .gz)" },
   "from-start": { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" },
   format: { type: "string", choices: ["auto", ...FORMAT_NAMES, "csv"], default: "auto", describe: "log format (a telemetry model reads csv whatever this says)" },
   field: { type: "string", array: true, describe: "JSON field mapping, e.g. latency=responseTime (repeatable)" },
@@ -42,6 +43,7 @@ export interface DetectArgs {
   scores?: string;
   rules?: string;
   positions?: string;
+  "rotated-suffix"?: string;
   "from-start": boolean;
   format: string;
   field?: string[];
@@ -66,7 +68,7 @@ export function groupsOf(a: DetectArgs & MetricDetectArgs, saveDefault: string |
   const save = a["retrain-save"] ?? saveDefault;
   return {
     input: {
-      file: a.input, follow: a.follow, positions: a.positions, start: a["from-start"] ? "beginning" : "end",
+      file: a.input, follow: a.follow, positions: a.positions, rotatedSuffix: a["rotated-suffix"], start: a["from-start"] ? "beginning" : "end",
       maxLineBytes: a["max-line-bytes"], workers: a.workers, durationSeconds: a.duration,
     },
     model: {

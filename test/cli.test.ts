@@ -139,8 +139,8 @@ describe("telemetry streams from the CLI", () => {
 
 describe("detect --follow keeps its promise: every line scored exactly once", () => {
   /** Start a follower with --scores; resolves with its JSON summary once stopped with SIGTERM. */
-  function follow(log: string, scores: string, positions: string) {
-    const child = spawn(process.execPath, [BIN, "detect", "--model", path("m.lfm"), "--follow", log, "--positions", positions, "--from-start", "--scores", scores, "--alerts", path("f-alerts.jsonl"), "--json"], { cwd: dir });
+  function follow(log: string, scores: string, positions: string, extra: string[] = []) {
+    const child = spawn(process.execPath, [BIN, "detect", "--model", path("m.lfm"), "--follow", log, "--positions", positions, "--from-start", "--scores", scores, "--alerts", path("f-alerts.jsonl"), "--json", ...extra], { cwd: dir });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const done = new Promise<{ code: number | null; summary: { lines_read: number } }>((resolve) =>
@@ -202,4 +202,35 @@ describe("detect --follow keeps its promise: every line scored exactly once", ()
     expect(lines.slice(30000)).toEqual(upTo(2000)); // read from the start after the truncation
     expect([a.summary.lines_read, b.summary.lines_read]).toEqual([20000, 12000]);
   }, 120_000);
+
+  it("--rotated-suffix names the rotated copies: a copytruncate to app.log.old while stopped loses nothing", async () => {
+    const source = readFileSync(path("test.log"), "utf8").trim().split("\n");
+    const log = path("suffix.log");
+    const scores = path("suffix-scores.csv");
+    const positions = path("suffix-positions.json");
+    writeFileSync(log, source.slice(0, 1000).join("\n") + "\n");
+    const first = follow(log, scores, positions, ["--rotated-suffix", String.raw`\.old`]);
+    await waitFor(() => scored(scores).length >= 1000, "the first 1000 lines");
+    first.stop();
+    expect((await first.done).code).toBe(0);
+    // While stopped: 1000 more lines, copied to suffix.log.old (the default family has no .old) and truncated.
+    appendFileSync(log, source.slice(1000, 2000).join("\n") + "\n");
+    writeFileSync(`${log}.old`, readFileSync(log));
+    writeFileSync(log, source.slice(2000, 2500).join("\n") + "\n");
+    const second = follow(log, scores, positions, ["--rotated-suffix", String.raw`\.old`]);
+    await waitFor(() => scored(scores).length >= 2500, "the copy's rest and the new lines");
+    second.stop();
+    expect((await second.done).summary.lines_read).toBe(1500);
+    const lines = scored(scores).map((r) => Number(r.split(":")[1]));
+    expect(lines).toEqual([...Array.from({ length: 2000 }, (_, i) => i + 1), ...Array.from({ length: 500 }, (_, i) => i + 1)]);
+  }, 120_000);
+
+  it("--rotated-suffix is refused without --follow, and a bad expression is named", () => {
+    const r = spawnSync(process.execPath, [BIN, "detect", "--model", path("m.lfm"), "--input", path("test.log"), "--rotated-suffix", "x"], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("--rotated-suffix applies to --follow only");
+    const bad = spawnSync(process.execPath, [BIN, "detect", "--model", path("m.lfm"), "--follow", path("test.log"), "--rotated-suffix", "(", "--duration", "1"], { encoding: "utf8" });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('--rotated-suffix must be a regular expression, got "("');
+  });
 });

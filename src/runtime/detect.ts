@@ -31,6 +31,8 @@ export interface InputOptions {
   positions?: string;
   /** Follow, a file with no saved position: start at its end (default) or beginning. */
   start?: "end" | "beginning";
+  /** Follow: what may follow a followed file's name in its rotated copies' names (a regular expression; default runtime/follow-options.ts's ROTATED_SUFFIX). */
+  rotatedSuffix?: string;
   /** Longest line scored, in bytes; longer ones are skipped as too_long without being held (default 65536). */
   maxLineBytes?: number;
   /**
@@ -91,6 +93,7 @@ export function resolveDetect(o: DetectOptions): ResolvedDetect {
   if (input.file !== undefined && following) throw new RangeError("--input and --follow cannot be combined: score a whole file, or follow files as they grow");
   const listening = input.listen !== undefined;
   if (listening && (input.file !== undefined || following)) throw new RangeError(`--listen cannot be combined with --${following ? "follow" : "input"}: the lines come from the network`);
+  if (input.rotatedSuffix !== undefined && !following) throw new RangeError("--rotated-suffix applies to --follow only: it names a followed file's rotated copies");
   if (input.durationSeconds !== undefined && !(input.durationSeconds > 0)) throw new RangeError(`--duration must be a number of seconds > 0, got ${input.durationSeconds}`);
   const workers = workersFor({ workers: input.workers, input: input.file, follow: input.follow ? [...input.follow] : undefined, retrain: o.model.retrain });
   checkSinkOptions(o.sinks);
@@ -104,7 +107,10 @@ export function resolveDetect(o: DetectOptions): ResolvedDetect {
   const detection = new Detection(forest, settings);
   let source: LineSource;
   if (listening) source = listenSource(input.listen ?? { address: "" }, { durationSeconds: input.durationSeconds });
-  else if (following) source = followSource(input.follow ?? [], { positions: input.positions, start: input.start, maxLineBytes, durationSeconds: input.durationSeconds });
+  else if (following) source = followSource(input.follow ?? [], {
+    positions: input.positions, start: input.start, maxLineBytes, durationSeconds: input.durationSeconds,
+    ...(input.rotatedSuffix !== undefined ? { rotatedSuffix: rotatedSuffixOf(input.rotatedSuffix) } : {}),
+  });
   else if (input.file !== undefined) source = fileSource(input.file, { maxLineBytes, workers });
   else source = streamSource(input.stdin ?? process.stdin, "-", { maxLineBytes });
   return { source, detection };
@@ -123,4 +129,13 @@ export async function detect(o: DetectOptions): Promise<DetectResult> {
 
 function isListen(s: LineSource): s is ListenSource {
   return "counts" in s;
+}
+
+/** The --rotated-suffix expression, anchored at both ends, or a RangeError naming the option. */
+function rotatedSuffixOf(source: string): RegExp {
+  try {
+    return new RegExp(`^(?:${source})$`);
+  } catch (e) {
+    throw new RangeError(`--rotated-suffix must be a regular expression, got ${JSON.stringify(source)}: ${(e as Error).message}`);
+  }
 }

@@ -67,6 +67,8 @@ export interface FollowSourceOptions {
   maxLineBytes: number;
   /** Stop after this many seconds. */
   durationSeconds?: number;
+  /** What may follow a followed file's name in its rotated copies' names (follow-options.ts). */
+  rotatedSuffix?: RegExp;
 }
 
 /** Files followed as they grow (rotation, truncation and restarts handled by runtime/follow.ts), until the run is stopped. */
@@ -100,6 +102,7 @@ export function followSource(files: readonly string[], o: FollowSourceOptions): 
       const stopped = new Promise<void>((resolve) => (stop = resolve));
       const follower = new Follower([...files], {
         positions: o.positions, start: o.start ?? "end", maxLineBytes: o.maxLineBytes, onError: () => stop(), beforeSave: () => loop.sync(),
+        ...(o.rotatedSuffix !== undefined ? { rotatedSuffix: o.rotatedSuffix } : {}),
         outputs: [...loop.outputPaths],
       }, onLines);
       await follower.start();
