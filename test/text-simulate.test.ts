@@ -10,6 +10,7 @@ import { TextDetector, type TextAlert } from "../src/streams/text/detect.js";
 import { trainText } from "../src/streams/text/train.js";
 import { SessionTracker, learnSessions } from "../src/streams/text/sessions.js";
 import { resolveRules } from "../src/streams/http/rules.js";
+import { textForest, textKind } from "../src/streams/text/kind.js";
 
 function collect(count: number, seed: number, incidents = true): { lines: TextSimLine[]; incidents: TextSimIncident[] } {
   const g = simulateText({ count, seed, incidents });
@@ -105,6 +106,23 @@ describe("free-text simulator", () => {
     t2.add("live", 1, 95);
     t2.closeAll();
     expect(whole[0]?.missing).toEqual([2, 3]);
+  });
+
+  it("a rules file sets the text detector's minSeverity only when it gives one (not access logs' default 40)", () => {
+    const model = textForest(trainText(collect(20_000, 3, false).lines.map((l) => l.text), {}));
+    const lines = collect(20_000, 4, false).lines.map((l) => l.text);
+    // A new INFO template (severity 55): counted, not emitted, under the text default of 60.
+    lines.splice(10_000, 0, `${lines[10_000]!.slice(0, 24)} INFO  [main] com.acme.orders.Migrations - Applied schema migration V42 in 12 ms`);
+    const newTemplates = (rules: unknown): number => {
+      const d = textKind.create(model, { rules });
+      let n = 0;
+      d.processBatch("sim.log", lines, 1, (a) => (n += a.rule === "new_template" ? 1 : 0));
+      d.endOfInput?.((a) => (n += a.rule === "new_template" ? 1 : 0));
+      return n;
+    };
+    expect(newTemplates(undefined)).toBe(0);
+    expect(newTemplates(resolveRules({ sessionAlerts: "each" }))).toBe(0);
+    expect(newTemplates(resolveRules({ minSeverity: 40 }))).toBe(1);
   });
 
   it("trains on more lines than a call's arguments can hold", () => {

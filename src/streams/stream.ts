@@ -158,3 +158,16 @@ export interface StreamKind {
   preparer?(settings: unknown, maxLineBytes: number): ChunkPreparer;
   readonly dashboard: DashboardPanels;
 }
+
+/** Where a resolved rules object keeps the keys its file gave (not enumerable: not written out). */
+export const RULES_GIVEN: unique symbol = Symbol.for("logforest.rules.given");
+
+/**
+ * The keys a rules file gave, when `rules` came from one (resolved rules carry the defaults
+ * of access logs too): a kind with defaults of its own takes only what was given.
+ */
+export function rulesGiven(rules: unknown): readonly string[] | null {
+  if (typeof rules !== "object" || rules === null) return null;
+  const given = (rules as { [RULES_GIVEN]?: unknown })[RULES_GIVEN];
+  return Array.isArray(given) ? (given as string[]) : null;
+}

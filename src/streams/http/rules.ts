@@ -14,6 +14,7 @@
  * A rules file is JSON with any of these keys; what it leaves out keeps the default.
  */
 import { readFileSync } from "node:fs";
+import { RULES_GIVEN } from "../stream.js";
 
 /** The condition kinds a rule can use. */
 export const CONDITION_TYPES = [
@@ -131,6 +132,7 @@ export function resolveRules(input: unknown, source = "rules"): Rules {
     cooldownSeconds: num(`${source}: cooldownSeconds`, o.cooldownSeconds ?? DEFAULT_RULES.cooldownSeconds, 0, 86400),
     conditions: DEFAULT_RULES.conditions,
   };
+  Object.defineProperty(rules, RULES_GIVEN, { value: Object.keys(o), enumerable: false });
   if (o.sessionAlerts !== undefined) {
     if (o.sessionAlerts !== "grouped" && o.sessionAlerts !== "each") throw new RangeError(`${source}: sessionAlerts must be "grouped" or "each", got ${JSON.stringify(o.sessionAlerts)}`);
     rules.sessionAlerts = o.sessionAlerts;

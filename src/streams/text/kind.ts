@@ -8,6 +8,7 @@
 import { IsolationForest } from "../../forest/forest.js";
 import { countAlert, zeroCounts, type AlertReason, type RunCounts } from "../counts.js";
 import type { DetectorSettings, ModelDescription, StreamAlert, StreamDetector, StreamKind, StreamSummary } from "../stream.js";
+import { rulesGiven } from "../stream.js";
 import { TextDetector, type TextAlert, type TextRule } from "./detect.js";
 import { textModelFromJson } from "./model-file.js";
 import { TextReader } from "./reader.js";
@@ -61,8 +62,11 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
   constructor(readonly forest: IsolationForest, settings: DetectorSettings) {
     this.model = textModelOf(forest);
     const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each" };
+    // A rules file resolved with access logs' defaults: the text detector's own minSeverity unless the file set one.
+    const given = rulesGiven(settings.rules);
+    const minSeverity = given === null || given.includes("minSeverity") ? rules.minSeverity : undefined;
     this.detector = new TextDetector(this.model, {
-      ...(rules.minSeverity !== undefined ? { minSeverity: rules.minSeverity } : {}),
+      ...(minSeverity !== undefined ? { minSeverity } : {}),
       ...(rules.sessionAlerts !== undefined ? { sessionAlerts: rules.sessionAlerts } : {}),
     });
   }
