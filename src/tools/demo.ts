@@ -153,7 +153,7 @@ export async function runDemo(options: Partial<DemoOptions>): Promise<DemoResult
 }
 
 /** Append lines to `path` at `rate` lines per second, in small timed chunks. */
-async function writeLive(path: string, lines: string[], rate: number, signal?: AbortSignal): Promise<void> {
+export async function writeLive(path: string, lines: string[], rate: number, signal?: AbortSignal): Promise<void> {
   const tickMs = 20;
   const started = performance.now();
   let written = 0;

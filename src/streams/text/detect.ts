@@ -228,7 +228,7 @@ export class TextDetector {
     const quiet = end - last;
     if (quiet > Math.max(3 * p.gapMax, 5 * p.gapMedian)) {
       this.stopped.add(id);
-      this.raise("heartbeat_stopped", 85, end, this.template(id), p.level, `every ${p.gapMedian} ${this.model.timed ? "ms" : "lines"} (at most ${p.gapMax})`, `none for ${quiet}`);
+      this.raise("heartbeat_stopped", 85, end, this.template(id), p.level, `every ${p.gapMedian} ${this.model.timed ? "ms" : "lines"} (at most ${p.gapMax})`, `none for ${quiet} ${this.model.timed ? "ms" : "lines"}`);
     }
   }
 

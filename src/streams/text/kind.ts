@@ -148,7 +148,7 @@ export const textKind: StreamKind = {
   alertText(alert: StreamAlert): string {
     const r = (alert as TextStreamAlert).record;
     const session = (alert as TextStreamAlert).session;
-    return `${r.level || "-"}  ${r.template ?? "(window)"}${session !== undefined ? `  session ${session}` : ""}`;
+    return `${r.level || "-"}  ${r.template ?? (session !== undefined ? "(session)" : "(window)")}${session !== undefined ? `  session ${session}` : ""}`;
   },
   dashboard: { window: "short", selects: "route" },
 };
