@@ -91,9 +91,11 @@ export class Clock {
 function hasZone(t: string): boolean {
   const n = t.length;
   if (t.charCodeAt(n - 1) === 90) return true;
-  for (const back of [6, 5, 3]) {
-    const c = t.charCodeAt(n - back);
-    if ((c === 43 || c === 45) && n - back > 16) return true;
-  }
-  return false;
+  return signAt(t, n - 6) || signAt(t, n - 5) || signAt(t, n - 3);
+}
+
+/** Whether a zone's sign (`+`, `-`) stands at `i`, past the date and time. */
+function signAt(t: string, i: number): boolean {
+  const c = t.charCodeAt(i);
+  return (c === 43 || c === 45) && i > 16;
 }

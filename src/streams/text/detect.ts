@@ -11,7 +11,7 @@
 import { IsolationForest } from "../../forest/forest.js";
 import { severityOf } from "../severity.js";
 import { TemplateMiner, templateText, type Template } from "./miner.js";
-import { numericValue, type TemplateProfile } from "./profile.js";
+import { numericValue, type ParamRange, type TemplateProfile } from "./profile.js";
 import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
 import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
@@ -70,6 +70,18 @@ export interface TextDetectSummary {
   sessions_flagged: number;
 }
 
+/** One numeric parameter's learned range, widened by its own width. */
+interface ParamCheck {
+  pos: number;
+  r: ParamRange;
+  span: number;
+}
+
+/** Whitespace as `split(/\s+/)` splits on it for log text: space, tab, CR, LF, VT, FF. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
+
 const NEW_SEVERITY: Readonly<Record<Level, number>> = { "": 55, TRACE: 40, DEBUG: 45, INFO: 55, NOTICE: 60, WARN: 75, ERROR: 90, FATAL: 95 };
 
 /** Detects on free-text lines; see the file comment. */
@@ -98,6 +110,8 @@ export class TextDetector {
   private readonly sessions: SessionTracker | null;
   private readonly keyRe: RegExp | null;
   private now = 0;
+  private readonly checks = new Map<number, ParamCheck[]>();
+  private readonly paramValues: number[] = [];
 
   constructor(private readonly model: TextModel, options: TextDetectOptions = {}) {
     this.minSeverity = options.minSeverity ?? 60;
@@ -179,24 +193,55 @@ export class TextDetector {
         this.stats.new_templates++;
         this.raise("new_template", NEW_SEVERITY[level], at, t, level, "not seen in training", `first line: ${msg.slice(0, 200)}`);
       }
-    } else if (Object.keys(p.params).length > 0) {
-      this.checkParams(t, p, msg, at);
+    } else {
+      const checks = this.paramChecks(t.id, p);
+      if (checks.length > 0) this.checkParams(t, p, checks, msg, at);
     }
   };
 
+  /** A template's parameter ranges as a list by position, made once per template. */
+  private paramChecks(id: number, p: TemplateProfile): readonly ParamCheck[] {
+    let c = this.checks.get(id);
+    if (c === undefined) {
+      c = Object.entries(p.params)
+        .map(([pos, r]) => ({ pos: Number(pos), r, span: Math.max(r.hi - r.lo, Math.abs(r.hi) * 0.5, 1) }))
+        .sort((a, b) => a.pos - b.pos);
+      this.checks.set(id, c);
+    }
+    return c;
+  }
+
   /** A numeric parameter outside its learned range, widened by the range's own width. */
-  private checkParams(t: Template, p: TemplateProfile, msg: string, at: number): void {
-    const raw = msg.trim().split(/\s+/);
-    if (raw.length !== t.tokens.length) return;
-    for (const [pos, r] of Object.entries(p.params)) {
-      const v = numericValue(raw[Number(pos)] ?? "");
-      const span = Math.max(r.hi - r.lo, Math.abs(r.hi) * 0.5, 1);
+  private checkParams(t: Template, p: TemplateProfile, checks: readonly ParamCheck[], msg: string, at: number): void {
+    // The message's whitespace tokens, read in place: only the checked positions are sliced.
+    const values = this.paramValues;
+    values.length = 0;
+    let k = 0;
+    let tok = 0;
+    const n = msg.length;
+    for (let i = 0; i < n;) {
+      while (i < n && isSpace(msg.charCodeAt(i))) i++;
+      if (i >= n) break;
+      let end = i + 1;
+      while (end < n && !isSpace(msg.charCodeAt(end))) end++;
+      if (k < checks.length && checks[k]?.pos === tok) {
+        values.push(numericValue(msg.slice(i, end)));
+        k++;
+      }
+      tok++;
+      i = end;
+    }
+    if (tok !== t.tokens.length) return;
+    for (let x = 0; x < checks.length; x++) {
+      const { pos, r, span } = checks[x] as ParamCheck;
+      const v = values[x] ?? Number.NaN;
       if (Number.isNaN(v) || (v >= r.lo - span && v <= r.hi + span)) continue;
       if (!this.cool(`param_range:${pos}`, t.id)) continue;
       const far = Math.min(1, Math.abs(v > r.hi ? v - r.hi : r.lo - v) / (10 * span));
-      this.raise("param_range", 70 + 25 * far, at, t, p.level, `parameter ${Number(pos) + 1} in ${r.lo}..${r.hi} (${r.n} values)`, `${v}`);
+      this.raise("param_range", 70 + 25 * far, at, t, p.level, `parameter ${pos + 1} in ${r.lo}..${r.hi} (${r.n} values)`, `${v}`);
     }
   }
+
 
   /** Judge window `w` and reset its counts. */
   private closeWindow(w: number): void {

@@ -9,37 +9,89 @@
 /** The wildcard that stands for a variable. */
 export const WILDCARD = "<*>";
 
-/** Whether the code unit splits a token into segments: , ; | = : ( ) [ ] { } < > " ' */
-function isDelimiter(c: number): boolean {
-  return c === 44 || c === 59 || c === 124 || c === 61 || c === 58 || c === 40 || c === 41 || c === 91 || c === 93
-    || c === 123 || c === 125 || c === 60 || c === 62 || c === 34 || c === 39;
+/** What a code unit below 128 is to the masker (CLASS); others are OTHER. */
+const OTHER = 0;
+const DELIM = 1; // , ; | = : ( ) [ ] { } < > " ' split a token into segments
+const DIGIT = 2;
+const SLASH = 3; // / and \
+const DOT = 4;
+const AT = 5;
+const HEX = 6; // a-f, A-F
+const LETTER = 7; // the other ASCII letters
+const CLASS = new Uint8Array(128);
+for (const c of ",;|=:()[]{}<>\"'") CLASS[c.charCodeAt(0)] = DELIM;
+for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
+for (let c = 65; c <= 90; c++) CLASS[c] = CLASS[c + 32] = c <= 70 ? HEX : LETTER;
+CLASS[47] = CLASS[92] = SLASH;
+CLASS[46] = DOT;
+CLASS[64] = AT;
+
+/** The masker's class of a code unit. */
+function classOf(c: number): number {
+  return c < 128 ? (CLASS[c] as number) : OTHER;
 }
 
-/** Whether [i, end) of `s` looks like a variable: a digit, a path, a URL or an address. */
-function isVariable(s: string, i: number, end: number): boolean {
-  if (i >= end || isDeviceName(s, i, end)) return false;
-  let slashes = 0;
-  let dots = 0;
-  let hex = 0;
-  let at = -1;
-  for (let p = i; p < end; p++) {
-    const c = s.charCodeAt(p);
-    if (c >= 48 && c <= 57) return true;
-    if (c === 47 || c === 92) slashes++;
-    else if (c === 46) dots++;
-    else if (c === 64) at = p;
-    else if ((c | 32) >= 97 && (c | 32) <= 102) hex++;
-  }
+/** Whether the code unit splits a token into segments: , ; | = : ( ) [ ] { } < > " ' */
+function isDelimiter(c: number): boolean {
+  return classOf(c) === DELIM;
+}
+
+/**
+ * Whether the segment [i, end) of `s` looks like a variable: a digit (bar a device name
+ * such as `eth0`), hex of 8 or more, a path, a URL or an address. The counts are of the
+ * segment's characters, taken by the caller in the same pass that finds its end.
+ */
+function isVariable(s: string, i: number, end: number, c: SegmentCounts): boolean {
+  const len = end - i;
+  // A word with one trailing digit (`ssh2`, `eth0`, `md5`) is a name more often than a
+  // value: left to the miner, which merges it once it varies like one.
+  if (c.digit) return !(len >= 3 && c.letters === len - 1 && isDigit(s.charCodeAt(end - 1)));
   // Hex without a digit (`ffffffff`), a path or a package/class (`com.x/.Main`).
-  if (hex === end - i && hex >= 8) return true;
-  if (slashes > 0 && dots > 0 && end - i > 3) return true;
+  if (c.hex === len && c.hex >= 8) return true;
+  if (c.slashes > 0 && c.dots > 0 && len > 3) return true;
   const first = s.charCodeAt(i);
   // A path (`/etc/x`, `C:\x`, `./x`) or a URL; a lone "/" or "and/or" is prose.
-  if (slashes > 0 && end - i > 1 && (first === 47 || first === 92 || first === 46 || first === 126 || s.indexOf("://", i) > i || s.charCodeAt(i + 1) === 58)) return true;
-  if (slashes >= 2) return true;
+  if (c.slashes > 0 && len > 1 && (first === 47 || first === 92 || first === 46 || first === 126 || s.indexOf("://", i) > i || s.charCodeAt(i + 1) === 58)) return true;
+  if (c.slashes >= 2) return true;
   // user@host.domain
+  const at = c.at;
   return at > i && at < end - 1 && s.indexOf(".", at) > at && s.indexOf(".", at) < end - 1;
 }
+
+/** What one pass over a segment counted (reset for each segment). */
+interface SegmentCounts {
+  digit: boolean;
+  letters: number;
+  hex: number;
+  slashes: number;
+  dots: number;
+  /** Position of the last `@`, -1 if none. */
+  at: number;
+}
+
+/** Start a segment's counts afresh. */
+function resetCounts(c: SegmentCounts): void {
+  c.digit = false;
+  c.letters = 0;
+  c.hex = 0;
+  c.slashes = 0;
+  c.dots = 0;
+  c.at = -1;
+}
+
+/** Count a character of class `k` at `p` of a segment. */
+function countChar(c: SegmentCounts, k: number, p: number): void {
+  if (k === DIGIT) c.digit = true;
+  else if (k === HEX) {
+    c.letters++;
+    c.hex++;
+  } else if (k === LETTER) c.letters++;
+  else if (k === SLASH) c.slashes++;
+  else if (k === DOT) c.dots++;
+  else if (k === AT) c.at = p;
+}
+
+const counts: SegmentCounts = { digit: false, letters: 0, hex: 0, slashes: 0, dots: 0, at: -1 };
 
 /**
  * `message` with its variables masked, its tokens joined by single spaces. Each
@@ -64,9 +116,18 @@ export function maskMessage(s: string): string {
     } else {
       let seg = i;
       prevWild = false;
+      resetCounts(counts);
       for (let p = i; p <= end; p++) {
-        if (p < end && !isDelimiter(s.charCodeAt(p))) continue;
-        if (p > seg && isVariable(s, seg, p)) {
+        if (p < end) {
+          const k = classOf(s.charCodeAt(p));
+          if (k !== DELIM) {
+            countChar(counts, k, p);
+            continue;
+          }
+        }
+        const variable = p > seg && isVariable(s, seg, p, counts);
+        resetCounts(counts);
+        if (variable) {
           out += s.slice(from, seg) + WILDCARD;
           from = p;
           prevWild = p === end;
@@ -113,20 +174,7 @@ function trailing(s: string, i: number, end: number): number {
   return end - b;
 }
 
-/**
- * Whether [i, end) is a word with one trailing digit (`ssh2`, `eth0`, `md5`): a name more
- * often than a value, left to the miner, which merges it once it varies like one.
- */
-function isDeviceName(s: string, i: number, end: number): boolean {
-  if (end - i < 3) return false;
-  const last = s.charCodeAt(end - 1);
-  if (!(last >= 48 && last <= 57)) return false;
-  for (let p = i; p < end - 1; p++) if (!isLetter(s.charCodeAt(p))) return false;
-  return true;
-}
-
-/** Whether the code unit is an ASCII letter. */
-function isLetter(c: number): boolean {
-  const l = c | 32;
-  return l >= 97 && l <= 122;
+/** Whether the code unit is an ASCII digit. */
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }

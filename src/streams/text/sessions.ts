@@ -78,17 +78,31 @@ export function learnSessions(keyPattern: string, sequences: readonly { ids: rea
   };
 }
 
+/**
+ * A transition `a>b` is the number a * 2^26 + b: ids from training stay far below 2^26; an id
+ * past it (an endless stream's 67 millionth template) is an unseen transition by definition.
+ */
+const TRANSITION_BASE = 2 ** 26;
+
+/** The number of a transition written `a>b` (a model's form); NaN for anything else, which matches nothing. */
+function transitionKey(t: string): number {
+  const gt = t.indexOf(">");
+  const a = Number(t.slice(0, gt));
+  const b = Number(t.slice(gt + 1));
+  return gt > 0 && Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && b < TRANSITION_BASE ? a * TRANSITION_BASE + b : Number.NaN;
+}
+
 /** Groups template ids by session key and judges each session when it ends. */
 export class SessionTracker {
   private readonly open = new Map<string, { ids: number[]; last: number }>();
   private readonly templates: Set<number>;
-  private readonly transitions: Set<string>;
+  private readonly transitions: Set<number>;
   /** Sessions judged so far. */
   closed = 0;
 
   constructor(readonly model: SessionModel, private readonly onClose: (v: SessionVerdict) => void) {
     this.templates = new Set(model.templates);
-    this.transitions = new Set(model.transitions);
+    this.transitions = new Set(model.transitions.map(transitionKey));
   }
 
   /** Sessions open now. */
@@ -128,11 +142,10 @@ export class SessionTracker {
     let prev = 0;
     for (const id of ids) {
       if (!this.templates.has(id)) unseen.add(id);
-      const t = `${prev}>${id}`;
-      if (!this.transitions.has(t)) trans.add(t);
+      if (!this.transitions.has(id < TRANSITION_BASE ? prev * TRANSITION_BASE + id : Number.NaN)) trans.add(`${prev}>${id}`);
       prev = id;
     }
-    if (!inProgress && !this.transitions.has(`${prev}>0`)) trans.add(`${prev}>0`);
+    if (!inProgress && !this.transitions.has(prev * TRANSITION_BASE)) trans.add(`${prev}>0`);
     const has = new Set(ids);
     return { key, lines: ids.length, unseen: [...unseen], transitions: [...trans], missing: inProgress ? [] : this.model.required.filter((r) => !has.has(r)) };
   }
