@@ -383,11 +383,19 @@ function medianOf(values: Float64Array): number {
   return quantileOf(Float64Array.from(values).sort(), 0.5);
 }
 
-/** 1.4826 MAD (the standard deviation, for normal data), at least `floor`. */
+/**
+ * 1.4826 MAD (the standard deviation, for normal data), at least `floor`. When more than
+ * half the values sit at the median (a sparse count, mostly 0) the MAD is 0 and every
+ * departure would read as a million sd: the mean absolute deviation x 1.2533 (also the
+ * sd, for normal data) stands in, as the mean step does for `step`.
+ */
 function madOf(values: Float64Array, floor: number): number {
   if (values.length === 0) return floor;
   const mid = medianOf(values);
-  return Math.max(floor, 1.4826 * medianOf(values.map((v) => Math.abs(v - mid))));
+  const dev = values.map((v) => Math.abs(v - mid));
+  const mad = 1.4826 * medianOf(dev);
+  if (mad > floor) return mad;
+  return Math.max(floor, (1.2533 * dev.reduce((a, b) => a + b, 0)) / dev.length);
 }
 
 function signedSteps(x: Float64Array): Float64Array {
