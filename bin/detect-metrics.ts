@@ -19,6 +19,7 @@ export const METRIC_DETECT_OPTIONS = {
   "metric-exclude": { type: "boolean", default: L.exclude, describe: "a telemetry model: keep rows with p <= 1e-5 out of the history (--no-metric-exclude: keep all)" },
   "metric-training": { type: "boolean", default: L.training, describe: "a telemetry model: also judge each row against the training scores (--no-metric-training: the stream's history alone)" },
   "metric-recur": { type: "number", default: L.recur, describe: "a telemetry model: a raw score seen this many times in the last --metric-long rows is the stream's own pattern, no longer judged by training (1 to 1e6; 1000000: never)" },
+  "metric-recur-share": { type: "boolean", default: L.recurShare, describe: "a telemetry model: a recurred raw score is at least as likely as its share of the history (--no-metric-recur-share: the tail's extrapolation alone)" },
   "adapt-reservoir": { type: "number", default: ADAPT_DEFAULTS.reservoir, describe: "with --adapt-every: recent normal rows kept to grow trees on" },
 } as const;
 
@@ -36,6 +37,7 @@ export interface MetricDetectArgs {
   "metric-exclude": boolean;
   "metric-training": boolean;
   "metric-recur": number;
+  "metric-recur-share": boolean;
   "adapt-reservoir": number;
 }
 
@@ -52,6 +54,7 @@ export function metricLikelihoodOf(a: MetricDetectArgs): LikelihoodOptions {
     exclude: a["metric-exclude"],
     training: a["metric-training"],
     recur: a["metric-recur"],
+    recurShare: a["metric-recur-share"],
   };
   try {
     return resolveLikelihoodOptions(o);

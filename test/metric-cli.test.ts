@@ -18,6 +18,13 @@ function run(args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** Telemetry alerts `detect --json` prints for a series under a model, with extra switches. */
+function alertsOf(model: string, series: string, extra: string[]): number {
+  const r = run(["detect", "--model", model, "--input", series, "--json", ...extra]);
+  expect(r.code, r.err).toBe(0);
+  return r.out.trim().split("\n").filter((l) => l.includes('"rule":"telemetry"')).length;
+}
+
 describe.runIf(DATA_DIR !== null)("metric-stream switches", () => {
   it("train --metric-window sets the rolling window; detect --metric-recur decides whether a recurring daily step keeps alerting", () => {
     // A noise-free daily pattern: its probationary 604 rows (2.1 days) for training, then the whole 14 days.
@@ -25,16 +32,22 @@ describe.runIf(DATA_DIR !== null)("metric-stream switches", () => {
     writeFileSync(join(dir, "train.csv"), readFileSync(series, "utf8").split("\n").slice(0, 605).join("\n") + "\n");
     expect(run(["train", "--format", "csv", "--input", "train.csv", "--model", "m.model", "--metric-window", "32", "--seed", "1"]).code).toBe(0);
     expect(telemetryOf(IsolationForest.fromBytes(readFileSync(join(dir, "m.model")))).window).toBe(32);
-    const alerts = (extra: string[]) => {
-      const r = run(["detect", "--model", "m.model", "--input", series, "--json", ...extra]);
-      expect(r.code, r.err).toBe(0);
-      return r.out.trim().split("\n").filter((l) => l.includes('"rule":"telemetry"')).length;
-    };
+    const alerts = (extra: string[]) => alertsOf("m.model", series, extra);
     // Judged against training alone, every day's step alerts; once it has recurred, the stream's history judges it.
     const always = alerts(["--metric-recur", "1000000"]);
     const recurring = alerts([]);
     expect(always).toBeGreaterThanOrEqual(10);
     expect(recurring * 3).toBeLessThan(always);
+  });
+
+  it("detect --no-metric-recur-share lets the tail's extrapolation call a recurred daily step rare again", () => {
+    const series = dataFile("nab/data/artificialNoAnomaly/art_daily_no_noise.csv");
+    writeFileSync(join(dir, "train16.csv"), readFileSync(series, "utf8").split("\n").slice(0, 605).join("\n") + "\n");
+    expect(run(["train", "--format", "csv", "--input", "train16.csv", "--model", "m16.model", "--seed", "1"]).code).toBe(0);
+    const alerts = (extra: string[]) => alertsOf("m16.model", series, extra);
+    const extrapolated = alerts(["--no-metric-recur-share"]);
+    expect(extrapolated).toBeGreaterThanOrEqual(10);
+    expect(alerts([]) * 3).toBeLessThan(extrapolated);
   });
 
   it("refuses a bad value naming the switch, its range and the value", () => {

@@ -86,12 +86,22 @@ describe("anomaly likelihood", () => {
     expect(recurred[0]).toBeGreaterThanOrEqual(0.25);
     expect(recurred.slice(-5).every((x) => x < 0.25)).toBe(true);
   });
+  it("judges a recurred raw score by its share of the history, not by the tail's extrapolation beyond it (`recurShare`)", () => {
+    // One row at raw 0.6 every 100 rows: beyond the tail's threshold, its share of the history is about 1 in 100.
+    const rows = new Map<number, number>();
+    for (let start = 300; start < 4000; start += 100) rows.set(start, 0.6);
+    const late = (s: number[]) => Array.from({ length: 10 }, (_, q) => s[3000 + 100 * q]);
+    expect(late(stream({ hold: 50 }, 4000, rows)).every((x) => x < 0.25)).toBe(true);
+    // The exponential tail alone keeps calling it rare.
+    expect(late(stream({ hold: 50, recurShare: false }, 4000, rows)).every((x) => x >= 0.25)).toBe(true);
+  });
   it("refuses bad options, naming the option, the range and the value", () => {
     expect(() => resolveLikelihoodOptions({ short: 0 })).toThrow(/likelihood.short must be an integer in \[1, 1000\], got 0/);
     expect(() => resolveLikelihoodOptions({ long: 20, minHistory: 50 })).toThrow(/likelihood.minHistory must be an integer in \[10, 20\], got 50/);
     expect(() => resolveLikelihoodOptions({ breakMargin: 2 })).toThrow(/likelihood.breakMargin must be a number in \[0, 1\], got 2/);
     expect(() => resolveLikelihoodOptions({ recur: 0 })).toThrow(/likelihood.recur must be an integer in \[1, 1000000\], got 0/);
     expect(() => resolveLikelihoodOptions({ rearm: 1 as unknown as boolean })).toThrow(/likelihood.rearm must be true or false, got 1/);
+    expect(() => resolveLikelihoodOptions({ recurShare: "yes" as unknown as boolean })).toThrow(/likelihood.recurShare must be true or false, got yes/);
     expect(() => resolveLikelihoodOptions({ method: "max" as "mean" })).toThrow(/likelihood.method must be one of mean, peaks, both; got "max"/);
     expect(resolveLikelihoodOptions({})).toEqual(LIKELIHOOD_DEFAULTS);
   });

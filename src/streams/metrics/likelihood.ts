@@ -18,7 +18,10 @@
  * Until the value recurs: once `recur` of the last `long` rows scored as high (a daily
  * step the short training never saw, now a regular pattern), the training reference
  * no longer calls it rare, the row joins the history however unlikely it was, and the
- * history alone judges it.
+ * history alone judges it; with `recurShare` (the default) it is at least as likely as
+ * the share of the history's rows reaching it: beyond the tail's threshold the
+ * exponential fitted to the exceedances put a step that comes back twice a day
+ * (NAB's art_daily_no_noise) at p = 10^-2.8, where its share of the history is 10^-2.2.
  *
  * The score is the tail probability p on a log scale: -log10(p + 1e-10) / 10 in
  * [0, 1] (0.5 is p = 1e-5, 1 is p <= 1e-10; NAB's HTM detector reports the same),
@@ -61,10 +64,12 @@ export interface LikelihoodOptions {
   training: boolean;
   /** Rows of the last `long` scoring at least as high after which a raw score is the stream's own pattern (no training reference, not excluded), an integer in [1, 1e6]. */
   recur: number;
+  /** A recurred raw score is at least as likely as its share of the history's rows reaching it (beyond the tail's threshold too, where the exponential tail would extrapolate). */
+  recurShare: boolean;
 }
 
 export const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodOptions> = Object.freeze({
-  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 75, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3,
+  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 75, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3, recurShare: true,
 });
 
 /** Share of alertScore that held rows report at most. */
@@ -105,7 +110,7 @@ export function resolveLikelihoodOptions(o: Partial<LikelihoodOptions> = {}): Li
   if (typeof r.breakMargin !== "number" || !(r.breakMargin >= 0 && r.breakMargin <= 1)) {
     throw new RangeError(`likelihood.breakMargin must be a number in [0, 1], got ${String(r.breakMargin)}`);
   }
-  for (const b of ["exclude", "training", "rearm"] as const) {
+  for (const b of ["exclude", "training", "rearm", "recurShare"] as const) {
     if (typeof r[b] !== "boolean") throw new RangeError(`likelihood.${b} must be true or false, got ${String(r[b])}`);
   }
   return r;
@@ -233,11 +238,14 @@ export class AnomalyLikelihood {
     const o = this.opts;
     this.recent.push(raw);
     const m = this.recent.mean();
-    let p = 1;
-    if (o.method !== "peaks") p = this.meanTail(m);
-    if (o.method !== "mean") p = o.method === "both" ? Math.min(1, 2 * Math.min(p, this.peaksTail(raw))) : this.peaksTail(raw);
     // A raw score reached by `recur` separate episodes of the last `long` rows is a pattern of the stream's own.
     const recurred = this.episodes.reaching(raw) >= o.recur;
+    let p = 1;
+    if (o.method !== "peaks") p = this.meanTail(m);
+    if (o.method !== "mean") {
+      const peaks = this.peaksTail(raw, recurred && o.recurShare);
+      p = o.method === "both" ? Math.min(1, 2 * Math.min(p, peaks)) : peaks;
+    }
     if (o.training && !recurred) p = Math.min(p, this.trainingTail(raw));
     const s = scoreOfTail(p);
     this.last = s;
@@ -274,18 +282,20 @@ export class AnomalyLikelihood {
     return x <= pr.p99 ? 1 : 0.01 * Math.exp(-(x - pr.p99) / pr.tailScale);
   }
 
-  /** Upper tail of a raw score: empirical below the tail's threshold, exponential beyond it. */
-  private peaksTail(x: number): number {
+  /** Upper tail of a raw score: empirical below the tail's threshold, exponential beyond it (at least the empirical share with `share`). */
+  private peaksTail(x: number, share: boolean): number {
     const w = this.raws;
     if (w.count < this.opts.minHistory) {
       const pr = this.prior;
       return x <= pr.p99 ? Math.max(0.01, normalTail((x - pr.mean) / pr.sd)) : 0.01 * Math.exp(-(x - pr.p99) / pr.tailScale);
     }
     if (Number.isNaN(this.threshold) || ++this.sinceFit >= Math.max(REFIT, this.raws.count / REFIT_SHARE)) this.fit();
-    if (x > this.threshold) return this.rate * Math.exp(-(x - this.threshold) / this.scale);
     // Share of the history at or above x.
     const a = this.sorted;
-    return (a.length - lowerBound(a, x) + 1) / (a.length + 1);
+    const empirical = (a.length - lowerBound(a, x) + 1) / (a.length + 1);
+    if (x <= this.threshold) return empirical;
+    const tail = this.rate * Math.exp(-(x - this.threshold) / this.scale);
+    return share ? Math.max(tail, empirical) : tail;
   }
 
   /** Refit the tail on the history: threshold at TAIL_QUANTILE, scale the mean exceedance. */
