@@ -44,7 +44,7 @@ export interface RetrainOptions {
 export const RETRAIN_DEFAULTS: RetrainOptions = { everyLines: 5000, everyMinutes: 0, trees: 10, sample: 10_000, minRouteLines: 50 };
 
 /** Validate retrain options; errors name the option, the range and the value. */
-export function resolveRetrainOptions(o: Partial<RetrainOptions>, forest: IsolationForest): RetrainOptions {
+export function resolveRetrainOptions(o: Partial<RetrainOptions>, forest: Pick<IsolationForest, "trees" | "sampleSize">): RetrainOptions {
   const r = { ...RETRAIN_DEFAULTS, ...o };
   const int = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);

@@ -14,6 +14,8 @@ import { TemplateMiner, templateText, type Template } from "./miner.js";
 import { numericValue, type ParamRange, type TemplateProfile } from "./profile.js";
 import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
+import type { RefreshReport, RetrainOptions } from "../retrain.js";
+import { TextRetrainer } from "./retrain.js";
 import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
 import { WindowClock, levelColumn, recordLevel, sessionKeyOf, windowRow, type TextModel } from "./train.js";
 
@@ -53,6 +55,10 @@ export interface TextDetectOptions {
    * `sessions_flagged`; `each`: every unusual session is an alert (an audit of sessions).
    */
   sessionAlerts?: "grouped" | "each";
+  /** Keep learning from recent normal lines and windows (see retrain.ts). */
+  retrain?: Partial<RetrainOptions>;
+  /** Called after each retraining refresh (the new model is `model`). */
+  onRefresh?: (report: RefreshReport) => void;
 }
 
 /** The detector's summary. */
@@ -87,10 +93,10 @@ const NEW_SEVERITY: Readonly<Record<Level, number>> = { "": 55, TRACE: 40, DEBUG
 /** Detects on free-text lines; see the file comment. */
 export class TextDetector {
   private readonly miner: TemplateMiner;
-  private readonly profiles: Map<number, TemplateProfile>;
+  private profiles: Map<number, TemplateProfile>;
   private readonly clock: WindowClock;
   private readonly readers = new Map<string, TextReader>();
-  private readonly forest: IsolationForest | null;
+  private forest: IsolationForest | null;
   private readonly minSeverity: number;
   private readonly cooldown: number;
   private readonly sessionAlerts: "grouped" | "each";
@@ -111,9 +117,12 @@ export class TextDetector {
   private readonly keyRe: RegExp | null;
   private now = 0;
   private readonly checks = new Map<number, ParamCheck[]>();
+  private readonly retrainer: TextRetrainer | null;
+  private readonly onRefresh: ((report: RefreshReport) => void) | undefined;
   private readonly paramValues: number[] = [];
 
-  constructor(private readonly model: TextModel, options: TextDetectOptions = {}) {
+  constructor(private current: TextModel, options: TextDetectOptions = {}) {
+    const model = current;
     this.minSeverity = options.minSeverity ?? 60;
     this.cooldown = options.cooldownWindows ?? 10;
     if (!(this.minSeverity >= 0 && this.minSeverity <= 100)) throw new RangeError(`minSeverity must be in [0, 100], got ${this.minSeverity}`);
@@ -126,6 +135,13 @@ export class TextDetector {
     this.forest = model.forest === null ? null : IsolationForest.fromBytes(model.forest.bytes);
     this.sessions = model.sessions === null ? null : new SessionTracker(model.sessions, this.onSession);
     this.keyRe = model.sessions === null ? null : keyRegex(model.sessions.keyPattern);
+    this.retrainer = options.retrain === undefined ? null : new TextRetrainer(options.retrain, this.forest);
+    this.onRefresh = options.onRefresh;
+  }
+
+  /** The model in use (a new generation after each retraining refresh). */
+  get model(): TextModel {
+    return this.current;
   }
 
   /** Read a batch of lines of `file` (numbered from `lineNo`), emitting alerts. */
@@ -137,18 +153,47 @@ export class TextDetector {
       this.readers.set(file, reader);
     }
     this.file = file;
-    for (let i = 0; i < lines.length; i++) {
+    const r = this.retrainer;
+    if (r === null) {
+      this.read(reader, lines, lineNo, 0, lines.length);
+      return;
+    }
+    // Refreshes come between parts of `everyLines` lines, whatever the batch size.
+    for (let from = 0; from < lines.length; from += r.opts.everyLines) {
+      const to = Math.min(lines.length, from + r.opts.everyLines);
+      this.read(reader, lines, lineNo, from, to);
+      if (r.tick(to - from)) this.refresh(r);
+    }
+  }
+
+  /** Lines [from, to) of a batch through the file's reader. */
+  private read(reader: TextReader, lines: readonly string[], lineNo: number | ArrayLike<number>, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
       const n = typeof lineNo === "number" ? lineNo + i : (lineNo[i] ?? 0);
       reader.push(lines[i] ?? "", n, this.onRecord);
       this.stats.lines++;
     }
   }
 
+  /** A retraining refresh: the next generation of the model, taken in use at once. */
+  private refresh(r: TextRetrainer): void {
+    const { model, report } = r.refresh(this.current, this.forest, this.miner);
+    if (model.forest !== this.current.forest && model.forest !== null) {
+      this.forest?.close();
+      this.forest = IsolationForest.fromBytes(model.forest.bytes);
+    }
+    this.current = model;
+    this.profiles = new Map(Object.entries(model.profiles).map(([id, p]) => [Number(id), p]));
+    this.checks.clear();
+    this.onRefresh?.(report);
+  }
+
   /** End of input: the last record and the last window are judged. */
   finish(emit: (a: TextAlert) => void): void {
     this.emit = emit;
     for (const r of this.readers.values()) r.flush(this.onRecord);
-    if (!Number.isNaN(this.window)) this.closeWindow(this.window);
+    // The last window ends with the input, before its time: judged on what can only grow.
+    if (!Number.isNaN(this.window)) this.closeWindow(this.window, true);
     this.sessions?.closeAll(this.now);
   }
 
@@ -197,6 +242,7 @@ export class TextDetector {
       const checks = this.paramChecks(t.id, p);
       if (checks.length > 0) this.checkParams(t, p, checks, msg, at);
     }
+    this.retrainer?.offerLine(t, level, at, msg);
   };
 
   /** A template's parameter ranges as a list by position, made once per template. */
@@ -244,11 +290,16 @@ export class TextDetector {
 
 
   /** Judge window `w` and reset its counts. */
-  private closeWindow(w: number): void {
-    const end = (w + 1) * (this.model.timed ? this.model.windowMs : this.model.windowLines);
-    for (const [id, p] of this.profiles) this.checkRate(id, p, this.counts.get(id) ?? 0, end);
+  private closeWindow(w: number, partial = false): void {
+    // A partial window (the input ended in it) ends at the last line: no drop, no forest
+    // verdict on its counts, a heartbeat's quiet time measured to the last line.
+    const end = partial ? this.now : (w + 1) * (this.model.timed ? this.model.windowMs : this.model.windowLines);
+    for (const [id, p] of this.profiles) this.checkRate(id, p, this.counts.get(id) ?? 0, end, partial);
     this.checkWarn(end);
-    this.checkForest(end);
+    if (!partial) {
+      this.checkForest(end);
+      this.retrainer?.offerWindow(this.counts, this.levels);
+    }
     // At the end of input the last window's end lies past the last line: sessions are idle by the last line's time.
     this.sessions?.sweep(Math.min(end, this.now));
     this.counts.clear();
@@ -257,14 +308,14 @@ export class TextDetector {
   }
 
   /** A template's count far above or below its usual one, or a heartbeat gone quiet. */
-  private checkRate(id: number, p: TemplateProfile, c: number, end: number): void {
+  private checkRate(id: number, p: TemplateProfile, c: number, end: number, partial: boolean): void {
     const sd = Math.sqrt(Math.max(p.variance, p.mean, 1));
     const z = (c - p.mean) / sd;
     const usual = `about ${p.mean.toFixed(2)} lines per window`;
     // Twice training's own busiest window at least: a bursty template's bursts are usual.
     if (c >= 2 * p.mean + 5 && c >= 2 * p.peak && z >= 6) {
       if (this.cool("rate_spike", id)) this.raise("rate_spike", Math.min(95, 60 + 3 * z), end, this.template(id), p.level, usual, `${c} lines in the window`);
-    } else if (p.mean >= 10 && c <= p.mean / 4 && z <= -4) {
+    } else if (!partial && p.mean >= 10 && c <= p.mean / 4 && z <= -4) {
       if (this.cool("rate_drop", id)) this.raise("rate_drop", Math.min(90, 60 - 3 * z), end, this.template(id), p.level, usual, `${c} lines in the window`);
     }
     // A heartbeat: 10+ lines over most of training, every gap within 3x the median one.

@@ -59,8 +59,9 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
   private readonly model: TextModel;
   private readonly live: RunCounts = zeroCounts();
 
-  constructor(readonly forest: IsolationForest, settings: DetectorSettings) {
+  constructor(public forest: IsolationForest, settings: DetectorSettings) {
     this.model = textModelOf(forest);
+    const save = settings.retrain?.save;
     const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each" };
     // A rules file resolved with access logs' defaults: the text detector's own minSeverity unless the file set one.
     const given = rulesGiven(settings.rules);
@@ -68,6 +69,14 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
     this.detector = new TextDetector(this.model, {
       ...(minSeverity !== undefined ? { minSeverity } : {}),
       ...(rules.sessionAlerts !== undefined ? { sessionAlerts: rules.sessionAlerts } : {}),
+      ...(settings.retrain !== undefined ? { retrain: settings.retrain } : {}),
+      onRefresh: (report) => {
+        // The model in use, in the one model file's shape; replaced atomically on disk when asked.
+        this.forest = textForest(this.detector.model);
+        if (save !== undefined) this.forest.save(save);
+        this.live.retrain.refreshes++;
+        this.live.retrain.generation = report.generation;
+      },
     });
   }
 
@@ -139,8 +148,8 @@ export const textKind: StreamKind = {
     return name === "plain" ? null : `is a free-text log (${name})`;
   },
   check(s: DetectorSettings): void {
-    for (const [option, given] of [["--format", s.format !== undefined && s.format !== "auto"], ["--field", s.fields !== undefined], ["--adapt-every", (s.adaptEvery ?? 0) !== 0], ["--retrain", s.retrain !== undefined]] as const) {
-      if (given) throw new RangeError(`${option} does not apply to a free-text model (its reader finds each file's header itself; retraining is not offered for free text yet)`);
+    for (const [option, given] of [["--format", s.format !== undefined && s.format !== "auto"], ["--field", s.fields !== undefined], ["--adapt-every", (s.adaptEvery ?? 0) !== 0]] as const) {
+      if (given) throw new RangeError(`${option} does not apply to a free-text model (its reader finds each file's header itself; it keeps learning with --retrain)`);
     }
   },
   create: (model: IsolationForest, s: DetectorSettings) => new TextStream(model, s),

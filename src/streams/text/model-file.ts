@@ -34,6 +34,7 @@ export function textModelFromJson(text: string): TextModel {
   if (m.version !== 1) throw new ModelFileError("newer-version", `free-text model version ${JSON.stringify(m.version)} is not one this logforest reads (1)`);
   for (const k of ["windowMs", "windowLines", "windows", "lines", "span"]) if (typeof m[k] !== "number" || !Number.isFinite(m[k]) || (m[k] as number) < 0) bad(`${k} must be a number >= 0`);
   if (typeof m.timed !== "boolean" || typeof m.shape !== "string") bad("timed and shape are missing");
+  for (const k of ["generation", "oldestTree"]) if (m[k] !== undefined && !(Number.isInteger(m[k]) && (m[k] as number) >= 0)) bad(`${k} must be a whole number >= 0 when present, got ${JSON.stringify(m[k])}`);
   if (m.profiles === null || typeof m.profiles !== "object") return bad("profiles must be an object");
   for (const [id, p] of Object.entries(m.profiles as Record<string, Partial<TemplateProfile>>)) {
     if (!/^\d+$/.test(id) || p === null || typeof p !== "object" || typeof p.mean !== "number" || typeof p.variance !== "number" || typeof p.peak !== "number"
@@ -48,7 +49,10 @@ export function textModelFromJson(text: string): TextModel {
     const f = m.forest as Record<string, unknown>;
     if (typeof f !== "object" || typeof f.bytes !== "string" || !Array.isArray(f.templateIds) || !isCalibration(f.calibration)) return bad("forest is incomplete");
     const bytes = new Uint8Array(Buffer.from(f.bytes, "base64"));
-    IsolationForest.fromBytes(bytes).close(); // its own checks: a damaged forest is refused here
+    const windowForest = IsolationForest.fromBytes(bytes); // its own checks: a damaged forest is refused here
+    const trees = windowForest.trees;
+    windowForest.close();
+    if (m.oldestTree !== undefined && (m.oldestTree as number) >= trees) bad(`oldestTree must be below the forest's ${trees} trees, got ${JSON.stringify(m.oldestTree)}`);
     forest = { templateIds: f.templateIds as number[], bytes, calibration: f.calibration };
   }
   return {
@@ -66,6 +70,8 @@ export function textModelFromJson(text: string): TextModel {
     warn: m.warn as TextModel["warn"],
     forest,
     sessions: m.sessions === null || m.sessions === undefined ? null : checkSessions(m.sessions),
+    ...(m.generation === undefined ? {} : { generation: m.generation as number }),
+    ...(m.oldestTree === undefined ? {} : { oldestTree: m.oldestTree as number }),
   };
 }
 

@@ -113,19 +113,34 @@ export class ProfileBuilder {
     for (const [p, vs] of o.values) this.values.set(p, [...(this.values.get(p) ?? []), ...vs]);
   }
 
+  /**
+   * The range of each numeric parameter position (one where nearly all of 20 values or
+   * more are numbers), over the values `keep` keeps (all of them by default).
+   */
+  ranges(keep: (values: readonly number[]) => readonly number[] = (v) => v): Record<string, ParamRange> {
+    const params: Record<string, ParamRange> = {};
+    for (const [p, vs] of this.values) {
+      if (vs.length < 20 || vs.length < this.lines * 0.95) continue;
+      const kept = keep(vs);
+      if (kept.length === 0) continue;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of kept) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      params[String(p)] = { lo, hi, n: kept.length };
+    }
+    return params;
+  }
+
   /** The profile over `windows` training windows. */
   finish(windows: number): TemplateProfile {
     const sumSq = this.sumSq + this.inWindow * this.inWindow;
     const w = Math.max(1, windows);
     const mean = this.lines / w;
     const gaps = this.gaps.filter((g) => g >= 0).sort((a, b) => a - b);
-    const params: Record<string, ParamRange> = {};
-    for (const [p, vs] of this.values) {
-      // A position counts as numeric when nearly all its values are numbers.
-      if (vs.length < 20 || vs.length < this.lines * 0.95) continue;
-      const s = vs.slice().sort((a, b) => a - b);
-      params[String(p)] = { lo: s[0] ?? 0, hi: s[s.length - 1] ?? 0, n: s.length };
-    }
+    const params = this.ranges();
     return {
       level: this.level,
       lines: this.lines,

@@ -84,6 +84,10 @@ export interface TextModel {
   forest: WindowForest | null;
   /** What sessions were like, when trained with a session key. */
   sessions: SessionModel | null;
+  /** Retraining refreshes this model has had (absent: none; see retrain.ts). */
+  generation?: number;
+  /** The first window-forest tree the next refresh replaces. */
+  oldestTree?: number;
 }
 
 /** The level of a record: its header's, else the one its message names. */
