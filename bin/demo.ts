@@ -37,21 +37,16 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
-    if (a.kind === "text") {
-      if (a.dashboard !== undefined) throw new RangeError("--dashboard is not offered with --kind text yet (the dashboard charts access logs and metrics)");
-      try {
-        await runTextDemo({
-          seed: a.seed, trainLines: a["train-lines"] ?? TEXT_DEMO_DEFAULTS.trainLines, liveLines: a.lines ?? TEXT_DEMO_DEFAULTS.liveLines,
-          rate: a.rate ?? TEXT_DEMO_DEFAULTS.rate, keep: a.keep, json: a.json, signal: stop.signal,
-        });
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
-      return;
-    }
     const dashboard = await openDashboard(a.dashboard, a.host);
     try {
+      if (a.kind === "text") {
+        await runTextDemo({
+          seed: a.seed, trainLines: a["train-lines"] ?? TEXT_DEMO_DEFAULTS.trainLines, liveLines: a.lines ?? TEXT_DEMO_DEFAULTS.liveLines,
+          rate: a.rate ?? TEXT_DEMO_DEFAULTS.rate, keep: a.keep, json: a.json, signal: stop.signal, dashboard: dashboard?.hooks,
+        });
+        if (dashboard) await serveUntilStopped(dashboard, stop.signal);
+        return;
+      }
       await runDemo({
         seed: a.seed,
         trainLines: a["train-lines"] ?? DEMO_DEFAULTS.trainLines,

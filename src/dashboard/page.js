@@ -26,6 +26,7 @@
     layout: null, // "logs", or "telemetry:" + the series shown ("all" included)
   };
   const telemetry = () => view.model !== null && view.model.kind === "telemetry";
+  const freeText = () => view.model !== null && view.model.kind === "text";
 
   function band(sev) {
     return sev >= 90 ? "sev90" : sev >= 75 ? "sev75" : sev >= 50 ? "sev50" : "sevlow";
@@ -115,10 +116,10 @@
     { label: "mean", stroke: "#6b7385", width: 1.2 },
     { label: "max", stroke: "#8e6fd8", width: 1.5 },
   ], { y: { range: (u, lo, hi) => [Math.max(0, Math.min(lo, 0.3) - 0.02), Math.min(1, Math.max(hi, 0.6) + 0.02)] } }, [alertMarks(true, sev50)]);
-  const logsCharts = () => ({
+  const logsCharts = (text) => ({
     rate: makeChart($("chart-rate"), [
       { label: "lines/s", stroke: "#3a66c4", fill: "rgba(58,102,196,0.12)", width: 1.5 },
-      { label: "5xx/s", stroke: "#c81d25", width: 1.5 },
+      { label: text ? "errors/s" : "5xx/s", stroke: "#c81d25", width: 1.5 },
     ], fromZero, [alertMarks(false)]),
     latency: makeChart($("chart-latency"), [
       { label: "p50", stroke: "#1e8a4c", width: 1.5, spanGaps: false },
@@ -151,11 +152,13 @@
   // The layout follows the model's kind (and, for telemetry, whether one series or all is shown).
   function ensureLayout() {
     const tele = telemetry();
-    const key = tele ? "telemetry:" + view.route : "logs";
+    const text = freeText();
+    const key = tele ? "telemetry:" + view.route : text ? "text" : "logs";
     if (key === view.layout) return;
     view.layout = key;
-    document.body.className = tele ? "mode-telemetry" : "mode-logs";
-    for (const el of document.querySelectorAll("[data-telemetry]")) el.textContent = tele ? el.dataset.telemetry : el.dataset.logs;
+    // Free text is the logs layout less latency: templates for routes, error lines for 5xx.
+    document.body.className = tele ? "mode-telemetry" : text ? "mode-logs mode-text" : "mode-logs";
+    for (const el of document.querySelectorAll("[data-telemetry]")) el.textContent = tele ? el.dataset.telemetry : text && el.dataset.text ? el.dataset.text : el.dataset.logs;
     if (tele) {
       const one = seriesInfo();
       $("value-title").textContent = one ? one.name : "all series";
@@ -163,7 +166,7 @@
       $("score-note").textContent = one ? "(marks: alerts naming " + one.name + "; dashed: severity 50)" : "(marks: every alert; dashed: severity 50)";
     }
     for (const c of Object.values(charts)) c.destroy();
-    charts = tele ? telemetryCharts() : logsCharts();
+    charts = tele ? telemetryCharts() : logsCharts(text);
   }
 
   function setPoints(points, lines) {
@@ -177,7 +180,7 @@
   function redrawCharts() {
     const span = view.span;
     for (const s of view.rows.keys()) if (span === null || s < span[0]) view.rows.delete(s);
-    if (view.layout !== "logs") return redrawTelemetry();
+    if (view.layout !== "logs" && view.layout !== "text") return redrawTelemetry();
     const xs = [], lines = [], errors = [], p50 = [], p99 = [], mean = [], max = [];
     if (span !== null) {
       for (let s = span[0]; s <= span[1]; s++) {
@@ -241,7 +244,14 @@
     cell(tr, a.second === null ? "--:--:--" : clock(a.second));
     const sev = cell(tr, al.severity.toFixed(0), "sev " + band(al.severity));
     sev.style.background = colours[band(al.severity)];
-    if (r.values) {
+    if (al.rule && "template" in r) {
+      // Free text: the template (or the session), its level, the rule and what changed.
+      const what = r.template !== null ? r.template : al.session !== undefined ? "(session " + al.session + ")" : "(window)";
+      cell(tr, (r.template_id ? r.template_id + " " : "") + what, "route").title = what;
+      cell(tr, r.level || "-");
+      cell(tr, al.rule);
+      cell(tr, r.now, "now").title = r.now + " (usual: " + r.usual + ")";
+    } else if (r.values) {
       // Telemetry: the series of the reasons (top first) and their values.
       const names = al.reasons.map((x) => x.feature);
       cell(tr, names.join(", "), "series").title = al.reasons.map((x) => x.feature + " " + Math.round(x.share * 100) + "%").join(", ");
@@ -308,7 +318,7 @@
     sel.value = view.route;
   }
   function label(r) {
-    return (r.key === "all" ? (telemetry() ? "all series" : "all routes") : r.key) + " (" + fmt(r.lines) + ")";
+    return (r.key === "all" ? (telemetry() ? "all series" : freeText() ? "all templates" : "all routes") : r.key) + " (" + fmt(r.lines) + ")";
   }
   $("route").addEventListener("change", (e) => {
     view.route = e.target.value;
@@ -365,6 +375,8 @@
       const t = m.telemetry;
       add("format", m.format + ", " + t.series.length + " series, shingle k = " + t.k + ", window " + t.window);
       add("series", t.series.map((x) => x.name + " " + num(x.p01) + " to " + num(x.p99)).join("; ") + " (typical p1 to p99)");
+    } else if (m.kind === "text") {
+      add("format", m.format + " (free text), " + m.routes + " templates profiled");
     } else {
       add("format", m.format + ", " + m.routes + " routes");
     }

@@ -17,7 +17,7 @@ import { writeLive, type DemoOptions } from "./demo.js";
 import { simulateText, TEXT_SIM_SESSION_KEY, type TextIncidentKind, type TextSimIncident } from "./simulate-text.js";
 
 /** The HTTP demo's options that apply here. */
-export type TextDemoOptions = Pick<DemoOptions, "seed" | "trainLines" | "liveLines" | "rate" | "keep" | "json" | "signal" | "print">;
+export type TextDemoOptions = Pick<DemoOptions, "seed" | "trainLines" | "liveLines" | "rate" | "keep" | "json" | "signal" | "print" | "dashboard">;
 
 export const TEXT_DEMO_DEFAULTS = { seed: 1, trainLines: 100_000, liveLines: 150_000, rate: 20_000 };
 
@@ -68,7 +68,10 @@ export async function runTextDemo(options: Partial<TextDemoOptions>): Promise<Te
           const t = a as TextStreamAlert;
           alerts.push(t);
           print(o.json ? JSON.stringify(t) : `${String(Math.round(t.severity)).padStart(3)}  ${t.ts ?? "-"}  ${t.rule.padEnd(17)} ${textKind.alertText(t)}  (${t.reasons[0]?.text ?? ""})`);
+          o.dashboard?.onAlert(a);
         },
+        onStart: o.dashboard?.onStart,
+        onScored: o.dashboard?.onScored,
       },
     });
     await writeLive(log, live.lines, o.rate, o.signal);

@@ -59,6 +59,13 @@ export interface TextDetectOptions {
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh (the new model is `model`). */
   onRefresh?: (report: RefreshReport) => void;
+  /**
+   * Called for each record once judged: its file and line, time (ms, or its index when the log has
+   * no times), template and level, and its score: the severity / 100 of the strongest
+   * line finding on it (a new template, a parameter out of range; below the alert
+   * severity too), 0 when none.
+   */
+  onLine?: (file: string, line: number, at: number, t: Template, level: Level, score: number) => void;
 }
 
 /** The detector's summary. */
@@ -119,6 +126,8 @@ export class TextDetector {
   private readonly checks = new Map<number, ParamCheck[]>();
   private readonly retrainer: TextRetrainer | null;
   private readonly onRefresh: ((report: RefreshReport) => void) | undefined;
+  private readonly onLine: TextDetectOptions["onLine"];
+  private lineScore = 0;
   private readonly paramValues: number[] = [];
 
   constructor(private current: TextModel, options: TextDetectOptions = {}) {
@@ -137,6 +146,7 @@ export class TextDetector {
     this.keyRe = model.sessions === null ? null : keyRegex(model.sessions.keyPattern);
     this.retrainer = options.retrain === undefined ? null : new TextRetrainer(options.retrain, this.forest);
     this.onRefresh = options.onRefresh;
+    this.onLine = options.onLine;
   }
 
   /** The model in use (a new generation after each retraining refresh). */
@@ -191,7 +201,10 @@ export class TextDetector {
   /** End of input: the last record and the last window are judged. */
   finish(emit: (a: TextAlert) => void): void {
     this.emit = emit;
-    for (const r of this.readers.values()) r.flush(this.onRecord);
+    for (const [file, r] of this.readers) {
+      this.file = file;
+      r.flush(this.onRecord);
+    }
     // The last window ends with the input, before its time: judged on what can only grow.
     if (!Number.isNaN(this.window)) this.closeWindow(this.window, true);
     this.sessions?.closeAll(this.now);
@@ -219,6 +232,7 @@ export class TextDetector {
       for (let x = this.window; x < w && x < this.window + 1440; x++) this.closeWindow(x);
       this.window = w;
     }
+    this.lineScore = 0;
     const msg = firstLine(rec.message);
     const t = this.miner.learn(msg);
     const level = recordLevel(rec);
@@ -243,6 +257,7 @@ export class TextDetector {
       if (checks.length > 0) this.checkParams(t, p, checks, msg, at);
     }
     this.retrainer?.offerLine(t, level, at, msg);
+    this.onLine?.(this.file, line, at, t, level, this.lineScore);
   };
 
   /** A template's parameter ranges as a list by position, made once per template. */
@@ -385,6 +400,7 @@ export class TextDetector {
   /** Emit an alert (or count it when below minSeverity). */
   private raise(rule: TextRule, severity: number, at: number, t: Template | null, level: Level, usual: string, now: string, session?: string): void {
     const sev = Math.round(severity * 10) / 10;
+    if ((rule === "new_template" || rule === "param_range") && sev / 100 > this.lineScore) this.lineScore = sev / 100;
     if (sev < this.minSeverity) {
       this.stats.below_severity++;
       return;

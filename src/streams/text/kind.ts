@@ -6,10 +6,11 @@
  * (miner state, profiles, sessions) in `metadata.text`.
  */
 import { IsolationForest } from "../../forest/forest.js";
-import { countAlert, zeroCounts, type AlertReason, type RunCounts } from "../counts.js";
+import { countAlert, zeroCounts, type AlertReason, type RunCounts, type ScoredBatch } from "../counts.js";
 import type { DetectorSettings, ModelDescription, StreamAlert, StreamDetector, StreamKind, StreamSummary } from "../stream.js";
 import { rulesGiven } from "../stream.js";
 import { TextDetector, type TextAlert, type TextRule } from "./detect.js";
+import { templateText, type Template } from "./miner.js";
 import { textModelFromJson } from "./model-file.js";
 import { TextReader } from "./reader.js";
 import type { Level } from "./record.js";
@@ -58,10 +59,13 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
   private readonly detector: TextDetector;
   private readonly model: TextModel;
   private readonly live: RunCounts = zeroCounts();
+  private readonly scored: ScoredRecords | null;
 
   constructor(public forest: IsolationForest, settings: DetectorSettings) {
     this.model = textModelOf(forest);
     const save = settings.retrain?.save;
+    this.scored = settings.onScored === undefined ? null : new ScoredRecords(this.model.timed, settings.onScored);
+    const scored = this.scored;
     const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each" };
     // A rules file resolved with access logs' defaults: the text detector's own minSeverity unless the file set one.
     const given = rulesGiven(settings.rules);
@@ -70,6 +74,7 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
       ...(minSeverity !== undefined ? { minSeverity } : {}),
       ...(rules.sessionAlerts !== undefined ? { sessionAlerts: rules.sessionAlerts } : {}),
       ...(settings.retrain !== undefined ? { retrain: settings.retrain } : {}),
+      ...(scored !== null ? { onLine: (file: string, line: number, at: number, t: Template, level: Level, score: number) => scored.add(file, line, at, t, level, score) } : {}),
       onRefresh: (report) => {
         // The model in use, in the one model file's shape; replaced atomically on disk when asked.
         this.forest = textForest(this.detector.model);
@@ -89,10 +94,12 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
     this.detector.processBatch(file, lines, lineNo, (a) => emit(this.alert(a)));
     this.live.lines_read += lines.length;
     this.live.lines_scored += lines.length;
+    this.scored?.flush(file);
   }
 
   endOfInput(emit: (a: TextStreamAlert) => void): void {
     this.detector.finish((a) => emit(this.alert(a)));
+    for (const file of this.scored?.files ?? []) this.scored?.flush(file);
   }
 
   private alert(a: TextAlert): TextStreamAlert {
@@ -116,13 +123,66 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
     return this.live;
   }
 
+  /** A free-text line's score is the severity / 100 of what was found on it (see ScoredRecords). */
   severity(score: number): number {
-    return this.detector.severity(score);
+    return Math.round(score * 1000) / 10;
   }
 
   describe(): ModelDescription {
-    const cal = this.model.forest?.calibration.scores;
-    return { kind: "text", format: this.model.shape, severityScores: { "50": cal?.[2] ?? 0, "75": cal?.[3] ?? 0, "90": cal?.[4] ?? 0 }, routes: 0 };
+    return { kind: "text", format: this.model.shape, severityScores: { "50": 0.5, "75": 0.75, "90": 0.9 }, routes: Object.keys(this.model.profiles).length };
+  }
+}
+
+/**
+ * The records of a free-text run as the dashboard and `--scores` take scored lines: one
+ * row per record (a stack trace's lines are its first line's record) at its line's time,
+ * its template as the "route" (`E12 Order <*> completed in <*> ms`), ERROR/FATAL as
+ * status 500 and WARN as 400 (so the error column counts error lines), no latency, and
+ * its score: the severity / 100 of a new template or a parameter out of range on it, else
+ * 0 (window and session findings are alerts, not line scores).
+ */
+class ScoredRecords {
+  private readonly names: string[] = [];
+  private readonly routeOf = new Map<number, number>();
+  private readonly rows = new Map<string, { line: number[]; seconds: number[]; route: number[]; status: number[]; score: number[] }>();
+  constructor(private readonly timed: boolean, private readonly onScored: (b: ScoredBatch) => void) {}
+
+  get files(): string[] {
+    return [...this.rows.keys()];
+  }
+
+  /** One judged record of `file`. */
+  add(file: string, line: number, at: number, t: Template, level: Level, score: number): void {
+    let route = this.routeOf.get(t.id);
+    if (route === undefined) {
+      route = this.names.length;
+      this.routeOf.set(t.id, route);
+      const text = templateText(t);
+      this.names.push(`E${t.id} ${text.length > 100 ? `${text.slice(0, 99)}…` : text}`);
+    }
+    let r = this.rows.get(file);
+    if (r === undefined) {
+      r = { line: [], seconds: [], route: [], status: [], score: [] };
+      this.rows.set(file, r);
+    }
+    r.line.push(line);
+    r.seconds.push(this.timed ? at / 1000 : Number.NaN);
+    r.route.push(route);
+    r.status.push(level === "ERROR" || level === "FATAL" ? 500 : level === "WARN" ? 400 : 200);
+    r.score.push(score);
+  }
+
+  /** Hand over `file`'s records so far as one batch. */
+  flush(file: string): void {
+    const r = this.rows.get(file);
+    if (r === undefined || r.line.length === 0) return;
+    this.rows.delete(file);
+    const n = r.line.length;
+    this.onScored({
+      file, count: n, lineNo: Int32Array.from(r.line), seconds: Float64Array.from(r.seconds), route: Int32Array.from(r.route),
+      latencyMs: new Float64Array(n).fill(Number.NaN), status: Float64Array.from(r.status), scores: Float64Array.from(r.score),
+      routeNames: this.names, skipped: [],
+    });
   }
 }
 
