@@ -20,6 +20,7 @@ export const METRIC_DETECT_OPTIONS = {
   "metric-training": { type: "boolean", default: L.training, describe: "a telemetry model: also judge each row against the training scores (--no-metric-training: the stream's history alone)" },
   "metric-recur": { type: "number", default: L.recur, describe: "a telemetry model: a raw score seen this many times in the last --metric-long rows is the stream's own pattern, no longer judged by training (1 to 1e6; 1000000: never)" },
   "metric-recur-share": { type: "boolean", default: L.recurShare, describe: "a telemetry model: a recurred raw score is at least as likely as its share of the history (--no-metric-recur-share: the tail's extrapolation alone)" },
+  "metric-magnitude": { type: "number", default: L.magnitude, describe: "a telemetry model: raw score added per unit of ln(feature / its training maximum) past it, so a far outlier outranks a near one (0 to 1; 0: off)" },
   "adapt-reservoir": { type: "number", default: ADAPT_DEFAULTS.reservoir, describe: "with --adapt-every: recent normal rows kept to grow trees on" },
 } as const;
 
@@ -38,6 +39,7 @@ export interface MetricDetectArgs {
   "metric-training": boolean;
   "metric-recur": number;
   "metric-recur-share": boolean;
+  "metric-magnitude": number;
   "adapt-reservoir": number;
 }
 
@@ -55,6 +57,7 @@ export function metricLikelihoodOf(a: MetricDetectArgs): LikelihoodOptions {
     training: a["metric-training"],
     recur: a["metric-recur"],
     recurShare: a["metric-recur-share"],
+    magnitude: a["metric-magnitude"],
   };
   try {
     return resolveLikelihoodOptions(o);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { IsolationForest } from "../src/forest/forest.js";
 import { Rng } from "../src/forest/random.js";
 import {
   AnomalyLikelihood, HOLD_CAP, LIKELIHOOD_DEFAULTS, normalTail, priorOf, resolveLikelihoodOptions, scoreOfTail, type LikelihoodOptions,
@@ -102,6 +103,7 @@ describe("anomaly likelihood", () => {
     expect(() => resolveLikelihoodOptions({ recur: 0 })).toThrow(/likelihood.recur must be an integer in \[1, 1000000\], got 0/);
     expect(() => resolveLikelihoodOptions({ rearm: 1 as unknown as boolean })).toThrow(/likelihood.rearm must be true or false, got 1/);
     expect(() => resolveLikelihoodOptions({ recurShare: "yes" as unknown as boolean })).toThrow(/likelihood.recurShare must be true or false, got yes/);
+    expect(() => resolveLikelihoodOptions({ magnitude: -0.1 })).toThrow(/likelihood.magnitude must be a number in \[0, 1\], got -0.1/);
     expect(() => resolveLikelihoodOptions({ method: "max" as "mean" })).toThrow(/likelihood.method must be one of mean, peaks, both; got "max"/);
     expect(resolveLikelihoodOptions({})).toEqual(LIKELIHOOD_DEFAULTS);
   });
@@ -133,6 +135,31 @@ describe("the detector's calibrated score", () => {
     r.processBatch("m.csv", test, 1, () => {});
     expect(raw).toEqual([...forest.score({ data: rowsOf(forest, test), rows: 1500, cols: forest.cols })]);
     expect(() => new TelemetryDetector(forest, { output: "max" as "raw" })).toThrow(/output must be "likelihood" or "raw", got "max"/);
+  });
+
+  it("ranks an outlier far past the training range above one just past it (`magnitude`); a model without a reach scores as before", () => {
+    // One noisy series; in detection a spike of 8 sd at row 1500 and one of 80 sd at row 2500 (the hold long over).
+    const rng = new Rng(7);
+    const csvOf = (n: number, spikes: Map<number, number>) => ["ts,v", ...Array.from({ length: n }, (_, i) => `${START / 1000 + 60 * i},${spikes.get(i) ?? 100 + rng.normal()}`)];
+    const train = csvOf(1000, new Map());
+    const { forest } = trainTelemetry(train, { forest: { seed: 4 } });
+    const spec = telemetryOf(forest);
+    // The reach is each column's largest value over the training rows.
+    const X = rowsOf(forest, train);
+    for (let c = 0; c < forest.cols; c++) expect(spec.reach?.[c]).toBe(Math.max(...Array.from({ length: 1000 }, (_, i) => X[i * forest.cols + c])));
+    const test = csvOf(3000, new Map([[1500, 108], [2500, 180]]));
+    const scoresOf = (f: typeof forest, magnitude?: number) => {
+      const out: number[] = [];
+      new TelemetryDetector(f, { likelihood: magnitude === undefined ? {} : { magnitude }, onScored: (b) => out.push(...b.scores) }).processBatch("m.csv", test, 1, () => {});
+      return out;
+    };
+    const withMagnitude = scoresOf(forest);
+    expect(withMagnitude[2500]).toBeGreaterThan(withMagnitude[1500]);
+    expect(withMagnitude[2500]).toBeGreaterThan(scoresOf(forest, 0)[2500]);
+    // Without a reach (a model made before it) the term has nothing to measure against.
+    const old = IsolationForest.fromBytes(forest.toBytes());
+    delete (old.metadata.telemetry as { reach?: number[] }).reach;
+    expect(scoresOf(old)).toEqual(scoresOf(forest, 0));
   });
 
   it("keeps models without the cross-series columns working (made before them)", () => {

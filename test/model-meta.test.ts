@@ -46,6 +46,7 @@ describe("crafted model metadata is refused with a ModelFileError naming the fie
     ["telemetry series not strings", telemetry, (m) => (m.metadata.telemetry.series = [5]), telemetryOf, /telemetry\.series\[0\] must be a string/],
     ["telemetry season unknown", telemetry, (m) => (m.metadata.telemetry.season = "year"), telemetryOf, /telemetry\.season must be one of "day", "week", got "year"/],
     ["telemetry calibration huge", telemetry, (m) => (m.metadata.telemetry.calibration.scores = new Array(5000).fill(0)), telemetryOf, /telemetry\.calibration\.scores must be an array of at most 4096 items/],
+    ["telemetry reach negative", telemetry, (m) => (m.metadata.telemetry.reach[1] = -1), telemetryOf, /telemetry\.reach\[1\] must be a finite number >= 0, got -1/],
     ["telemetry features renamed", telemetry, (m) => (m.metadata.telemetry.features[0] = "other"), telemetryOf, /telemetry\.features\[0\] must be "value\.lag0"/],
     ["http without routes", http, (m) => delete m.metadata.pipeline.spec.routes, pipelineOf, /pipeline\.spec\.routes is not an object/],
     ["http without overall", http, (m) => delete m.metadata.pipeline.spec.overall, pipelineOf, /pipeline\.spec\.overall is not an object/],

@@ -8,7 +8,7 @@ import { IsolationForest } from "../src/forest/forest.js";
 import { Rng } from "../src/forest/random.js";
 import { calibrate } from "../src/streams/severity.js";
 import {
-  SeasonProfile, TelemetryDetector, TelemetryExtractor, learnTelemetrySpec, telemetryOf, trainTelemetry, TELEMETRY_DEFAULTS,
+  SeasonProfile, TelemetryDetector, TelemetryExtractor, learnTelemetrySpec, reachOf, telemetryOf, trainTelemetry, TELEMETRY_DEFAULTS,
 } from "../src/streams/metrics/telemetry.js";
 
 const START = Date.UTC(2026, 10, 2); // a midnight (UTC)
@@ -95,7 +95,7 @@ describe("seasonal column", () => {
     for (let i = 0; i < x.length; i++) fx.extract(NaN, x.subarray(i, i + 1), X, i * fx.cols);
     const m = { data: X, rows: x.length, cols: fx.cols };
     const hand = IsolationForest.fit(m, { sampleSize: TELEMETRY_DEFAULTS.sampleSize, seed: 5, featureNames: spec.features });
-    hand.metadata = { telemetry: { ...spec, calibration: calibrate(hand.score(m)) } };
+    hand.metadata = { telemetry: { ...spec, reach: reachOf(X, x.length, fx.cols), calibration: calibrate(hand.score(m)) } };
     expect(a.toBytes()).toEqual(hand.toBytes());
   });
 

@@ -3,7 +3,7 @@
  * -> alert with reasons summed per series; each file is a stream of its own.
  */
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
-import { blockWidthOf, TelemetryExtractor, VOL_EPS } from "./features.js";
+import { beyondReach, blockWidthOf, TelemetryExtractor, VOL_EPS } from "./features.js";
 import { TELEMETRY_DEFAULTS, telemetryOf, type TelemetryMeta } from "./train.js";
 import { inParts, type RefreshReport, type RetrainOptions } from "../retrain.js";
 import { TelemetryRetrainer } from "./retrain.js";
@@ -234,7 +234,11 @@ export class TelemetryDetector implements StreamDetector<TelemetryAlert, Telemet
       // The raw scores (a view of the scorer's memory, copied) become likelihoods.
       scores = scores.slice();
       const alertScore = this.minSeverity / 200;
+      const magnitude = lk.opts.magnitude;
+      const reach = this.meta.reach;
       for (let j = 0; j < k; j++) {
+        // Past the training range the forest no longer tells near from far: the magnitude term does.
+        if (magnitude > 0 && reach !== undefined) scores[j] += magnitude * beyondReach(input, j * cols, reach);
         scores[j] = lk.next(scores[j], alertScore);
         this.rowNormal[j] = lk.last < alertScore ? 1 : 0;
         this.adapter?.offer(input.subarray(j * cols, (j + 1) * cols), this.rowNormal[j] === 1);

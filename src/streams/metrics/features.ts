@@ -59,6 +59,11 @@ export interface TelemetrySpec {
   season?: Season;
   /** Training rows. */
   lines: number;
+  /**
+   * Per feature column, its largest value over the training rows (reachOf): what the
+   * forest's splits can tell apart. Absent in models made before it (no magnitude term).
+   */
+  reach?: number[];
 }
 
 /** The cross-series columns of a spec with `summary`, in order: each the largest of that feature over the series. */
@@ -363,6 +368,28 @@ export class TelemetryExtractor {
     this.seen++;
     this.lastTs = ts;
   }
+}
+
+/** Per column of `rows` feature rows (row-major in X), the largest value: a spec's `reach`. */
+export function reachOf(X: Float64Array, rows: number, cols: number): number[] {
+  const reach = new Array<number>(cols).fill(0);
+  for (let i = 0; i < rows; i++) for (let c = 0; c < cols; c++) reach[c] = Math.max(reach[c], X[i * cols + c]);
+  return reach;
+}
+
+/**
+ * How far a feature row reaches beyond the training rows: the largest ln(feature / its
+ * training maximum) over the columns that pass it, 0 when none does. The forest isolates
+ * any value past the training range in the same few splits however far past it lies
+ * (on NAB's tweets a burst of 6 and one of 50 had the same raw score); this tells them apart.
+ */
+export function beyondReach(row: Float64Array, offset: number, reach: readonly number[]): number {
+  let out = 0;
+  for (let c = 0; c < reach.length; c++) {
+    const f = row[offset + c];
+    if (reach[c] > 0 && f > reach[c]) out = Math.max(out, Math.log(f / reach[c]));
+  }
+  return out;
 }
 
 /** x squared, capped: one-sided and concentrated near 0 for normal rows (see TelemetryExtractor). */

@@ -66,10 +66,15 @@ export interface LikelihoodOptions {
   recur: number;
   /** A recurred raw score is at least as likely as its share of the history's rows reaching it (beyond the tail's threshold too, where the exponential tail would extrapolate). */
   recurShare: boolean;
+  /**
+   * Raw score added per unit of ln(feature / its training maximum) of the feature reaching
+   * furthest past it (features.ts' beyondReach; models with a `reach` only), a number in [0, 1] (0: none).
+   */
+  magnitude: number;
 }
 
 export const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodOptions> = Object.freeze({
-  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 75, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3, recurShare: true,
+  method: "peaks", short: 10, long: 5000, minHistory: 100, hold: 75, rearm: false, breakMargin: 1, exclude: true, training: true, recur: 3, recurShare: true, magnitude: 0.1,
 });
 
 /** Share of alertScore that held rows report at most. */
@@ -107,8 +112,9 @@ export function resolveLikelihoodOptions(o: Partial<LikelihoodOptions> = {}): Li
   int("minHistory", 10, r.long);
   int("hold", 0, 1_000_000);
   int("recur", 1, 1_000_000);
-  if (typeof r.breakMargin !== "number" || !(r.breakMargin >= 0 && r.breakMargin <= 1)) {
-    throw new RangeError(`likelihood.breakMargin must be a number in [0, 1], got ${String(r.breakMargin)}`);
+  for (const name of ["breakMargin", "magnitude"] as const) {
+    const v = r[name];
+    if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw new RangeError(`likelihood.${name} must be a number in [0, 1], got ${String(v)}`);
   }
   for (const b of ["exclude", "training", "rearm", "recurShare"] as const) {
     if (typeof r[b] !== "boolean") throw new RangeError(`likelihood.${b} must be true or false, got ${String(r[b])}`);

@@ -44,9 +44,14 @@ export function checkTelemetryMeta(v: unknown, cols: number): TelemetryMeta {
   const features = m.strings("features", cols, 4096);
   const at = features.findIndex((f, i) => f !== expected[i]);
   if (at >= 0) throw malformed(`telemetry.features[${at}] must be ${JSON.stringify(expected[at])} (from its series, k, context and season), got ${JSON.stringify(features[at])}`);
+  const reach = m.has("reach") ? m.array("reach", cols) : undefined;
+  reach?.forEach((r, i) => {
+    if (typeof r !== "number" || !Number.isFinite(r) || r < 0) throw malformed(`telemetry.reach[${i}] must be a finite number >= 0, got ${JSON.stringify(r)}`);
+  });
   // Other fields (a retrained generation's) pass through as they are; the ones read are the checked values.
   return {
     ...(v as TelemetryMeta), version: 1, timestamp, series, k, window, scales, features, lines, calibration: calibrationOf(m, "calibration"),
     ...(summary ? { summary } : {}), ...(context > 0 ? { context } : {}), ...(season !== undefined ? { season } : {}),
+    ...(reach !== undefined ? { reach: reach as number[] } : {}),
   };
 }

@@ -18,7 +18,7 @@ import type { IsolationForest } from "../../forest/forest.js";
 import {
   growGeneration, nextGeneration, RefreshSchedule, resolveRetrainOptions, type RefreshReport, type RetrainOptions, type StreamRetrainer,
 } from "../retrain.js";
-import { TelemetryExtractor } from "./features.js";
+import { reachOf, TelemetryExtractor } from "./features.js";
 import { learnTelemetrySpec, type TelemetryMeta } from "./train.js";
 
 /** The ring of recent normal rows of a telemetry stream and its refresh schedule. */
@@ -89,7 +89,9 @@ export class TelemetryRetrainer implements StreamRetrainer {
     }
     const rows = { data: X.subarray(0, kept * c), rows: kept, cols: c };
     // The calibration is kept: see the note at the top.
-    const refreshed = growGeneration(g, "telemetry", forest, rows, this.opts, { ...spec, calibration: old.calibration }, false);
+    // The new trees split the relearned features: a model with a reach gets theirs.
+    const reach = old.reach !== undefined ? { reach: reachOf(rows.data, kept, c) } : {};
+    const refreshed = growGeneration(g, "telemetry", forest, rows, this.opts, { ...spec, ...reach, calibration: old.calibration }, false);
     return { forest: refreshed, report: { generation: g.generation, replaced: this.opts.trees, ringRows: kept, relearned: s, added: [], ms: performance.now() - t0 } };
   }
 }

@@ -3,7 +3,7 @@
  * incremental trainer, and reading a telemetry model's metadata back.
  */
 import { emptyTelemetryRow, parseTelemetryHeader, TelemetryParser, type TelemetryHeader, type TelemetryRow } from "./csv.js";
-import { learnSeriesScales, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type Season, type SeriesScales, type TelemetrySpec } from "./features.js";
+import { learnSeriesScales, reachOf, seriesFeatureNames, SUMMARY_FEATURES, TelemetryExtractor, type Season, type SeriesScales, type TelemetrySpec } from "./features.js";
 import { IsolationForest } from "../../forest/forest.js";
 import { Rng } from "../../forest/random.js";
 import type { ForestOptions } from "../../forest/options.js";
@@ -206,7 +206,7 @@ export class TelemetryTrainer {
     );
     const fitMs = performance.now() - t0;
     const calibration = calibrate(forest.score({ data: X, rows: n, cols: fx.cols }));
-    const meta: TelemetryMeta = { ...spec, calibration };
+    const meta: TelemetryMeta = { ...spec, reach: reachOf(X, n, fx.cols), calibration };
     forest.metadata = { telemetry: meta };
     return {
       forest,
