@@ -9,8 +9,38 @@ import { levelOf, type Level } from "./record.js";
 
 /** The numeric value of a raw parameter token (`12`, `-3.5`, `12ms`, `40%,`), or NaN. */
 export function numericValue(token: string): number {
-  const m = /^[([{"'=:]*(-?\d+(?:\.\d+)?)[a-zA-Z%µ]*[)\]}"',;:.]*$/.exec(token);
-  return m === null ? NaN : Number(m[1]);
+  // As /^[([{"'=:]*(-?\d+(?:\.\d+)?)[a-zA-Z%µ]*[)\]}"',;:.]*$/ reads it, without a match object.
+  const n = token.length;
+  let i = 0;
+  while (i < n && OPENERS.includes(token.charCodeAt(i))) i++;
+  const start = i;
+  if (i < n && token.charCodeAt(i) === 45) i++;
+  const digits = i;
+  while (i < n && isDigitCode(token.charCodeAt(i))) i++;
+  if (i === digits) return NaN;
+  if (i + 1 < n && token.charCodeAt(i) === 46 && isDigitCode(token.charCodeAt(i + 1))) {
+    i += 2;
+    while (i < n && isDigitCode(token.charCodeAt(i))) i++;
+  }
+  const end = i;
+  while (i < n && isUnitCode(token.charCodeAt(i))) i++;
+  while (i < n && CLOSERS.includes(token.charCodeAt(i))) i++;
+  return i === n ? Number(token.slice(start, end)) : NaN;
+}
+
+/** What may open a numeric token: ( [ { " ' = : */
+const OPENERS = [40, 91, 123, 34, 39, 61, 58];
+/** What may close one: ) ] } " ' , ; : . */
+const CLOSERS = [41, 93, 125, 34, 39, 44, 59, 58, 46];
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** A letter of a unit after a number: a-z, A-Z, %, µ. */
+function isUnitCode(c: number): boolean {
+  const l = c | 32;
+  return (l >= 97 && l <= 122) || c === 37 || c === 181;
 }
 
 /** The level a message names when its header has none: sshd's `error: ...`, Go's `ERROR: ...`. */

@@ -35,8 +35,11 @@ const LEVELS: Readonly<Record<string, Level>> = {
 
 /** The normalised level of a header's level word (any case), or "" when it is not one. */
 export function levelOf(word: string): Level {
-  return LEVELS[word.toLowerCase()] ?? "";
+  return EXACT.get(word) ?? LEVELS[word.toLowerCase()] ?? "";
 }
+
+/** The spellings as written most often (`info`, `INFO`, `Info`): found without lowering the case. */
+const EXACT = new Map<string, Level>(Object.entries(LEVELS).flatMap(([w, l]) => [[w, l], [w.toUpperCase(), l], [w[0]?.toUpperCase() + w.slice(1), l]] as [string, Level][]));
 
 /** Whether `word` spells a level (used to tell a level column from other words). */
 export function isLevelWord(word: string): boolean {

@@ -5,7 +5,7 @@
  * templated. Order matters only for ties: the more specific shapes come first.
  */
 import { monthNumber, type Clock } from "./clock.js";
-import { isLevelWord, levelOf, syslogLevel, type TextRecord } from "./record.js";
+import { levelOf, syslogLevel, type TextRecord } from "./record.js";
 
 /** One header shape. */
 export interface HeaderShape {
@@ -43,8 +43,9 @@ function g(m: RegExpExecArray, i: number): string {
 
 /** Set the level from a word; false when the word is no level. */
 function setLevel(out: TextRecord, word: string): boolean {
-  if (!isLevelWord(word)) return false;
-  out.level = levelOf(word);
+  const level = word.length <= 11 ? levelOf(word) : "";
+  if (level === "") return false;
+  out.level = level;
   return true;
 }
 
