@@ -13,7 +13,7 @@ export const REDIS_DETECT_OPTIONS = {
   shards: { type: "number", default: CONSUME_DEFAULTS.shards, describe: "with --from: shards of the stream (as shipped)" },
   "lease-seconds": { type: "number", default: CONSUME_DEFAULTS.leaseSeconds, describe: "with --from: a shard's lease; taken over when not renewed for this long" },
   "claim-idle-ms": { type: "number", default: CONSUME_DEFAULTS.claimIdleMs, describe: "with --from: claim a dead owner's pending entries once idle this long" },
-  "replay-lines": { type: "number", default: CONSUME_DEFAULTS.replayLines, describe: "with --from: entries replayed to rebuild a taken-over shard's windows" },
+  "replay-lines": { type: "number", default: CONSUME_DEFAULTS.replayLines, describe: "with --from: lines replayed to rebuild a taken-over shard's windows" },
 } as const;
 
 /** The parsed values of REDIS_DETECT_OPTIONS. */

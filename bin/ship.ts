@@ -12,6 +12,7 @@ interface ShipArgs {
   "from-start": boolean;
   "shard-key"?: string;
   maxlen: number;
+  "lines-per-entry": number;
   "max-line-bytes": number;
   duration?: number;
   "publish-model"?: string;
@@ -30,7 +31,8 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       .option("positions", { type: "string", describe: "follow mode: positions file, saved only after Redis confirmed the lines" })
       .option("from-start", { type: "boolean", default: false, describe: "follow mode: read files with no saved position from their start" })
       .option("shard-key", { type: "string", describe: "shard every line by this key (a host or service name) instead of by its file" })
-      .option("maxlen", { type: "number", default: SHIP_DEFAULTS.maxlen, describe: "trim each shard stream to about this many entries (XADD MAXLEN ~)" })
+      .option("maxlen", { type: "number", default: SHIP_DEFAULTS.maxlen, describe: "trim each shard stream to about this many lines (XADD MAXLEN ~)" })
+      .option("lines-per-entry", { type: "number", default: SHIP_DEFAULTS.linesPerEntry, describe: "most lines of one file in one stream entry (1: an entry per line, the format consumers older than entry packing read)" })
       .option("max-line-bytes", { type: "number", default: 65536, describe: "longest line shipped; a longer one is shipped empty, marked too_long" })
       .option("duration", { type: "number", describe: "follow mode: stop after this many seconds" })
       .option("publish-model", { type: "string", describe: "instead of shipping lines: publish this model file to the hash at --to redis://HOST:PORT/KEY (generation + 1)" }),
@@ -48,7 +50,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
     try {
       const summary = await ship({
         to: a.to, stream: a.stream, input: a.input, follow: a.follow, shards: a.shards, positions: a.positions,
-        start: a["from-start"] ? "beginning" : "end", shardKey: a["shard-key"], maxlen: a.maxlen,
+        start: a["from-start"] ? "beginning" : "end", shardKey: a["shard-key"], maxlen: a.maxlen, linesPerEntry: a["lines-per-entry"],
         maxLineBytes: a["max-line-bytes"], durationSeconds: a.duration, signal: stop.signal,
       });
       process.stderr.write(`${JSON.stringify(summary)}\n`);

@@ -117,7 +117,7 @@ describe.skipIf(!ENABLED)("detect --from: every output of the run loop (a real r
     const alerts = lines(join(dir, "alerts.jsonl")).map((l) => JSON.parse(l) as { id: string; file: string; line: number; rule: string });
     const key = (a: { file: string; line: number; rule: string }) => `${a.file}:${a.line}:${a.rule}`;
     expect(alerts.map(key).sort()).toEqual(refAlerts.map(key).sort());
-    expect(alerts.every((a) => /^\d+:\d+-\d+$/.test(a.id))).toBe(true);
+    expect(alerts.every((a) => /^\d+:\d+-\d+\/\d+$/.test(a.id))).toBe(true); // shard:entry/place: entries hold runs of lines
     expect(lines(join(dir, "scores.csv")).slice(1).sort()).toEqual([...refScores].sort());
     // A webhook is at-least-once (a retried post may have arrived): every alert posted, none but the run's.
     expect([...new Set(received.map((b) => key(JSON.parse(b) as { file: string; line: number; rule: string })))].sort()).toEqual(refAlerts.map(key).sort());

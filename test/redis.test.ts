@@ -86,15 +86,40 @@ async function streamAlerts(r: Redis, stream: string): Promise<AlertLine[]> {
   return entries.map(([, f]) => JSON.parse(f[f.indexOf("alert") + 1]) as AlertLine);
 }
 
-async function lagOf(r: Redis, stream: string, group: string): Promise<{ length: number; pending: number; lag: number }> {
+// The lines a shard stream holds: format-2 entries say how many (n), a format-1 entry holds one. Counted in Redis.
+const LINES_HELD = `local total = 0
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local n = 1
+  for i = 1, #e[2], 2 do if e[2][i] == 'n' then n = tonumber(e[2][i + 1]) end end
+  total = total + n
+end
+return total`;
+
+/** Lines held by one shard stream. */
+const linesHeld = async (r: Redis, key: string): Promise<number> => Number(await r.eval(LINES_HELD, 1, key));
+
+/** The lines of a shard stream's entries, in order (either format). */
+async function streamLines(r: Redis, key: string): Promise<Array<{ file: string; line: number; text: string }>> {
+  const out: Array<{ file: string; line: number; text: string }> = [];
+  for (const [, f] of (await r.xrange(key, "-", "+")) as Array<[string, string[]]>) {
+    const get = (name: string) => f[f.indexOf(name) + 1];
+    get("text").split("\n").forEach((text, k) => out.push({ file: get("file"), line: Number(get("line")) + k, text }));
+  }
+  return out;
+}
+
+/** Per stream: lines held (length), entries, and entries pending or not yet delivered (lag). */
+async function lagOf(r: Redis, stream: string, group: string): Promise<{ length: number; entries: number; pending: number; lag: number }> {
   let length = 0;
+  let entries = 0;
   let pending = 0;
   let lag = 0;
   for (let s = 0; s < SHARDS; s++) {
     const k = `${stream}:${s}`;
     const n = await r.xlen(k);
-    length += n;
+    entries += n;
     if (n === 0) continue;
+    length += await linesHeld(r, k);
     const groups = (await r.call("XINFO", "GROUPS", k)) as Array<Array<string | number>>;
     const g = groups.map((x) => Object.fromEntries(x.flatMap((v, i) => (i % 2 === 0 ? [[v, x[i + 1]]] : [])))).find((x) => x.name === group);
     if (g === undefined) {
@@ -104,7 +129,7 @@ async function lagOf(r: Redis, stream: string, group: string): Promise<{ length:
     pending += Number(g.pending);
     lag += Number(g.pending) + Number(g.lag);
   }
-  return { length, pending, lag };
+  return { length, entries, pending, lag };
 }
 
 /** Summaries (last stderr JSON line) of consumers that exited cleanly. */
@@ -137,18 +162,18 @@ async function feed(prefix: string, chunks: number, at: (k: number) => Promise<v
  * Wait until `done` holds, failing only when the acknowledged count stops moving for `stallMs`:
  * a busy machine makes the run slower, not stuck (issue 22: a fixed 60 s failed at load 14-19).
  */
-async function waitForProgress(r: Redis, stream: string, what: string, stallMs: number, done: (l: { length: number; lag: number }) => boolean): Promise<void> {
+async function waitForProgress(r: Redis, stream: string, what: string, stallMs: number, done: (l: { length: number; entries: number; lag: number }) => boolean): Promise<void> {
   let best = -1;
   let movedAt = Date.now();
   for (;;) {
     const l = await lagOf(r, stream, "detectors");
     if (done(l)) return;
-    const acked = l.length - l.lag;
+    const acked = l.entries - l.lag;
     if (acked > best) {
       best = acked;
       movedAt = Date.now();
     } else if (Date.now() - movedAt > stallMs) {
-      throw new Error(`no progress for ${stallMs} ms waiting for ${what} (${acked} of ${l.length} entries acknowledged)`);
+      throw new Error(`no progress for ${stallMs} ms waiting for ${what} (${acked} of ${l.entries} entries acknowledged)`);
     }
     await new Promise((res) => setTimeout(res, 200));
   }
@@ -193,14 +218,37 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     }
   });
 
-  it("ship --shard-key puts every file of a source on that key's shard, line numbers and text intact", async () => {
+  it("ship --shard-key puts every file of a source on that key's shard, line numbers and text intact; runs of 256 lines per entry (format 2), or one (format 1)", async () => {
     const url = `redis://127.0.0.1:${server.port}`;
     for (const f of FILES.slice(0, 2)) cliSync(["ship", "--input", f, "--to", url, "--stream", "sk", "--shards", String(SHARDS), "--shard-key", "host-7"]);
     const want = shardOf("host-7", SHARDS);
-    for (let s = 0; s < SHARDS; s++) expect(await r.xlen(`sk:${s}`)).toBe(s === want ? LINES / 2 : 0);
+    for (let s = 0; s < SHARDS; s++) expect(s === want ? await linesHeld(r, `sk:${s}`) : await r.xlen(`sk:${s}`)).toBe(s === want ? LINES / 2 : 0);
+    const text = (f: string) => readFileSync(join(dir, f), "utf8").split("\n").slice(0, -1);
+    expect(await streamLines(r, `sk:${want}`)).toEqual(FILES.slice(0, 2).flatMap((f) => text(f).map((t, i) => ({ file: f, line: i + 1, text: t }))));
     const [first] = (await r.xrange(`sk:${want}`, "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
-    expect(first[1]).toEqual(["file", FILES[0], "line", "1", "text", readFileSync(join(dir, FILES[0]), "utf8").split("\n")[0]]);
+    expect(first[1]).toEqual(["v", "2", "file", FILES[0], "line", "1", "n", "256", "text", text(FILES[0]).slice(0, 256).join("\n")]);
+    cliSync(["ship", "--input", FILES[0], "--to", url, "--stream", "sk1", "--shards", String(SHARDS), "--lines-per-entry", "1"]);
+    expect(await r.xlen(`sk1:${shardOf(FILES[0], SHARDS)}`)).toBe(LINES / 4);
+    const [one] = (await r.xrange(`sk1:${shardOf(FILES[0], SHARDS)}`, "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
+    expect(one[1]).toEqual(["file", FILES[0], "line", "1", "text", text(FILES[0])[0]]);
   }, 60_000);
+
+  it("a consumer reads format-1 entries (an older shipper) and refuses an entry format it does not know, naming it (exit 1)", async () => {
+    const url = `redis://127.0.0.1:${server.port}`;
+    const shard = shardOf(FILES[0], SHARDS);
+    cliSync(["ship", "--input", FILES[0], "--to", url, "--stream", "old", "--shards", String(SHARDS), "--lines-per-entry", "1"]);
+    const c = cli(["detect", "--from", url, "--stream", "old", "--model", "m.lfm", ...CONSUMER_ARGS, "--consumer", "c1", "--alerts", "old-c1.jsonl"]);
+    await waitFor("every entry acknowledged", 60_000, async () => {
+      const l = await lagOf(r, "old", "detectors");
+      return l.length === LINES / 4 && l.lag === 0;
+    });
+    await r.xadd(`old:${shard}`, "*", "v", "9", "file", FILES[0], "line", "1", "n", "1", "text", "x");
+    await new Promise((res) => c.once("exit", res));
+    children.delete(c);
+    expect(c.exitCode).toBe(1);
+    expect(c.err.join("")).toMatch(new RegExp(`entry \\d+-\\d+ of old:${shard} is in format "9", which this logforest does not read \\(it reads formats 1 and 2\\)`));
+    expect(readJsonLines<AlertLine>(join(dir, "old-c1.jsonl")).map(key).sort()).toEqual(reference.filter((a) => a.file === FILES[0]).map(key).sort());
+  }, 120_000);
 
   it("3 consumers over 4 shards: every entry scored once, the alerts of detect --input per file", async () => {
     expect(reference.length).toBeGreaterThan(10);
@@ -333,7 +381,7 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
       }
       appendFileSync(log, Array.from({ length: 500 }, (_, k) => line(i + k)).join(""));
       // A shipper that started after the rotation would never have known the old file: wait until it follows.
-      if (i === 0) await waitFor("the shipper to follow rot.log", 30_000, async () => (await r.xlen("rot:0")) >= 500);
+      if (i === 0) await waitFor("the shipper to follow rot.log", 30_000, async () => (await linesHeld(r, "rot:0")) >= 500);
       if (i === 6500) {
         shipper.kill("SIGKILL");
         await new Promise((res) => shipper.once("exit", res));
@@ -342,14 +390,11 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
       }
       await new Promise((res) => setTimeout(res, 40));
     }
-    await waitFor("every line in the stream", 30_000, async () => (await r.xlen("rot:0")) >= total);
+    await waitFor("every line in the stream", 30_000, async () => (await linesHeld(r, "rot:0")) >= total);
     await new Promise((res) => setTimeout(res, 500));
     await stopChild(shipper, "SIGTERM");
     const seen = new Map<string, number>();
-    for (const [, f] of await r.xrange("rot:0", "-", "+")) {
-      const text = f[f.indexOf("text") + 1];
-      seen.set(text, (seen.get(text) ?? 0) + 1);
-    }
+    for (const { text } of await streamLines(r, "rot:0")) seen.set(text, (seen.get(text) ?? 0) + 1);
     for (let i = 0; i < total; i++) expect(seen.has(line(i).trimEnd()), `line ${i}`).toBe(true);
     const repeats = [...seen.values()].reduce((s, n) => s + n - 1, 0);
     expect(seen.size).toBe(total);
@@ -361,8 +406,13 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     const group = ["--from", url, "--stream", "x", "--model", "m.lfm", ...CONSUMER_ARGS];
     const cs = [1, 2, 3].map((i) => cli(["detect", ...group, "--consumer", `c${i}`, "--alerts", `x-c${i}.jsonl`]));
     const shipper = cli(["ship", "--follow", ...liveFiles("x"), "--to", url, "--stream", "x", "--shards", String(SHARDS), "--positions", "x.pos", "--from-start"]);
+    // The consumers up before the restart (under load they start in seconds): they knew the Redis that goes away.
+    await waitFor("every shard owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((sh) => r.get(`x:detectors:lease:${sh}`)))).every((o) => o !== null));
     await feed("x", 30, async (k) => {
       if (k !== 15) return;
+      // Mid-stream: the shipper and consumers are up and the first half is in (a shipper still starting when Redis
+      // went away would exit with "cannot reach Redis", and nothing would be shipped).
+      await waitFor("the first half shipped", 60_000, async () => (await lagOf(r, "x", "detectors")).length >= LINES / 2);
       await server.stop();
       await new Promise((res) => setTimeout(res, 300));
       await server.start();
@@ -382,6 +432,8 @@ describe.skipIf(!ENABLED)("Redis Streams scale-out (a real redis-server)", () =>
     const cs = [1, 2].map((i) => cli(["detect", ...group, "--consumer", `c${i}`, "--alerts", `np-c${i}.jsonl`]));
     const shipper = cli(["ship", "--follow", ...liveFiles("np"), "--to", url, "--stream", "np", "--shards", String(SHARDS), "--positions", "np.pos", "--from-start"]);
     let before = 0;
+    // The consumers up before the restart (under load they start in seconds): they knew the Redis that goes away.
+    await waitFor("every shard owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((sh) => r.get(`np:detectors:lease:${sh}`)))).every((o) => o !== null));
     await feed("np", 30, async (k) => {
       if (k !== 15) return;
       await waitFor("the first half shipped", 60_000, async () => (await lagOf(r, "np", "detectors")).length >= LINES / 2);
@@ -429,6 +481,9 @@ describe("scale-out options and an unreachable Redis (no server needed)", () => 
     const shards = run(["detect", "--from", `redis://127.0.0.1:${port}`, "--stream", "s", "--model", "m.lfm", "--shards", "0"]);
     expect(shards.status).toBe(2);
     expect(shards.stderr).toContain("--shards must be an integer in [1, 1024], got 0");
+    const packed = run(["ship", "--input", "x.log", "--to", `redis://127.0.0.1:${port}`, "--stream", "s", "--lines-per-entry", "0"]);
+    expect(packed.status).toBe(2);
+    expect(packed.stderr).toContain("--lines-per-entry must be an integer in [1, 8192], got 0");
     for (const args of [
       ["ship", "--input", BIN, "--to", `redis://127.0.0.1:${port}`, "--stream", "s"],
       ["detect", "--from", `redis://127.0.0.1:${port}`, "--stream", "s", "--model", "m.lfm"],

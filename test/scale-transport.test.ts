@@ -58,6 +58,8 @@ interface Harness {
   connect(): Promise<StreamTransport>;
   /** The --model address of a key in the transport's model store. */
   modelSpec(key: string): string;
+  /** Lines per entry the contract's appenders ask for (the shipper packs runs of a file's lines). */
+  linesPerEntry: number;
 }
 
 function memoryHarness(): Harness {
@@ -69,16 +71,18 @@ function memoryHarness(): Harness {
     stop: async () => undefined,
     connect: async () => broker.connect(),
     modelSpec: (key) => `memory://${key}`,
+    linesPerEntry: 1,
   };
 }
 
-function redisHarness(): Harness {
+function redisHarness(linesPerEntry: number): Harness {
   const children = new Set<ChildProcess>();
   let server: RedisServer | null = null;
   let dir = "";
   const url = () => `redis://127.0.0.1:${server?.port ?? 0}`;
   return {
-    name: "Redis (a real redis-server)",
+    name: `Redis (a real redis-server), up to ${linesPerEntry} line(s) per entry`,
+    linesPerEntry,
     enabled: process.env.LOGFOREST_REDIS_TESTS !== "0",
     async start() {
       if (spawnSync("redis-server", ["--version"]).status !== 0) throw new Error("redis-server is not installed (apt-get install redis-server), or set LOGFOREST_REDIS_TESTS=0");
@@ -141,8 +145,8 @@ class Dying implements StreamTransport {
   get models() {
     return this.inner.models;
   }
-  appender(stream: string, maxlen: number) {
-    return this.inner.appender(stream, maxlen);
+  appender(stream: string, maxlen: number, linesPerEntry?: number) {
+    return this.inner.appender(stream, maxlen, linesPerEntry);
   }
   monitor(stream: string, group: string) {
     return this.inner.monitor(stream, group);
@@ -177,7 +181,7 @@ class Dying implements StreamTransport {
   }
 }
 
-describe.each([memoryHarness(), redisHarness()])("the transport contract: $name", (h) => {
+describe.each([memoryHarness(), redisHarness(1), redisHarness(64)])("the transport contract: $name", (h) => {
   let forest: IsolationForest;
   const texts = new Map<string, string[]>();
   /** file:line:rule of each alert one Detector per file raises over the whole file. */
@@ -211,18 +215,21 @@ describe.each([memoryHarness(), redisHarness()])("the transport contract: $name"
 
   /** Ship every file to `stream` through the appender, in batches of 1,000. */
   async function shipAll(t: StreamTransport, stream: string): Promise<void> {
-    const app = t.appender(stream, 1_000_000);
+    const app = t.appender(stream, 1_000_000, h.linesPerEntry);
     for (const f of FILES) {
       const all = texts.get(f) ?? [];
       for (let i = 0; i < all.length; i += 1000) await app.append(batchOf(f, all.slice(i, i + 1000), i + 1));
     }
   }
 
-  /** Wait until every shipped entry of `stream` is acknowledged by group g. */
+  /** Wait until every entry shipped to `stream` (all shipped before) is acknowledged by group g. */
   async function drained(t: StreamTransport, stream: string): Promise<void> {
+    const length = (rows: Array<{ length: number }>) => rows.reduce((s, r) => s + r.length, 0);
+    const shipped = length(await status(t, { stream, group: "g", shards: SHARDS }));
+    expect(shipped).toBe(FILES.length * Math.ceil(PER_FILE / 1000) * Math.ceil(1000 / h.linesPerEntry)); // shipAll's batches of 1,000, packed
     await waitFor("every entry acknowledged", 90_000, async () => {
       const rows = await status(t, { stream, group: "g", shards: SHARDS });
-      return rows.reduce((s, r) => s + r.length, 0) === FILES.length * PER_FILE && rows.every((r) => r.lag === 0);
+      return length(rows) === shipped && rows.every((r) => r.lag === 0);
     });
   }
 
@@ -261,6 +268,34 @@ describe.each([memoryHarness(), redisHarness()])("the transport contract: $name"
     await m2.ack(shard, mine.slice(2).map((e) => e.id));
     expect(lineNos(await m2.replay(shard, 3))).toEqual([8, 9, 10]); // all acknowledged: up to the last delivered
     expect(await t.monitor("p", "g").shard(shard)).toMatchObject({ length: 10, pending: 0, undelivered: 0 });
+  });
+
+  it.skipIf(!h.enabled || h.linesPerEntry === 1)("packed entries: each line read with its entry's id and place; acknowledged and claimed by entry, replayed by line", async () => {
+    const t = await connect();
+    await t.appender("q", 100_000, 4).append(batchOf(FILES[0], Array.from({ length: 10 }, (_, i) => `text ${i + 1}`), 1, (i) => i === 5));
+    // A file started again at the same path (line 1 once more) begins an entry of its own.
+    await t.appender("q", 100_000, 4).append(batchOf(FILES[0], ["again 1", "again 2"], 1));
+    const [m1, m2] = [t.member("q", "g", "m1"), t.member("q", "g", "m2")];
+    const shard = shardOf(FILES[0], SHARDS);
+    await m1.ensureShard(shard);
+    const first = (await m1.read([shard], "new", 1, 0)).get(shard) ?? [];
+    expect(lineNos(first)).toEqual([1, 2, 3, 4]);
+    expect(first.map((e) => e.part)).toEqual([0, 1, 2, 3]);
+    expect(new Set(first.map((e) => e.id)).size).toBe(1);
+    expect(first[3].line).toEqual({ file: FILES[0], line: 4, text: "text 4", tooLong: false });
+    const rest = (await m2.read([shard], "new", 100, 0)).get(shard) ?? [];
+    expect(lineNos(rest)).toEqual([5, 6, 7, 8, 9, 10, 1, 2]);
+    expect(rest.map((e) => e.line?.tooLong)).toEqual([false, true, false, false, false, false, false, false]);
+    expect(rest.map((e) => e.line?.text).slice(-2)).toEqual(["again 1", "again 2"]);
+    expect(new Set(rest.map((e) => e.id)).size).toBe(3);
+    expect(await t.monitor("q", "g").shard(shard)).toMatchObject({ length: 4, pending: 4, undelivered: 0 });
+    await m2.ack(shard, [...new Set(rest.map((e) => e.id))]);
+    expect(await m2.claim(shard, 0)).toEqual({ claimed: 1, waiting: false });
+    expect(lineNos(await m2.replay(shard, 3))).toEqual([]); // nothing before the first unacknowledged entry
+    await m2.ack(shard, [first[0].id]);
+    expect(lineNos(await m2.replay(shard, 3))).toEqual([10, 1, 2]); // lines, not entries
+    expect(lineNos(await m2.replay(shard, 100))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2]);
+    expect(await t.monitor("q", "g").shard(shard)).toMatchObject({ length: 4, pending: 0, undelivered: 0 });
   });
 
   it.skipIf(!h.enabled)("leases: one holder at a time, renewed only by it, free once released or expired; members heard from", async () => {

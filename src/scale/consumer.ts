@@ -31,7 +31,7 @@ import type { DetectorSettings, StreamAlert } from "../streams/stream.js";
 import { Leases } from "./leases.js";
 import { ModelSource } from "./model-source.js";
 import { checkName, checkShards, retryDelay, sleep } from "./common.js";
-import type { Entry, GroupMember, StreamTransport } from "./transport.js";
+import { EntryFormatError, type Entry, type GroupMember, type StreamTransport } from "./transport.js";
 
 /** Options of a consumer run. */
 export interface ConsumeOptions {
@@ -45,7 +45,7 @@ export interface ConsumeOptions {
   claimIdleMs?: number;
   /** Entries replayed (without alerting) to rebuild a taken-over shard's windows. */
   replayLines?: number;
-  /** Entries read per XREADGROUP per shard. */
+  /** Lines read per shard per round (whole entries, at least one: XREADGROUP COUNT is this over the lines per entry seen). */
   batch?: number;
   durationSeconds?: number;
   signal?: AbortSignal;
@@ -59,12 +59,15 @@ export interface ConsumeRun {
 }
 
 /** Every default of a consumer, in one place. */
-export const CONSUME_DEFAULTS = { shards: 4, leaseSeconds: 10, claimIdleMs: 30_000, replayLines: 20_000, batch: 1000 } as const;
+export const CONSUME_DEFAULTS = { shards: 4, leaseSeconds: 10, claimIdleMs: 30_000, replayLines: 20_000, batch: 4096 } as const;
 
 /** Counts of one consumer run. */
 export interface ConsumeSummary {
   consumer: string;
+  /** Lines read from the streams (each line of an entry holding several counted). */
   entries: number;
+  /** Stream entries read (an entry holds one line, or a run of a file's lines). */
+  stream_entries: number;
   lines_scored: number;
   alerts: number;
   /** Alerts not written again: their entry had alerted before (a re-delivery). */
@@ -160,6 +163,8 @@ class Consumer implements LineSource {
   private gaveUp = false;
   /** The last error a call answered with (not a lost connection): said if a stop gives up on it. */
   private lastError: Error | null = null;
+  /** Lines per entry of the last read (entries may hold runs of lines): turns --batch lines into an entry count. */
+  private linesPerEntry = 64;
 
   constructor(
     private readonly transport: StreamTransport,
@@ -170,7 +175,7 @@ class Consumer implements LineSource {
     this.member = transport.member(c.stream, c.group, c.consumer);
     this.lease = new Leases(this.member, c.shards, c.leaseMs, (f) => this.retry(f));
     this.summary = {
-      consumer: c.consumer, entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, lines_missing: 0, skipped: {},
+      consumer: c.consumer, entries: 0, stream_entries: 0, lines_scored: 0, alerts: 0, alerts_already_written: 0, duplicate_lines: 0, lines_missing: 0, skipped: {},
       takeovers: 0, shards_released: 0, claimed: 0, replayed: 0, model_reloads: 0, takeover_ms_max: 0, rss_max_mb: 0, seconds: 0,
     };
     transport.onReconnect(() => (this.reconnected = true));
@@ -254,7 +259,16 @@ class Consumer implements LineSource {
   /** Read several shards ("new" entries, or this consumer's own unacknowledged ones); entries by shard. */
   private async read(shards: ShardState[], which: "new" | "own", blockMs: number): Promise<Map<number, Entry[]>> {
     if (shards.length === 0) return new Map();
-    return this.retry(() => this.member.read(shards.map((s) => s.shard), which, this.c.batch, blockMs));
+    const count = Math.max(1, Math.floor(this.c.batch / this.linesPerEntry));
+    const got = await this.retry(() => this.member.read(shards.map((s) => s.shard), which, count, blockMs));
+    let lines = 0;
+    let entries = 0;
+    for (const list of got.values()) {
+      lines += list.length;
+      for (const e of list) if (e.part === undefined || e.part === 0) entries++;
+    }
+    if (entries > 0) this.linesPerEntry = Math.max(1, lines / entries);
+    return got;
   }
 
   /** Score entries of one shard in order; with `live`, write alerts then acknowledge (a replay writes nothing). */
@@ -269,8 +283,11 @@ class Consumer implements LineSource {
       const texts: string[] = [];
       const nos: number[] = [];
       for (; i < entries.length; i++) {
-        const { id, line } = entries[i];
-        if (live) this.summary.entries++;
+        const { id, line, part } = entries[i];
+        if (live) {
+          this.summary.entries++;
+          if (part === undefined || part === 0) this.summary.stream_entries++;
+        }
         if (line === null) continue; // trimmed away before it was read: nothing to score
         if (line.file !== file) break;
         const no = line.line;
@@ -286,7 +303,7 @@ class Consumer implements LineSource {
           if (live) this.summary.skipped.too_long = (this.summary.skipped.too_long ?? 0) + 1;
           continue;
         }
-        ids.push(id);
+        ids.push(part === undefined ? id : `${id}/${part}`);
         texts.push(line.text);
         nos.push(no);
       }
@@ -305,9 +322,10 @@ class Consumer implements LineSource {
         this.summary.replayed += texts.length;
         continue;
       }
-      const idOfLine = new Map<number, string>();
-      nos.forEach((n, k) => idOfLine.set(n, ids[k]));
+      // Alerts are few: the line's entry (and part) found when one is raised.
+      let idOfLine: Map<number, string> | null = null;
       run.score({ file, lines: texts, lineNo: nos, key }, (a) => {
+        idOfLine ??= new Map(nos.map((n, k) => [n, ids[k]]));
         const entry = idOfLine.get(a.line) ?? "";
         alerts.push({ id: `${s.shard}:${entry}`, shard: s.shard, entry, ...a });
       });
@@ -318,7 +336,8 @@ class Consumer implements LineSource {
     // The alerts and scores are written and on disk before the entries are acknowledged.
     run.flush();
     if (wrote > 0 || run.outputPaths.length > 0) run.sync();
-    const ids = entries.map((e) => e.id);
+    // One id per entry (its lines follow each other).
+    const ids = entries.filter((e, k) => k === 0 || e.id !== entries[k - 1].id).map((e) => e.id);
     await this.retry(() => this.member.ack(s.shard, ids));
   }
 
@@ -408,7 +427,7 @@ class Consumer implements LineSource {
       try {
         return await Promise.race([f(), this.stopped]);
       } catch (err) {
-        if (this.gaveUp) throw err;
+        if (this.gaveUp || err instanceof EntryFormatError) throw err;
         this.lastError = err instanceof Error && !/connect|closed|ECONN|LOADING/i.test(err.message) ? err : null;
         await Promise.race([sleep(retryDelay(attempt)), this.stopped]);
       }

@@ -5,6 +5,7 @@
  * written once through a marker set in the same script as the alert's XADD.
  */
 import type { Redis } from "ioredis";
+import { entryLines, linesOf } from "./redis-entries.js";
 import { replyObject, type Keys } from "./redis.js";
 import type { Entry, EntryId, GroupMember, PublishedAlert } from "./transport.js";
 
@@ -95,7 +96,7 @@ export class RedisMember implements GroupMember {
     const reply = await this.withGroup(shards, async () => (await this.redis.call("XREADGROUP", ...args)) as Array<[string, RawEntry[]]> | null);
     for (const [key, entries] of reply ?? []) {
       const shard = byKey.get(key);
-      if (shard !== undefined) res.set(shard, entries.map(entryOf));
+      if (shard !== undefined) res.set(shard, entries.flatMap(([id, fields]) => entryLines(id, fields, key)));
     }
     return res;
   }
@@ -137,8 +138,21 @@ export class RedisMember implements GroupMember {
       if (typeof last !== "string" || last === "0-0") return [];
       end = last;
     }
-    const back = (await this.redis.call("XREVRANGE", key, end, "-", "COUNT", count)) as RawEntry[];
-    return back.reverse().map(entryOf);
+    // Back from `end` a page at a time until `count` lines are in hand (entries hold one line or a run).
+    const pages: RawEntry[][] = [];
+    let lines = 0;
+    let entries = 0;
+    while (lines < count) {
+      const want = Math.min(1000, Math.max(1, Math.ceil((count - lines) / (entries === 0 ? 64 : lines / entries))));
+      const page = (await this.redis.call("XREVRANGE", key, end, "-", "COUNT", want)) as RawEntry[];
+      for (const [, fields] of page) lines += linesOf(fields);
+      entries += page.length;
+      pages.push(page);
+      if (page.length < want) break;
+      end = `(${page[page.length - 1][0]}`;
+    }
+    const back = pages.flat().reverse().flatMap(([id, fields]) => entryLines(id, fields, key));
+    return back.slice(Math.max(0, back.length - count));
   }
 
   async heartbeat(): Promise<void> {
@@ -173,14 +187,4 @@ export class RedisMember implements GroupMember {
       a.id, k.group, String(a.shard), a.entry, a.json, String(MARKER_TTL_SECONDS));
     return wrote === 1;
   }
-}
-
-/** A stream entry as the transport's Entry: fields {file, line, text, too_long?}, null when trimmed. */
-function entryOf([id, fields]: RawEntry): Entry {
-  if (fields === null) return { id, line: null };
-  const field = (name: string): string => {
-    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-    return "";
-  };
-  return { id, line: { file: field("file"), line: Number(field("line")), text: field("text"), tooLong: field("too_long") === "1" } };
 }

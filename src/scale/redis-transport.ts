@@ -7,6 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import { retryDelay } from "./common.js";
+import { packEntries } from "./redis-entries.js";
 import { RedisMember } from "./redis-member.js";
 import { closeRedis, connectRedis, Keys, parseRedisUrl, replyObject, type RedisAddress } from "./redis.js";
 import type { GroupMember, GroupMonitor, LineAppender, LineBatch, ModelStore, ShardInfo, StoredModel, StreamTransport } from "./transport.js";
@@ -25,8 +26,8 @@ export class RedisTransport implements StreamTransport {
     return new RedisTransport(await connectRedis(addr, timeoutMs));
   }
 
-  appender(stream: string, maxlen: number): LineAppender {
-    return new RedisAppender(this.redis, stream, maxlen);
+  appender(stream: string, maxlen: number, linesPerEntry = 1): LineAppender {
+    return new RedisAppender(this.redis, stream, maxlen, linesPerEntry);
   }
 
   member(stream: string, group: string, consumer: string): GroupMember {
@@ -47,20 +48,24 @@ export class RedisTransport implements StreamTransport {
   }
 }
 
-/** The shipper's side: XADD with MAXLEN ~, in pipelines. */
+/**
+ * The shipper's side: XADD with MAXLEN ~, in pipelines, runs of a file's lines packed into
+ * entries (redis-entries.ts). MAXLEN counts entries: each shard's is `maxlen` lines over the
+ * lines per entry this appender has written there so far, so a shard keeps about `maxlen` lines.
+ */
 class RedisAppender implements LineAppender {
-  constructor(private readonly redis: Redis, private readonly stream: string, private readonly maxlen: number) {}
+  /** Per shard: [lines, entries] written. */
+  private readonly written = new Map<number, [number, number]>();
 
-  /** XADD every line of the batch, in order; from the first failed one on, again after a backoff, until all are in. */
+  constructor(private readonly redis: Redis, private readonly stream: string, private readonly maxlen: number, private readonly linesPerEntry: number) {}
+
+  /** XADD every line of the batch, in order; from the first failed entry on, again after a backoff, until all are in. */
   async append(b: LineBatch): Promise<void> {
     let from = 0;
     for (let attempt = 0; from < b.shards.length; attempt++) {
       const p = this.redis.pipeline();
-      for (let i = from; i < b.shards.length; i++) {
-        const fields = ["file", b.files[i], "line", String(b.lines[i]), "text", b.texts[i]];
-        if (b.tooLong[i] === 1) fields.push("too_long", "1");
-        p.xadd(`${this.stream}:${b.shards[i]}`, "MAXLEN", "~", String(this.maxlen), "*", ...fields);
-      }
+      const entries = packEntries(b, from, this.linesPerEntry);
+      for (const e of entries) p.xadd(`${this.stream}:${e.shard}`, "MAXLEN", "~", String(this.entriesKept(e.shard, e.count)), "*", ...e.fields);
       let results: Array<[Error | null, unknown]> | null;
       try {
         results = await p.exec();
@@ -69,10 +74,19 @@ class RedisAppender implements LineAppender {
       }
       const failed = results === null ? 0 : results.findIndex(([err]) => err !== null);
       if (failed < 0) return;
-      // Lines before the first failure are in (a retry from there keeps each file's order).
-      from += failed;
+      // Entries before the first failure are in (a retry from there keeps each file's order).
+      from = entries[failed].from;
       await new Promise((r) => setTimeout(r, retryDelay(attempt)));
     }
+  }
+
+  /** MAXLEN for a shard getting an entry of `count` lines. */
+  private entriesKept(shard: number, count: number): number {
+    const w = this.written.get(shard) ?? [0, 0];
+    w[0] += count;
+    w[1]++;
+    this.written.set(shard, w);
+    return Math.max(1000, Math.ceil((this.maxlen * w[1]) / w[0]));
   }
 }
 

@@ -16,6 +16,7 @@ export interface WriterData {
   to: string;
   stream: string;
   maxlen: number;
+  linesPerEntry: number;
   shared: SharedArrayBuffer;
   connectTimeoutMs: number;
 }
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     port.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  const appender = transport.appender(data.stream, data.maxlen);
+  const appender = transport.appender(data.stream, data.maxlen, data.linesPerEntry);
   port.postMessage({ type: "ready" });
   let queue = Promise.resolve();
   port.on("message", (m: { type: "batch"; batch: LineBatch } | { type: "close" }) => {

@@ -1,7 +1,8 @@
 /**
  * `logforest ship`: read log lines (a whole file, or files followed as `detect --follow`
  * follows them: positions, rotation, truncation) and append each to the stream of its
- * source's shard, as {file, line, text}.
+ * source's shard: runs of a file's lines packed into entries of up to --lines-per-entry lines
+ * (the entry formats: redis-entries.ts for Redis).
  *
  * Nothing confirmed is lost, little is repeated: a followed file's position is saved only
  * after every line before it was acknowledged by the transport (Redis: XADD succeeded; the
@@ -31,8 +32,10 @@ export interface ShipOptions {
   start?: "end" | "beginning";
   /** Shard every line by this key instead of by its file. */
   shardKey?: string;
-  /** Approximate length each shard stream is trimmed to (XADD MAXLEN ~). */
+  /** Approximate lines each shard stream is trimmed to (XADD MAXLEN ~, in entries of about this many lines over the lines per entry). */
   maxlen?: number;
+  /** Most lines of one file put in one stream entry (1: an entry per line, the format consumers before entry packing read). */
+  linesPerEntry?: number;
   maxLineBytes?: number;
   durationSeconds?: number;
   signal?: AbortSignal;
@@ -41,7 +44,7 @@ export interface ShipOptions {
 }
 
 /** Every default of ship(), in one place. */
-export const SHIP_DEFAULTS = { shards: 4, maxlen: 1_000_000, confirmTimeoutMs: 120_000 } as const;
+export const SHIP_DEFAULTS = { shards: 4, maxlen: 1_000_000, linesPerEntry: 256, confirmTimeoutMs: 120_000 } as const;
 
 /** What a shipping run did. */
 export interface ShipSummary {
@@ -53,6 +56,8 @@ export interface ShipSummary {
 
 /** Batches in flight (posted, not confirmed) before --input reading waits. */
 const MAX_IN_FLIGHT = 4;
+/** Lines of an --input file per batch posted to the writer. */
+const INPUT_BATCH_LINES = 8192;
 
 /** The writer thread, seen from the main thread: post batches, wait (blocking) for confirmations. */
 class Writer {
@@ -104,23 +109,25 @@ class Writer {
 }
 
 /** Check ship()'s options; RangeError naming the option otherwise. */
-function checkShip(o: ShipOptions): { shards: number; maxlen: number; maxLineBytes: number } {
+function checkShip(o: ShipOptions): { shards: number; maxlen: number; linesPerEntry: number; maxLineBytes: number } {
   checkAddress(o.to, "--to");
   checkName(o.stream, "--stream");
   const shards = checkShards(o.shards ?? SHIP_DEFAULTS.shards);
   const maxlen = o.maxlen ?? SHIP_DEFAULTS.maxlen;
   if (!Number.isInteger(maxlen) || maxlen < 1000) throw new RangeError(`--maxlen must be an integer >= 1000, got ${maxlen}`);
+  const linesPerEntry = o.linesPerEntry ?? SHIP_DEFAULTS.linesPerEntry;
+  if (!Number.isInteger(linesPerEntry) || linesPerEntry < 1 || linesPerEntry > 8192) throw new RangeError(`--lines-per-entry must be an integer in [1, 8192], got ${linesPerEntry}`);
   if ((o.input === undefined) === (o.follow === undefined || o.follow.length === 0)) {
     throw new RangeError("ship needs exactly one of --input FILE or --follow FILE...");
   }
   if (o.durationSeconds !== undefined && !(o.durationSeconds > 0)) throw new RangeError(`--duration must be > 0 seconds, got ${o.durationSeconds}`);
-  return { shards, maxlen, maxLineBytes: checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes") };
+  return { shards, maxlen, linesPerEntry, maxLineBytes: checkMaxLineBytes(o.maxLineBytes ?? MAX_LINE_BYTES_DEFAULT, "--max-line-bytes") };
 }
 
 /** Ship lines to Redis until the input ends (--input) or the run is stopped (--follow). */
 export async function ship(o: ShipOptions): Promise<ShipSummary> {
-  const { shards, maxlen, maxLineBytes } = checkShip(o);
-  const writer = new Writer({ to: o.to, stream: o.stream, maxlen, connectTimeoutMs: 5000 }, o.confirmTimeoutMs ?? SHIP_DEFAULTS.confirmTimeoutMs);
+  const { shards, maxlen, linesPerEntry, maxLineBytes } = checkShip(o);
+  const writer = new Writer({ to: o.to, stream: o.stream, maxlen, linesPerEntry, connectTimeoutMs: 5000 }, o.confirmTimeoutMs ?? SHIP_DEFAULTS.confirmTimeoutMs);
   const summary: ShipSummary = { lines: 0, too_long: 0, per_shard: new Array<number>(shards).fill(0), seconds: 0 };
   const started = performance.now();
   const shardOfFile = new Map<string, number>();
@@ -151,7 +158,7 @@ export async function ship(o: ShipOptions): Promise<ShipSummary> {
       await readLineBatches(name, (lines, first) => {
         writer.post(batchOf(name, lines, (i) => first + i, () => false));
         writer.waitFor(MAX_IN_FLIGHT);
-      }, 2048, { maxLineBytes });
+      }, INPUT_BATCH_LINES, { maxLineBytes });
       writer.waitFor(0);
     } else {
       await followAndShip(o, writer, maxLineBytes, (lines) => {

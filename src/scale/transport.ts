@@ -25,10 +25,24 @@ export interface ShippedLine {
   tooLong: boolean;
 }
 
-/** An entry read back from a shard; `line` is null when it was trimmed away before it was read. */
+/**
+ * One line of an entry read back from a shard; `line` is null when the entry was trimmed away
+ * before it was read. An entry may hold several lines (the shipper packs runs of one file):
+ * each is its own Entry with the entry's id and `part`, its place in the entry (0-based);
+ * `part` is absent when the entry holds one line.
+ */
 export interface Entry {
   id: EntryId;
   line: ShippedLine | null;
+  part?: number;
+}
+
+/**
+ * An entry written in a format this version does not read (a newer shipper, or damage):
+ * the consumer stops with this message rather than skip or mis-score lines.
+ */
+export class EntryFormatError extends Error {
+  override readonly name = "EntryFormatError";
 }
 
 /** A batch of lines to append: parallel arrays (cheap to post to a worker thread), one element per line. */
@@ -99,7 +113,7 @@ export interface GroupMember {
   ensureShard(shard: number): Promise<void>;
 
   /**
-   * Read up to `count` entries of each shard, oldest first: "new" ones never delivered to the
+   * Read up to `count` entries of each shard (each expanded into its lines), oldest first: "new" ones never delivered to the
    * group (waiting up to `blockMs` for any), or "own" ones delivered to this member and not
    * acknowledged (after a takeover or a reconnection). Kafka: `eachBatch` of the assigned
    * partitions from the position; "own" is seeking back to the committed offset, since Kafka
@@ -128,7 +142,7 @@ export interface GroupMember {
   claim(shard: number, idleMs: number): Promise<{ claimed: number; waiting: boolean }>;
 
   /**
-   * The last `count` entries before the first one the group has not acknowledged (or up to
+   * The last `count` lines before the first entry the group has not acknowledged (or up to
    * the last one delivered, when all are), oldest first: replayed to rebuild the windows of
    * a shard taken over. Kafka: seek to the committed offset minus `count` and read up to it
    * (the topic's retention must keep them), or `offsetsForTimes` for a time window.
@@ -206,8 +220,12 @@ export interface GroupMonitor {
 export interface StreamTransport {
   /** The engine's name, in messages ("Redis"). */
   readonly name: string;
-  /** A stream's lines, appended; `maxlen` roughly bounds what each shard keeps. Kafka: retention by size or time. */
-  appender(stream: string, maxlen: number): LineAppender;
+  /**
+   * A stream's lines, appended; `maxlen` roughly bounds the lines each shard keeps. Up to
+   * `linesPerEntry` consecutive lines of one file go in one entry (default 1: an entry per
+   * line); a transport may put fewer. Kafka: retention by size or time; a message per run of lines.
+   */
+  appender(stream: string, maxlen: number, linesPerEntry?: number): LineAppender;
   /** This process as member `consumer` of `group` over `stream`. */
   member(stream: string, group: string, consumer: string): GroupMember;
   /** Reading a group's state. */

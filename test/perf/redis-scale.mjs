@@ -1,7 +1,13 @@
 // The Redis Streams scale-out, measured (issue 14): end-to-end throughput with 1, 2 and 3
 // consumers (shippers included), the lag while a killed consumer's shards are taken over,
 // and memory per consumer. Needs redis-server and a build (npm run build).
-//   node test/perf/redis-scale.mjs [LINES=200000] [LEASE_SECONDS=10]
+//   node test/perf/redis-scale.mjs [LINES=200000] [LEASE_SECONDS=10] [pair]
+// With "pair" it measures only one shipper (ship --input of one file) and one consumer, end to end:
+// from the shipper's start until the consumer acknowledged every line (issue 24's figure), three runs.
+// LOGFOREST_PROF=DIR writes both processes' --cpu-prof profiles there.
+// Results of 2026-12-06 13:32-13:35 UTC, `400000 5 pair`, load average 4.0-6.3 (two other developers' work):
+//   before (HEAD 4a64a71, a line per entry): 14,499 / 16,562 / 20,960 lines/s (the shipper 18-24 s of 19-28 s)
+//   after (256 lines per entry):              74,618 / 68,110 / 38,479 lines/s (the shipper 3.6-10 s; the consumer is the limit)
 // Results of 2026-11-25 on the shared 2-core dev machine (load average ~2.6 from other work), 200,000 lines,
 // 4 shards, lease 10 s, two runs:
 //   end to end (4 shippers + n consumers): 1 consumer 38,889 / 52,635 lines/s; 2: 30,527 / 50,199; 3: 45,448 / 34,571
@@ -21,6 +27,8 @@ const BIN = new URL("../../dist/bin/logforest.js", import.meta.url).pathname;
 const LINES = Number(process.argv[2] ?? 200_000);
 const LEASE = Number(process.argv[3] ?? 10);
 const SHARDS = 4;
+const PAIR = process.argv[4] === "pair";
+const PROF = process.env.LOGFOREST_PROF;
 const dir = mkdtempSync(join(tmpdir(), "lf-redis-perf-"));
 const procs = new Set();
 
@@ -37,7 +45,7 @@ const child = (cmd, args) => {
   procs.add(p);
   return p;
 };
-const cli = (args) => child(process.execPath, [BIN, ...args]);
+const cli = (args) => child(process.execPath, [...(PROF ? ["--cpu-prof", "--cpu-prof-dir", PROF] : []), BIN, ...args]);
 const stop = async (p, sig = "SIGTERM") => {
   p.kill(sig);
   await Promise.race([p.done, sleep(15_000)]);
@@ -89,7 +97,28 @@ try {
   const consumerArgs = (stream, name) => ["detect", "--from", url, "--stream", stream, "--model", "m.lfm", "--shards", String(SHARDS),
     "--lease-seconds", String(LEASE), "--claim-idle-ms", String(LEASE * 1000), "--consumer", name, "--alerts", `${stream}-${name}.jsonl`];
 
-  for (const n of [1, 2, 3]) {
+  if (PAIR) {
+    // One shipper, one consumer: all lines in one file (one shard), acknowledged lines counted from the group.
+    run(["simulate", "--count", String(LINES), "--seed", "40", "--out", "pair.log"]);
+    for (let k = 1; k <= 3; k++) {
+      const stream = `pair${k}`;
+      const c = cli(consumerArgs(stream, "c1"));
+      await until("shards owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((s) => r.get(`${stream}:detectors:lease:${s}`)))).every((o) => o !== null));
+      const t0 = performance.now();
+      const shipper = cli(["ship", "--input", "pair.log", "--to", url, "--stream", stream, "--shards", String(SHARDS)]);
+      await shipper.done;
+      const shipped = (performance.now() - t0) / 1000;
+      if (shipper.exitCode !== 0) throw new Error(`ship failed: ${shipper.err}`);
+      await until("all scored", 600_000, async () => (await lag(r, stream)).behind === 0);
+      const seconds = (performance.now() - t0) / 1000;
+      await stop(c);
+      const sum = JSON.parse(c.err.trim().split("\n").pop());
+      if (sum.lines_scored !== LINES) throw new Error(`scored ${sum.lines_scored} of ${LINES} lines`);
+      console.log(JSON.stringify({ pair: true, run: k, lines: LINES, seconds: +seconds.toFixed(2), lines_per_s: Math.round(LINES / seconds),
+        ship_seconds: +shipped.toFixed(2), rss_max_mb: sum.rss_max_mb, load: (await import("node:os")).loadavg().map((x) => +x.toFixed(2)) }));
+    }
+  }
+  for (const n of PAIR ? [] : [1, 2, 3]) {
     const stream = `t${n}`;
     const cs = Array.from({ length: n }, (_, i) => cli(consumerArgs(stream, `c${i + 1}`)));
     await until("shards owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((s) => r.get(`${stream}:detectors:lease:${s}`)))).every((o) => o !== null));
@@ -109,7 +138,7 @@ try {
   }
 
   // Scoring alone: the lines shipped first, then n consumers drain the stream (timed from when they own every shard).
-  for (const n of [1, 2, 3]) {
+  for (const n of PAIR ? [] : [1, 2, 3]) {
     const stream = `p${n}`;
     await Promise.all(files.map((f) => cli(["ship", "--input", f, "--to", url, "--stream", stream, "--shards", String(SHARDS)]).done));
     const cs = Array.from({ length: n }, (_, i) => cli(consumerArgs(stream, `c${i + 1}`)));
@@ -121,40 +150,42 @@ try {
     console.log(JSON.stringify({ scoring_only: true, consumers: n, lines: LINES, seconds: +seconds.toFixed(2), lines_per_s: Math.round(LINES / seconds) }));
   }
 
-  // Takeover: 3 consumers, lines followed at a steady rate, one consumer killed; lag sampled every 100 ms.
-  const stream = "kill";
-  const live = files.map((f) => `live-${f}`);
-  live.forEach((f) => writeFileSync(join(dir, f), ""));
-  const cs = [1, 2, 3].map((i) => cli(consumerArgs(stream, `c${i}`)));
-  const shipper = cli(["ship", "--follow", ...live, "--to", url, "--stream", stream, "--shards", String(SHARDS), "--positions", "kill.pos", "--from-start"]);
-  await until("shards owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((s) => r.get(`${stream}:detectors:lease:${s}`)))).every((o) => o !== null));
-  const texts = files.map((f) => readFileSync(join(dir, f), "utf8").split(/(?<=\n)/));
-  const perTick = 50; // per file per 100 ms: 2,000 lines/s in all
-  const ticks = Math.floor(texts[0].length / perTick);
-  let killedAt = -1;
-  let maxLag = 0;
-  let recovered = -1;
-  const samples = [];
-  for (let k = 0; k < ticks && (recovered < 0 || k < killedAt + 50); k++) {
-    texts.forEach((t, i) => appendFileSync(join(dir, live[i]), t.slice(k * perTick, (k + 1) * perTick).join("")));
-    if (k === 100) {
-      cs[0].kill("SIGKILL");
-      killedAt = k;
+  if (!PAIR) {
+    // Takeover: 3 consumers, lines followed at a steady rate, one consumer killed; lag sampled every 100 ms.
+    const stream = "kill";
+    const live = files.map((f) => `live-${f}`);
+    live.forEach((f) => writeFileSync(join(dir, f), ""));
+    const cs = [1, 2, 3].map((i) => cli(consumerArgs(stream, `c${i}`)));
+    const shipper = cli(["ship", "--follow", ...live, "--to", url, "--stream", stream, "--shards", String(SHARDS), "--positions", "kill.pos", "--from-start"]);
+    await until("shards owned", 60_000, async () => (await Promise.all([0, 1, 2, 3].map((s) => r.get(`${stream}:detectors:lease:${s}`)))).every((o) => o !== null));
+    const texts = files.map((f) => readFileSync(join(dir, f), "utf8").split(/(?<=\n)/));
+    const perTick = 50; // per file per 100 ms: 2,000 lines/s in all
+    const ticks = Math.floor(texts[0].length / perTick);
+    let killedAt = -1;
+    let maxLag = 0;
+    let recovered = -1;
+    const samples = [];
+    for (let k = 0; k < ticks && (recovered < 0 || k < killedAt + 50); k++) {
+      texts.forEach((t, i) => appendFileSync(join(dir, live[i]), t.slice(k * perTick, (k + 1) * perTick).join("")));
+      if (k === 100) {
+        cs[0].kill("SIGKILL");
+        killedAt = k;
+      }
+      await sleep(100);
+      const l = await lag(r, stream);
+      samples.push(l.behind);
+      if (killedAt >= 0) {
+        maxLag = Math.max(maxLag, l.behind);
+        if (recovered < 0 && k > killedAt + 5 && l.behind <= 2 * perTick * SHARDS) recovered = (k - killedAt) / 10;
+      }
     }
-    await sleep(100);
-    const l = await lag(r, stream);
-    samples.push(l.behind);
-    if (killedAt >= 0) {
-      maxLag = Math.max(maxLag, l.behind);
-      if (recovered < 0 && k > killedAt + 5 && l.behind <= 2 * perTick * SHARDS) recovered = (k - killedAt) / 10;
-    }
+    const before = samples.slice(50, 100);
+    console.log(JSON.stringify({ takeover: { lease_seconds: LEASE, rate_lines_per_s: perTick * SHARDS * 10, lag_before_kill_max: Math.max(...before),
+      lag_after_kill_max: maxLag, seconds_to_catch_up: recovered } }));
+    await stop(shipper);
+    await Promise.all(cs.slice(1).map((p) => stop(p)));
+    for (const p of cs.slice(1)) console.log(p.err.trim().split("\n").pop());
   }
-  const before = samples.slice(50, 100);
-  console.log(JSON.stringify({ takeover: { lease_seconds: LEASE, rate_lines_per_s: perTick * SHARDS * 10, lag_before_kill_max: Math.max(...before),
-    lag_after_kill_max: maxLag, seconds_to_catch_up: recovered } }));
-  await stop(shipper);
-  await Promise.all(cs.slice(1).map((p) => stop(p)));
-  for (const p of cs.slice(1)) console.log(p.err.trim().split("\n").pop());
   r.disconnect();
   await stop(server);
 } finally {
