@@ -64,7 +64,9 @@ const VARIANTS = {
   "season-week": { train: { season: "week" }, detect: {}, use: "score" },
   // The new defaults (peaks + training, hold 50): the score `detect --scores` writes, and the alerts.
   // Issue 23's defaults (recur 3, long 5000, hold 100 not re-armed by re-crossings) against issue 16's.
-  "issue16-score": { train: {}, detect: { likelihood: { long: 2000, hold: 50, rearm: true, recur: 1_000_000 } }, use: "score" },
+  "issue16-score": { train: {}, detect: { likelihood: { long: 2000, hold: 50, rearm: true, recur: 1_000_000, recurShare: false, magnitude: 0 } }, use: "score" },
+  // Issue 23's first defaults (before recurShare and magnitude; the training scales' zero-MAD fallback is in every variant).
+  "issue23-first": { train: {}, detect: { likelihood: { recurShare: false, magnitude: 0 } }, use: "score" },
   "new-score": { train: {}, detect: {}, use: "score" },
   "new-alerts": { train: {}, detect: {}, use: "alerts" },
   "new-shingle2": { train: { k: 2 }, detect: {}, use: "score" },

@@ -30,13 +30,22 @@ const dir = join(process.env.LOGFOREST_DATA, "nab");
 
 // Each variant: training options and detector options (the score is what `detect --scores` writes).
 // The steps of issue 23, each on top of the previous one (docs/telemetry.md), and alternatives measured.
-const OLD = { long: 2000, hold: 50, rearm: true, recur: 1_000_000 };
+// The earlier steps' rows leave out recurShare and magnitude; every row has the training scales' mean
+// fallback for a zero MAD (a training change, no option: the earlier steps were measured before it).
+const OLD = { long: 2000, hold: 50, rearm: true, recur: 1_000_000, recurShare: false, magnitude: 0 };
+const FIRST = { recurShare: false, magnitude: 0 };
 const VARIANTS = {
   "old-defaults": { train: {}, detect: { likelihood: OLD } },
   "old+recur-3": { train: {}, detect: { likelihood: { ...OLD, recur: 3 } } },
   "old+recur-3+long-5000": { train: {}, detect: { likelihood: { ...OLD, recur: 3, long: 5000 } } },
-  "...+hold-not-rearmed-50": { train: {}, detect: { likelihood: { hold: 50 } } },
+  "...+hold-not-rearmed-50": { train: {}, detect: { likelihood: { ...FIRST, hold: 50 } } },
+  "...+hold-75": { train: {}, detect: { likelihood: FIRST } },
+  "...+recur-share": { train: {}, detect: { likelihood: { magnitude: 0 } } },
   defaults: { train: {}, detect: {} },
+  "magnitude-0.05": { train: {}, detect: { likelihood: { magnitude: 0.05 } } },
+  "magnitude-0.2": { train: {}, detect: { likelihood: { magnitude: 0.2 } } },
+  "hold-100": { train: {}, detect: { likelihood: { hold: 100 } } },
+  "window-64": { train: { window: 64 }, detect: {} },
   "hold-150": { train: {}, detect: { likelihood: { hold: 150 } } },
   "recur-10": { train: {}, detect: { likelihood: { recur: 10 } } },
   "recur-off": { train: {}, detect: { likelihood: { recur: 1_000_000 } } },
