@@ -360,6 +360,29 @@ describe.each([memoryHarness(), redisHarness(1), redisHarness(64)])("the transpo
     expect(rows.reduce((s, r) => s + r.alerts, 0)).toBe(reference.length);
   }, 120_000);
 
+  it.skipIf(!h.enabled)("one shard holding two files, their batches interleaved: each line read and scored once, every entry acknowledged", async () => {
+    const t = await connect();
+    await t.models.publish("models/mix", forest.toBytes());
+    const app = t.appender("mix", 1_000_000, h.linesPerEntry);
+    const shard = shardOf(FILES[0], SHARDS);
+    for (let i = 0; i < 4; i++) {
+      for (const f of FILES.slice(0, 2)) {
+        const b = batchOf(f, (texts.get(f) ?? []).slice(i * 100, (i + 1) * 100), i * 100 + 1);
+        await app.append({ ...b, shards: b.shards.map(() => shard) });
+      }
+    }
+    const stop = new AbortController();
+    const out = collector();
+    const done = consumeWith(await connect(), options("mix", "c1", h.modelSpec("models/mix"), out.out, stop.signal));
+    await waitFor("every entry acknowledged", 90_000, async () => {
+      const row = (await status(t, { stream: "mix", group: "g", shards: SHARDS }))[shard];
+      return row.length > 0 && row.lag === 0;
+    });
+    stop.abort();
+    const sum = await done;
+    expect([sum.entries, sum.lines_scored, sum.duplicate_lines, sum.lines_missing]).toEqual([800, 800, 0, 0]);
+  }, 120_000);
+
   it.skipIf(!h.enabled)("a consumer that stops answering at an acknowledgement: the other takes its shards over and claims its entries; nothing pending, no alert twice", async () => {
     const t = await connect();
     await t.models.publish("models/kill", forest.toBytes());

@@ -279,31 +279,31 @@ class Consumer implements LineSource {
     while (i < entries.length) {
       // A run: consecutive entries of one file with increasing line numbers.
       const file = entries[i].line?.file ?? "";
-      const ids: string[] = [];
+      const scored: Entry[] = [];
       const texts: string[] = [];
       const nos: number[] = [];
       for (; i < entries.length; i++) {
-        const { id, line, part } = entries[i];
+        const { line, part } = entries[i];
+        // Another file, or a new file at the path (line 1 again): its own run, counted there.
+        if (line !== null && (line.file !== file || (line.line === 1 && nos.length > 0))) break;
         if (live) {
           this.summary.entries++;
           if (part === undefined || part === 0) this.summary.stream_entries++;
         }
         if (line === null) continue; // trimmed away before it was read: nothing to score
-        if (line.file !== file) break;
         const no = line.line;
         const last = s.lastLine.get(file) ?? 0;
         if (no > 1 && no <= last) {
           if (live) this.summary.duplicate_lines++;
           continue;
         }
-        if (no === 1 && nos.length > 0) break; // a new file at the path: its own run
         if (live && last > 0 && no > last + 1) this.summary.lines_missing += no - last - 1;
         s.lastLine.set(file, no);
         if (line.tooLong) {
           if (live) this.summary.skipped.too_long = (this.summary.skipped.too_long ?? 0) + 1;
           continue;
         }
-        ids.push(part === undefined ? id : `${id}/${part}`);
+        scored.push(entries[i]);
         texts.push(line.text);
         nos.push(no);
       }
@@ -325,7 +325,7 @@ class Consumer implements LineSource {
       // Alerts are few: the line's entry (and part) found when one is raised.
       let idOfLine: Map<number, string> | null = null;
       run.score({ file, lines: texts, lineNo: nos, key }, (a) => {
-        idOfLine ??= new Map(nos.map((n, k) => [n, ids[k]]));
+        idOfLine ??= new Map(nos.map((n, k) => [n, idOf(scored[k])]));
         const entry = idOfLine.get(a.line) ?? "";
         alerts.push({ id: `${s.shard}:${entry}`, shard: s.shard, entry, ...a });
       });
@@ -433,4 +433,9 @@ class Consumer implements LineSource {
       }
     }
   }
+}
+
+/** An entry's line as an alert names it: the entry's id, and its place when the entry holds several lines. */
+function idOf(e: Entry): string {
+  return e.part === undefined ? e.id : `${e.id}/${e.part}`;
 }
