@@ -8,19 +8,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startDashboard, type DashboardState } from "../src/dashboard/server.js";
 import { textForest, type TextStreamAlert } from "../src/streams/text/kind.js";
 import { trainText } from "../src/streams/text/train.js";
-import { simulateText, TEXT_SIM_SESSION_KEY } from "../src/tools/simulate-text.js";
+import { TEXT_SIM_SESSION_KEY } from "../src/tools/simulate-text.js";
+import { simulatedText } from "./text-helpers.js";
 import { launchChromium, openDashboardPage } from "./browser.js";
 import { detectFlat } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logforest-dashboard-text-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const texts = (count: number, seed: number, incidents: boolean, start: number): string[] => {
-  const out: string[] = [];
-  const g = simulateText({ count, seed, incidents, start });
-  for (let r = g.next(); r.done !== true; r = g.next()) out.push(r.value.text);
-  return out;
-};
+const texts = simulatedText;
 const model = textForest(trainText(texts(40_000, 5, false, Date.UTC(2026, 11, 5, 0, 0, 0)), { sessionKey: TEXT_SIM_SESSION_KEY }));
 const live = texts(60_000, 6, true, Date.UTC(2026, 11, 5, 6, 0, 0));
 const logFile = join(dir, "orders.log");

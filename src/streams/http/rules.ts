@@ -15,6 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { RULES_GIVEN } from "../stream.js";
+import { checkTextRules, TEXT_RULE_KEYS, type TextRuleKeys } from "../text/rules.js";
 
 /** The condition kinds a rule can use. */
 export const CONDITION_TYPES = [
@@ -81,6 +82,8 @@ export interface Rules {
    * unusual for the same reasons, `each` alerts every unusual session. Access logs ignore it.
    */
   sessionAlerts?: "grouped" | "each";
+  /** What free-text models read besides (streams/text/rules.ts); access logs ignore it. */
+  text?: TextRuleKeys;
 }
 
 /** The default rules; see the README for how they were chosen. */
@@ -100,7 +103,7 @@ export const DEFAULT_RULES: Rules = Object.freeze({
   ],
 }) as Rules;
 
-const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions", "sessionAlerts"];
+const KEYS = ["minSeverity", "warmupSeconds", "cooldownSeconds", "conditions", "sessionAlerts", ...TEXT_RULE_KEYS];
 const CONDITION_KEYS = ["name", "type", "status", "share", "factor", "trend", "minRequests", "minMs", "forSeconds", "minSeverity", "groupBy"];
 const CLIENT_TYPES: readonly ConditionType[] = ["client_scan", "client_failures", "client_rate_above"];
 /** Defaults per client condition type: [factor, minRequests, share]. */
@@ -133,6 +136,8 @@ export function resolveRules(input: unknown, source = "rules"): Rules {
     conditions: DEFAULT_RULES.conditions,
   };
   Object.defineProperty(rules, RULES_GIVEN, { value: Object.keys(o), enumerable: false });
+  const text = checkTextRules(o, source);
+  if (Object.keys(text).length > 0) rules.text = text;
   if (o.sessionAlerts !== undefined) {
     if (o.sessionAlerts !== "grouped" && o.sessionAlerts !== "each") throw new RangeError(`${source}: sessionAlerts must be "grouped" or "each", got ${JSON.stringify(o.sessionAlerts)}`);
     rules.sessionAlerts = o.sessionAlerts;

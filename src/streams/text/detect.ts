@@ -16,11 +16,12 @@ import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
 import type { RefreshReport, RetrainOptions } from "../retrain.js";
 import { TextRetrainer } from "./retrain.js";
+import { muteMatcher, TEXT_RULES, type TextRule } from "./rules.js";
 import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
 import { WindowClock, levelColumn, recordLevel, sessionKeyOf, windowRow, type TextModel } from "./train.js";
 
 /** What an alert found. */
-export type TextRule = "new_template" | "param_range" | "rate_spike" | "rate_drop" | "heartbeat_stopped" | "level_burst" | "forest" | "session";
+export type { TextRule } from "./rules.js";
 
 /** One alert of the free-text detector. */
 export interface TextAlert {
@@ -55,6 +56,10 @@ export interface TextDetectOptions {
    * `sessions_flagged`; `each`: every unusual session is an alert (an audit of sessions).
    */
   sessionAlerts?: "grouped" | "each";
+  /** Templates whose alerts are counted (`muted`), not emitted: `E12`, `/regex/` on the text, or text it contains (see rules.ts). */
+  mute?: readonly string[];
+  /** Rules not run. */
+  disable?: readonly TextRule[];
   /** Keep learning from recent normal lines and windows (see retrain.ts). */
   retrain?: Partial<RetrainOptions>;
   /** Called after each retraining refresh (the new model is `model`). */
@@ -81,6 +86,8 @@ export interface TextDetectSummary {
   templates: number;
   /** Sessions judged unusual, alerted or not (grouped sessions alert once per cooldown). */
   sessions_flagged: number;
+  /** Alerts on a muted template (the rules' `mute`), counted, not emitted. */
+  muted: number;
 }
 
 /** One numeric parameter's learned range, widened by its own width. */
@@ -116,7 +123,7 @@ export class TextDetector {
   private start = Number.NaN;
   private fresh = 0;
   private index = 0;
-  private readonly stats: TextDetectSummary = { kind: "text", lines: 0, records: 0, alerts: 0, by_rule: {}, below_severity: 0, new_templates: 0, templates: 0, sessions_flagged: 0 };
+  private readonly stats: TextDetectSummary = { kind: "text", lines: 0, records: 0, alerts: 0, by_rule: {}, below_severity: 0, new_templates: 0, templates: 0, sessions_flagged: 0, muted: 0 };
   private file = "";
   private line = 0;
   private emit: (a: TextAlert) => void = () => undefined;
@@ -127,6 +134,9 @@ export class TextDetector {
   private readonly retrainer: TextRetrainer | null;
   private readonly onRefresh: ((report: RefreshReport) => void) | undefined;
   private readonly onLine: TextDetectOptions["onLine"];
+  private readonly mutes: ((id: string, text: string) => boolean)[];
+  private readonly muteOf = new Map<number, boolean>();
+  private readonly off: ReadonlySet<TextRule>;
   private lineScore = 0;
   private readonly paramValues: number[] = [];
 
@@ -147,6 +157,10 @@ export class TextDetector {
     this.retrainer = options.retrain === undefined ? null : new TextRetrainer(options.retrain, this.forest);
     this.onRefresh = options.onRefresh;
     this.onLine = options.onLine;
+    this.mutes = (options.mute ?? []).map((m) => muteMatcher(m));
+    const unknown = (options.disable ?? []).find((r) => !(TEXT_RULES as readonly string[]).includes(r));
+    if (unknown !== undefined) throw new RangeError(`disable must list text rules (${TEXT_RULES.join(", ")}), got ${JSON.stringify(unknown)}`);
+    this.off = new Set(options.disable ?? []);
   }
 
   /** The model in use (a new generation after each retraining refresh). */
@@ -379,6 +393,19 @@ export class TextDetector {
     this.raise("session", sev, this.now, null, "", `sessions like the ${this.model.sessions?.sessions ?? 0} of training`, `${v.lines} lines: ${what.join("; ")}`, v.key);
   };
 
+  /** Whether the rules mute template `t` (decided once per template). */
+  private muted(t: Template): boolean {
+    if (this.mutes.length === 0) return false;
+    let m = this.muteOf.get(t.id);
+    if (m === undefined) {
+      const id = `E${t.id}`;
+      const text = templateText(t);
+      m = this.mutes.some((f) => f(id, text));
+      this.muteOf.set(t.id, m);
+    }
+    return m;
+  }
+
   /** Whether `rule` may alert on template `id` now (then it is in cooldown). */
   private cool(rule: string, id: number): boolean {
     const key = `${rule}:${id}`;
@@ -400,9 +427,14 @@ export class TextDetector {
   /** Emit an alert (or count it when below minSeverity). */
   private raise(rule: TextRule, severity: number, at: number, t: Template | null, level: Level, usual: string, now: string, session?: string): void {
     const sev = Math.round(severity * 10) / 10;
+    if (this.off.has(rule)) return;
     if ((rule === "new_template" || rule === "param_range") && sev / 100 > this.lineScore) this.lineScore = sev / 100;
     if (sev < this.minSeverity) {
       this.stats.below_severity++;
+      return;
+    }
+    if (t !== null && this.muted(t)) {
+      this.stats.muted++;
       return;
     }
     this.stats.alerts++;

@@ -14,6 +14,7 @@ import { templateText, type Template } from "./miner.js";
 import { textModelFromJson } from "./model-file.js";
 import { TextReader } from "./reader.js";
 import type { Level } from "./record.js";
+import type { TextRuleKeys } from "./rules.js";
 import type { TextModel } from "./train.js";
 
 /** A free-text alert as the run writes it: the common fields, the template in `record`, what changed as its reason. */
@@ -33,6 +34,8 @@ export interface TextStreamSummary extends StreamSummary {
   below_severity: number;
   /** Sessions judged unusual, alerted or grouped into an earlier alert of the same reasons. */
   sessions_flagged: number;
+  /** Alerts on templates the rules mute, counted only. */
+  muted: number;
   warnings: string[];
 }
 
@@ -66,13 +69,16 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
     const save = settings.retrain?.save;
     this.scored = settings.onScored === undefined ? null : new ScoredRecords(this.model.timed, settings.onScored);
     const scored = this.scored;
-    const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each" };
+    const rules = (typeof settings.rules === "object" && settings.rules !== null ? settings.rules : {}) as { minSeverity?: number; sessionAlerts?: "grouped" | "each"; text?: TextRuleKeys };
     // A rules file resolved with access logs' defaults: the text detector's own minSeverity unless the file set one.
     const given = rulesGiven(settings.rules);
     const minSeverity = given === null || given.includes("minSeverity") ? rules.minSeverity : undefined;
     this.detector = new TextDetector(this.model, {
       ...(minSeverity !== undefined ? { minSeverity } : {}),
       ...(rules.sessionAlerts !== undefined ? { sessionAlerts: rules.sessionAlerts } : {}),
+      ...(rules.text?.mute !== undefined ? { mute: rules.text.mute } : {}),
+      ...(rules.text?.disable !== undefined ? { disable: rules.text.disable } : {}),
+      ...(rules.text?.cooldownWindows !== undefined ? { cooldownWindows: rules.text.cooldownWindows } : {}),
       ...(settings.retrain !== undefined ? { retrain: settings.retrain } : {}),
       ...(scored !== null ? { onLine: (file: string, line: number, at: number, t: Template, level: Level, score: number) => scored.add(file, line, at, t, level, score) } : {}),
       onRefresh: (report) => {
@@ -116,7 +122,7 @@ class TextStream implements StreamDetector<TextStreamAlert, TextStreamSummary> {
 
   summary(): TextStreamSummary {
     const s = this.detector.summary();
-    return { ...structuredClone(this.live), records: s.records, templates: s.templates, new_templates: s.new_templates, below_severity: s.below_severity, sessions_flagged: s.sessions_flagged, warnings: [] };
+    return { ...structuredClone(this.live), records: s.records, templates: s.templates, new_templates: s.new_templates, below_severity: s.below_severity, sessions_flagged: s.sessions_flagged, muted: s.muted, warnings: [] };
   }
 
   counts(): RunCounts {
