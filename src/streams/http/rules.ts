@@ -15,7 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { RULES_GIVEN } from "../stream.js";
-import { checkTextRules, TEXT_RULE_KEYS, type TextRuleKeys } from "../text/rules.js";
+import { checkTextRules, TEXT_RULE_KEYS, type TextRuleKeys } from "../text-rules.js";
 
 /** The condition kinds a rule can use. */
 export const CONDITION_TYPES = [
@@ -82,7 +82,7 @@ export interface Rules {
    * unusual for the same reasons, `each` alerts every unusual session. Access logs ignore it.
    */
   sessionAlerts?: "grouped" | "each";
-  /** What free-text models read besides (streams/text/rules.ts); access logs ignore it. */
+  /** What free-text models read besides (streams/text-rules.ts); access logs ignore it. */
   text?: TextRuleKeys;
 }
 

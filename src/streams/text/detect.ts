@@ -16,12 +16,12 @@ import { TextReader, firstLine } from "./reader.js";
 import type { Level, TextRecord } from "./record.js";
 import type { RefreshReport, RetrainOptions } from "../retrain.js";
 import { TextRetrainer } from "./retrain.js";
-import { muteMatcher, TEXT_RULES, type TextRule } from "./rules.js";
+import { muteMatcher, TEXT_RULES, type TextRule } from "../text-rules.js";
 import { keyRegex, SessionTracker, type SessionVerdict } from "./sessions.js";
 import { WindowClock, levelColumn, recordLevel, sessionKeyOf, windowRow, type TextModel } from "./train.js";
 
 /** What an alert found. */
-export type { TextRule } from "./rules.js";
+export type { TextRule } from "../text-rules.js";
 
 /** One alert of the free-text detector. */
 export interface TextAlert {

@@ -14,7 +14,7 @@ import { templateText, type Template } from "./miner.js";
 import { textModelFromJson } from "./model-file.js";
 import { TextReader } from "./reader.js";
 import type { Level } from "./record.js";
-import type { TextRuleKeys } from "./rules.js";
+import type { TextRuleKeys } from "../text-rules.js";
 import type { TextModel } from "./train.js";
 
 /** A free-text alert as the run writes it: the common fields, the template in `record`, what changed as its reason. */

@@ -2,7 +2,8 @@
  * The keys of a rules file a free-text model reads besides `minSeverity` and
  * `sessionAlerts` (docs/rules.md): `mute` (templates whose alerts are counted, not
  * emitted), `disable` (text rules not run) and `cooldownWindows`. Checked when the rules
- * file is read (streams/http/rules.ts calls checkTextRules), whatever the model.
+ * file is read (streams/http/rules.ts calls checkTextRules), whatever the model: shared, so
+ * that no stream kind imports another.
  */
 
 /** The free-text detector's rules, by name. */
